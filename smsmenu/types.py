@@ -1,0 +1,104 @@
+"""Shared aliases, value types and Protocols (Clock, Billing, Gateway handler)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal, Protocol
+
+Msisdn = str
+"""A phone number as digits only, e.g. ``18912345678`` or ``02787654321``."""
+Fen = int
+"""Money in fen (1 yuan = 100 fen). Never a float."""
+Lang = Literal["zh", "en"]
+
+
+class TargetKind(StrEnum):
+    """The four kinds of customer account an agent can recharge (R-14, domain "Customer")."""
+
+    LANDLINE = "landline"
+    MOBILE = "mobile"
+    PHS = "phs"
+    BROADBAND = "broadband"
+
+
+class Channel(StrEnum):
+    """How a message or request reached us."""
+
+    SMS = "sms"
+    USSD = "ussd"
+    HTTP = "http"
+    WEB = "web"
+    CLI = "cli"
+
+
+class Clock(Protocol):
+    """Source of the current time; always timezone-aware."""
+
+    def now(self) -> dt.datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One SMS to send: to a number, with a text."""
+
+    to: Msisdn
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreditResult:
+    """What billing (BOSS) answered about one credit or reversal, known by its reference.
+
+    ``ok`` is final success; ``ok=False`` is a final failure with a ``reason``.
+    ``account_type`` is ``prepaid`` (a top-up) or ``postpaid`` (a bill payment, R-24);
+    ``bill_month`` (``YYYY-MM``) is the month of the bill a postpaid payment settled (R-25).
+    """
+
+    ok: bool
+    reference: str
+    account_type: Literal["prepaid", "postpaid"] = "prepaid"
+    bill_month: str | None = None
+    reason: str = ""
+
+
+class Billing(Protocol):
+    """The operator's billing system (BOSS), as far as the platform needs it.
+
+    Every call is idempotent by ``reference``: repeating a credit with the same reference never
+    credits twice. A call that does not answer in time raises ``errors.BillingTimeout``; an
+    unreachable BOSS raises ``errors.BillingUnavailable``.
+    """
+
+    async def credit(
+        self, kind: TargetKind, number: Msisdn, amount_fen: Fen, reference: str
+    ) -> CreditResult: ...
+
+    async def reverse(self, original_reference: str, reference: str) -> CreditResult: ...
+
+    async def status(self, reference: str) -> CreditResult | None:
+        """The final result of a credit or reversal, or None if BOSS never saw the reference."""
+        ...
+
+    async def balance(self, kind: TargetKind, number: Msisdn) -> Fen:
+        """The customer account's balance in fen (what a reversal could take back, R-25)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message from a handset, as a transport hands it to the engine."""
+
+    msisdn: Msisdn
+    text: str
+    channel: Channel
+    received_at: dt.datetime
+    key: str
+    """Stable id of this message; a redelivery under the same key is harmless."""
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+InboundHandler = Callable[[Inbound], Awaitable[list[Reply]]]
+"""The engine's entry point as transports see it: it returns after the step has committed."""
