@@ -47,6 +47,8 @@ class SmsmenuError(Exception):
     rule: str = ""
     http_status: ClassVar[int] = 500
     exit_code: ClassVar[int] = 1
+    commit_effects: ClassVar[bool] = False
+    """True when the failed operation's own bookkeeping must still commit (failure counters)."""
     messages: ClassVar[dict[str, str]] = {"zh": "系统错误，请稍后再试", "en": "System error, try later"}
 
     def __init__(self, *, rule: str | None = None, **params: Any) -> None:
@@ -141,12 +143,14 @@ class Refused(SmsmenuError):
 
 class WrongPassword(Refused):
     code, rule = "E_WRONG_PASSWORD", "R-2"
+    commit_effects = True
     messages = {"zh": "密码错误，还可尝试{left}次", "en": "Wrong password, {left} tries left"}
 
 
 class AgentLocked(Refused):
     code, rule = "E_LOCKED", "R-2"
     http_status = 423
+    commit_effects = True
     messages = {"zh": "密码错误次数过多，账户锁定至{until}",
                 "en": "Too many wrong passwords; locked until {until}"}
 

@@ -1,0 +1,1 @@
+"""Default settings, number plan and menu texts, shipped as package data (smsmenu.config)."""

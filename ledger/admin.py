@@ -1,0 +1,135 @@
+"""Agent life cycle: open (R-1..R-3), deposit (R-8..R-12), suspend (R-5), close (R-6), changes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from typing import Any
+
+from ledger import agents, idempotency, money, outbox, passwords, postings
+from ledger.agents import Agent
+from ledger.context import Env
+from smsmenu.clock import iso
+from smsmenu.errors import CloseRefused, DuplicateAgent, InvalidAmount, InvalidCommand
+from smsmenu.types import TargetKind
+
+
+def view(conn: sqlite3.Connection, env: Env, agent: Agent) -> dict[str, Any]:
+    """What an operator or the agent may see of an account (no hashes, no salt)."""
+    balance, reserved = conn.execute(
+        "SELECT balance, reserved FROM accounts WHERE id = ?", (agent.account_id,)).fetchone()
+    return {
+        "agent_id": agent.id, "account_no": agent.account_no, "msisdn": agent.msisdn,
+        "name": agent.name, "status": agent.status, "phone_suspended": agent.phone_suspended,
+        "locked_until": agent.locked_until, "rate_ppm": agent.rate(env), "lang": agent.lang,
+        "balance_fen": balance, "reserved_fen": reserved, "available_fen": balance - reserved,
+        "opened_at": agent.opened_at, "closed_at": agent.closed_at,
+    }
+
+
+def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str, name: str,
+               tx_password: str, mgmt_password: str, rate_ppm: int | None = None,
+               lang: str | None = None) -> dict[str, Any]:
+    """R-1: one agent per CDMA number; R-2: two 6-digit passwords; R-3: a notice, no passwords."""
+    number = env.plan.validate(TargetKind.MOBILE, msisdn)
+    passwords.check_format(tx_password)
+    passwords.check_format(mgmt_password)
+    if not name.strip():
+        raise InvalidCommand(why="the agent's name must not be empty")
+    existing = agents.find(conn, number)
+    if existing is not None and existing.status != "closed":
+        raise DuplicateAgent(msisdn=number)
+    stamp = iso(now)
+    account = conn.execute(
+        "INSERT INTO accounts (code, kind, no_overdraft) VALUES (?, 'agent', 1)",
+        (f"agent:new:{uuid.uuid4().hex}",)).lastrowid
+    salt = passwords.new_salt()
+    cur = conn.execute(
+        "INSERT INTO agents (msisdn, name, account_id, status, rate_ppm, lang, salt, tx_hash, "
+        "mgmt_hash, opened_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+        (number, name.strip(), account, rate_ppm, lang or env.lang, salt,
+         passwords.digest(env.secret, salt, "tx", tx_password),
+         passwords.digest(env.secret, salt, "mgmt", mgmt_password), stamp))
+    conn.execute("UPDATE accounts SET code = ? WHERE id = ?", (f"agent:{cur.lastrowid}", account))
+    agent = agents.by_id(conn, int(cur.lastrowid or 0))
+    text = env.texts.render(agent.lang, "notice.opened", name=agent.name,
+                            account=agent.account_no, msisdn=number)
+    notice = outbox.enqueue(conn, number, text, "opened", stamp)
+    return {**view(conn, env, agent), "notices": outbox.as_dicts(notice)}
+
+
+def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
+            amount_fen: int, channel: str) -> dict[str, Any]:
+    """R-8 counter deposit (>= 500, x10, invoice quota R-12) or R-9 online (x10, no minimum)."""
+    fields = {"msisdn": msisdn, "amount_fen": amount_fen, "channel": channel}
+    if (done := idempotency.recall(conn, key, "deposit", fields)) is not None:
+        return done
+    if channel == "counter":
+        money.check_counter_deposit(amount_fen)
+    elif channel == "online":
+        money.check_online_deposit(amount_fen)
+    else:
+        raise InvalidAmount(rule="R-8", low=500, high=money.NO_LIMIT, step=10)
+    agent = agents.get_open(conn, msisdn)
+    stamp = iso(now)
+    source = postings.account_id(conn, "operator:cash" if channel == "counter" else "operator:bank")
+    transfer = postings.post(conn, "deposit", [(source, -amount_fen),
+                                               (agent.account_id, amount_fen)], stamp, key)
+    quota = money.invoice_quota(amount_fen) if channel == "counter" else 0
+    conn.execute(
+        "INSERT INTO deposits (agent_id, channel, amount, invoice_quota, transfer_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)", (agent.id, channel, amount_fen, quota, transfer, stamp))
+    balance = postings.available(conn, agent.account_id)
+    text = env.texts.render(agent.lang, "notice.deposit", amount=money.format_yuan(amount_fen),
+                            balance=money.format_yuan(balance),
+                            time=env.local(now).strftime("%m-%d %H:%M"))
+    notice = outbox.enqueue(conn, agent.msisdn, text, "deposit", stamp)
+    result = {"transfer_id": transfer, "msisdn": agent.msisdn, "channel": channel,
+              "amount_fen": amount_fen, "invoice_quota_fen": quota, "balance_fen": balance,
+              "notices": outbox.as_dicts(notice)}
+    idempotency.remember(conn, key, "deposit", fields, result, stamp)
+    return result
+
+
+def set_flag(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
+             suspended: bool | None = None, unlock: bool = False,
+             rate_ppm: int | None = None) -> dict[str, Any]:
+    """Operator switches: phone suspended (R-5), unlock after wrong passwords, commission rate."""
+    agent = agents.get_open(conn, msisdn)
+    if suspended is not None:
+        conn.execute("UPDATE agents SET phone_suspended = ? WHERE id = ?", (int(suspended),
+                                                                            agent.id))
+    if unlock:
+        conn.execute("UPDATE agents SET failed_attempts = 0, locked_until = NULL WHERE id = ?",
+                     (agent.id,))
+    if rate_ppm is not None:
+        conn.execute("UPDATE agents SET rate_ppm = ? WHERE id = ?", (rate_ppm, agent.id))
+    return view(conn, env, agents.by_id(conn, agent.id))
+
+
+def close(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str,
+          msisdn: str) -> dict[str, Any]:
+    """R-6: close; a balance under 10 yuan is refunded in cash; 10 yuan or more is refused."""
+    fields = {"msisdn": msisdn}
+    if (done := idempotency.recall(conn, key, "close", fields)) is not None:
+        return done
+    agent = agents.get_open(conn, msisdn)
+    balance, reserved = conn.execute("SELECT balance, reserved FROM accounts WHERE id = ?",
+                                     (agent.account_id,)).fetchone()
+    if balance >= env.rules.close_refund_limit_fen or reserved:
+        raise CloseRefused(balance=money.format_yuan(balance))
+    stamp = iso(now)
+    transfer = None
+    if balance:
+        refunds = postings.account_id(conn, "operator:refunds")
+        transfer = postings.post(conn, "refund", [(agent.account_id, -balance),
+                                                  (refunds, balance)], stamp, key)
+    conn.execute("UPDATE agents SET status = 'closed', closed_at = ? WHERE id = ?",
+                 (stamp, agent.id))
+    text = env.texts.render(agent.lang, "notice.closed", refund=money.format_yuan(balance))
+    notice = outbox.enqueue(conn, agent.msisdn, text, "closed", stamp)
+    result = {"msisdn": agent.msisdn, "refund_fen": balance, "transfer_id": transfer,
+              "notices": outbox.as_dicts(notice)}
+    idempotency.remember(conn, key, "close", fields, result, stamp)
+    return result

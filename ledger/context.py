@@ -1,0 +1,58 @@
+"""What every ledger operation needs besides its connection: rules, texts, secret, number plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from ledger.money import parse_rate
+from ledger.numberplan import NumberPlan
+from smsmenu.settings import Settings
+from smsmenu.texts import Texts
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The numbers the handbook's rules are made of, from settings."""
+
+    default_rate_ppm: int = 20_000
+    max_rate_ppm: int = 200_000
+    lockout_attempts: int = 5
+    lockout: dt.timedelta = dt.timedelta(minutes=30)
+    reversal_window: dt.timedelta = dt.timedelta(minutes=30)
+    close_refund_limit_fen: int = 1_000
+    reservation_timeout: dt.timedelta = dt.timedelta(seconds=120)
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Rules:
+        r = settings.rules
+        max_ppm = parse_rate(r.max_rate, max_ppm=1_000_000)
+        return cls(
+            default_rate_ppm=parse_rate(r.default_rate, max_ppm=max_ppm),
+            max_rate_ppm=max_ppm,
+            lockout_attempts=r.lockout_attempts,
+            lockout=dt.timedelta(minutes=r.lockout_minutes),
+            reversal_window=dt.timedelta(minutes=r.reversal_window_minutes),
+            close_refund_limit_fen=r.close_refund_limit_yuan * 100,
+            reservation_timeout=dt.timedelta(seconds=settings.ledger.reservation_timeout_s),
+            tz=ZoneInfo(settings.ledger.timezone),
+        )
+
+
+@dataclass(frozen=True)
+class Env:
+    """Shared, immutable inputs of the operations; built once by the service."""
+
+    rules: Rules
+    texts: Texts
+    secret: bytes
+    plan: NumberPlan
+    lang: str = "zh"
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"Env(lang={self.lang!r}, rules={self.rules!r})"
+
+    def local(self, when: dt.datetime) -> dt.datetime:
+        return when.astimezone(self.rules.tz)

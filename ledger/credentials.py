@@ -1,0 +1,49 @@
+"""Changing what identifies an agent: its two passwords (R-21) and its bound number (R-7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from typing import Any
+
+from ledger import agents, outbox, passwords
+from ledger.context import Env
+from smsmenu.clock import iso
+from smsmenu.errors import DuplicateAgent, InvalidPassword
+from smsmenu.types import TargetKind
+
+PURPOSES = ("tx", "mgmt")
+
+
+def change_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
+                    purpose: str, old: str, new: str) -> dict[str, Any]:
+    """Check the old password (counts toward lockout), then store the new one (6 digits)."""
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be one of {PURPOSES}")
+    agent = agents.get_open(conn, msisdn)
+    passwords.check_format(new)
+    agents.check_password(conn, env, now, agent, purpose, old)
+    if old == new:
+        raise InvalidPassword()
+    agents.set_password(conn, env, agent, purpose, new)
+    which = env.texts.render(agent.lang, f"password.{purpose}")
+    text = env.texts.render(agent.lang, "notice.password_changed", which=which)
+    notice = outbox.enqueue(conn, agent.msisdn, text, "password_changed", iso(now))
+    return {"msisdn": agent.msisdn, "changed": purpose,
+            "notices": outbox.as_dicts(notice)}
+
+
+def change_msisdn(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
+                  new_msisdn: str, mgmt_password: str) -> dict[str, Any]:
+    """R-7: bind the agent to another CDMA number, confirmed by the management password."""
+    agent = agents.get_open(conn, msisdn)
+    number = env.plan.validate(TargetKind.MOBILE, new_msisdn)
+    agents.check_password(conn, env, now, agent, "mgmt", mgmt_password)
+    other = agents.find(conn, number)
+    if other is not None and other.status != "closed":
+        raise DuplicateAgent(msisdn=number)
+    conn.execute("UPDATE agents SET msisdn = ? WHERE id = ?", (number, agent.id))
+    text = env.texts.render(agent.lang, "notice.msisdn_changed", msisdn=number)
+    notice = outbox.enqueue(conn, number, text, "msisdn_changed", iso(now))
+    return {"old_msisdn": agent.msisdn, "msisdn": number,
+            "notices": outbox.as_dicts(notice)}

@@ -1,0 +1,65 @@
+"""The durable outbox: every SMS an operation owes, written in that operation's transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One queued SMS, as an operation reports it to its caller."""
+
+    outbox_id: int
+    to: str
+    text: str
+    kind: str
+
+
+def enqueue(conn: sqlite3.Connection, to: str, text: str, kind: str, now: str) -> Notice:
+    cur = conn.execute(
+        "INSERT INTO outbox (to_msisdn, text, kind, created_at, next_at) VALUES (?, ?, ?, ?, ?)",
+        (to, text, kind, now, now),
+    )
+    return Notice(int(cur.lastrowid or 0), to, text, kind)
+
+
+def due(conn: sqlite3.Connection, now: str, limit: int = 100) -> list[Notice]:
+    """Queued messages whose time has come, oldest first."""
+    rows = conn.execute(
+        "SELECT id, to_msisdn, text, kind FROM outbox WHERE status = 'queued' AND next_at <= ? "
+        "ORDER BY id LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    return [Notice(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+
+def mark_sent(conn: sqlite3.Connection, ids: list[int], gateway: str, now: str,
+              message_ids: list[str | None] | None = None) -> None:
+    ids_ = message_ids or [None] * len(ids)
+    conn.executemany(
+        "UPDATE outbox SET status = 'sent', sent_at = ?, gateway = ?, message_id = ?, "
+        "attempts = attempts + 1 WHERE id = ? AND status = 'queued'",
+        [(now, gateway, mid, oid) for oid, mid in zip(ids, ids_, strict=True)],
+    )
+
+
+def mark_retry(conn: sqlite3.Connection, outbox_id: int, next_at: str, max_attempts: int) -> None:
+    """Count a failed send; retry later, or give up (status failed) after ``max_attempts``."""
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, next_at = ?, "
+        "status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END "
+        "WHERE id = ? AND status = 'queued'",
+        (next_at, max_attempts, outbox_id),
+    )
+
+
+def record_receipt(conn: sqlite3.Connection, message_id: str, stat: str) -> bool:
+    """Store a delivery receipt against the message it reports on; False if none matches."""
+    cur = conn.execute("UPDATE outbox SET receipt = ? WHERE message_id = ?", (stat, message_id))
+    return cur.rowcount > 0
+
+
+def as_dicts(*items: Notice) -> list[dict[str, object]]:
+    """Notices as an operation's JSON result carries them."""
+    return [{"id": n.outbox_id, "to": n.to, "text": n.text, "kind": n.kind} for n in items]

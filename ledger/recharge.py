@@ -1,0 +1,169 @@
+"""Recharging a customer: reserve, then post or void on billing's answer; retry (R-13..R-18)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ledger import agents, idempotency, money, outbox, postings
+from ledger.context import Env
+from smsmenu.clock import iso
+from smsmenu.errors import InvalidNumber, StaleState, UnknownRecharge
+from smsmenu.types import CreditResult, TargetKind
+
+COLUMNS = ("id, agent_id, kind, target, notice_to, amount, commission, status, attempts, "
+           "reference, past_references, transfer_id, account_type, bill_month, invoice_taken, "
+           "failure, channel, created_at, completed_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Recharge:
+    id: int
+    agent_id: int
+    kind: str
+    target: str
+    notice_to: str | None
+    amount: int
+    commission: int
+    status: str
+    attempts: int
+    reference: str
+    past_references: str
+    transfer_id: int
+    account_type: str | None
+    bill_month: str | None
+    invoice_taken: int
+    failure: str | None
+    channel: str
+    created_at: str
+    completed_at: str | None
+
+    @property
+    def charge(self) -> int:
+        """What the agent pays: the amount less the commission (R-16)."""
+        return self.amount - self.commission
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in ("amount", "commission"):
+            data[f"{name}_fen"] = data.pop(name)
+        return {"recharge_id": data.pop("id"), **data, "charge_fen": self.charge}
+
+
+def get(conn: sqlite3.Connection, recharge_id: int) -> Recharge:
+    row = conn.execute(f"SELECT {COLUMNS} FROM recharges WHERE id = ?", (recharge_id,)).fetchone()
+    if row is None:
+        raise UnknownRecharge(recharge=recharge_id)
+    return Recharge(*row)
+
+
+def _reserve(conn: sqlite3.Connection, agent: agents.Agent, kind: str, amount: int,
+             commission: int, stamp: str) -> tuple[int, str]:
+    legs = [(agent.account_id, -(amount - commission)),
+            (postings.account_id(conn, "expense:commission"), -commission),
+            (postings.account_id(conn, f"settlement:{kind}"), amount)]
+    transfer = postings.reserve(conn, "recharge", legs, stamp)
+    reference = f"RC{transfer:010d}"
+    conn.execute("UPDATE transfers SET reference = ? WHERE id = ?", (reference, transfer))
+    return transfer, reference
+
+
+def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
+          kind: TargetKind, target: str, amount_fen: int, tx_password: str,
+          notice_to: str | None = None, channel: str = "cli") -> Recharge:
+    """Check every rule, then hold ``amount - commission`` of the agent's deposit (pending)."""
+    fields = {"msisdn": msisdn, "kind": str(kind), "target": target, "amount_fen": amount_fen,
+              "notice_to": notice_to}
+    if (done := idempotency.recall(conn, key, "recharge", fields)) is not None:
+        return get(conn, done["recharge_id"])
+    agent = agents.get(conn, msisdn)
+    agents.require_can_recharge(agent, env, now)
+    number = env.plan.validate(kind, target)
+    money.check_recharge_amount(amount_fen)
+    if notice_to and kind in (TargetKind.MOBILE, TargetKind.PHS):
+        raise InvalidNumber(number=notice_to, kind=str(kind),
+                            why="a notice number is only for landline and broadband (R-17)")
+    notice = env.plan.validate_notice(notice_to) if notice_to else None
+    agents.check_password(conn, env, now, agent, "tx", tx_password)
+    commission = money.commission(amount_fen, agent.rate(env))
+    stamp = iso(now)
+    transfer, reference = _reserve(conn, agent, str(kind), amount_fen, commission, stamp)
+    cur = conn.execute(
+        "INSERT INTO recharges (agent_id, kind, target, notice_to, amount, commission, status, "
+        "reference, transfer_id, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, "
+        "?, ?)", (agent.id, str(kind), number, notice, amount_fen, commission, reference,
+                  transfer, channel, stamp))
+    recharge_id = int(cur.lastrowid or 0)
+    idempotency.remember(conn, key, "recharge", fields, {"recharge_id": recharge_id}, stamp)
+    return get(conn, recharge_id)
+
+
+def begin_retry(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
+                recharge_id: int, tx_password: str) -> Recharge:
+    """R-18: hold the money again for a failed recharge; one already done is returned as is."""
+    fields = {"msisdn": msisdn, "recharge_id": recharge_id}
+    if (done := idempotency.recall(conn, key, "retry", fields)) is not None:
+        return get(conn, done["recharge_id"])
+    agent = agents.get(conn, msisdn)
+    agents.require_can_recharge(agent, env, now)
+    old = get(conn, recharge_id)
+    if old.agent_id != agent.id:
+        raise UnknownRecharge(recharge=recharge_id)
+    if old.status == "succeeded":
+        return old
+    if old.status != "failed":
+        raise StaleState(why=f"recharge {recharge_id} is {old.status}")
+    agents.check_password(conn, env, now, agent, "tx", tx_password)
+    stamp = iso(now)
+    transfer, reference = _reserve(conn, agent, old.kind, old.amount, old.commission, stamp)
+    past = f"{old.past_references} {old.reference}".strip()
+    conn.execute(
+        "UPDATE recharges SET status = 'pending', attempts = attempts + 1, reference = ?, "
+        "past_references = ?, transfer_id = ?, failure = NULL WHERE id = ?",
+        (reference, past, transfer, old.id))
+    idempotency.remember(conn, key, "retry", fields, {"recharge_id": old.id}, stamp)
+    return get(conn, old.id)
+
+
+def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id: int,
+           reference: str, result: CreditResult | None, reason: str = "") -> dict[str, Any]:
+    """Post on billing's success, void otherwise; queue the receipts (R-17). Idempotent.
+
+    ``reason`` is a code of ``[reason]`` in the texts (timeout, unavailable, declined, lost),
+    optionally followed by ``": detail"``; by default it comes from billing's answer.
+    """
+    r = get(conn, recharge_id)
+    if r.status != "pending" or r.reference != reference:
+        return {**r.as_dict(), "notices": []}
+    agent = agents.by_id(conn, r.agent_id)
+    stamp = iso(now)
+    kind_text = env.texts.render(agent.lang, f"kind.{r.kind}")
+    amounts = {"kind": kind_text, "target": r.target, "amount": money.format_yuan(r.amount)}
+    if result is not None and result.ok:
+        postings.commit(conn, r.transfer_id, stamp)
+        conn.execute(
+            "UPDATE recharges SET status = 'succeeded', account_type = ?, bill_month = ?, "
+            "completed_at = ? WHERE id = ?", (result.account_type, result.bill_month, stamp, r.id))
+        balance = postings.available(conn, agent.account_id)
+        text = env.texts.render(agent.lang, "notice.recharge_ok", **amounts,
+                                commission=money.format_yuan(r.commission),
+                                charge=money.format_yuan(r.charge),
+                                balance=money.format_yuan(balance), reference=r.reference)
+        sent = [outbox.enqueue(conn, agent.msisdn, text, "receipt", stamp)]
+        customer = r.notice_to or (r.target if r.kind in ("mobile", "phs") else None)
+        if customer:
+            text = env.texts.render(env.lang, "notice.customer", **amounts,
+                                    time=env.local(now).strftime("%m-%d %H:%M"))
+            sent.append(outbox.enqueue(conn, customer, text, "customer", stamp))
+    else:
+        postings.void(conn, r.transfer_id, stamp)
+        why = reason or (f"declined: {result.reason}" if result is not None else "lost")
+        conn.execute("UPDATE recharges SET status = 'failed', failure = ?, completed_at = ? "
+                     "WHERE id = ?", (why, stamp, r.id))
+        code, _, detail = why.partition(": ")
+        said = env.texts.render(agent.lang, f"reason.{code}") + (f" ({detail})" if detail else "")
+        text = env.texts.render(agent.lang, "notice.recharge_failed", **amounts, reason=said)
+        sent = [outbox.enqueue(conn, agent.msisdn, text, "recharge_failed", stamp)]
+    return {**get(conn, r.id).as_dict(), "notices": outbox.as_dicts(*sent)}

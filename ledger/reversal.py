@@ -1,0 +1,109 @@
+"""Reversal (返销) of an agent's mistaken recharge, with every R-23..R-25 check."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import sqlite3
+from typing import Any
+
+from ledger import agents, idempotency, money, outbox, postings
+from ledger.context import Env
+from ledger.recharge import Recharge, get
+from smsmenu.clock import from_iso, iso
+from smsmenu.errors import AgentClosed, ReversalRefused, StaleState
+
+COLUMNS = ("id, recharge_id, agent_id, month, status, reference, transfer_id, operator, failure, "
+           "created_at, completed_at")
+
+
+def checks(conn: sqlite3.Connection, env: Env, now: dt.datetime, r: Recharge,
+           customer_balance: int | None) -> list[tuple[str, bool | None]]:
+    """Each check by name with True (passes), False (refuses) or None (not known yet)."""
+    local = env.local(now)
+    month = local.strftime("%Y-%m")
+    used = conn.execute(
+        "SELECT 1 FROM reversals WHERE agent_id = ? AND month = ? AND status != 'failed'",
+        (r.agent_id, month)).fetchone()
+    done_at = from_iso(r.completed_at) if r.completed_at else None
+    last_day = calendar.monthrange(local.year, local.month)[1]
+    return [
+        ("not_done", r.status in ("succeeded", "reversed")),
+        ("reversed", r.status != "reversed"),
+        ("prepaid", r.account_type == "postpaid"),                              # R-24
+        ("monthly", used is None),                                              # R-23
+        ("late", done_at is not None and now - done_at <= env.rules.reversal_window),
+        ("invoice", not r.invoice_taken),
+        ("month_end", local.day != last_day),
+        ("other_month", r.bill_month == month),
+        ("balance", None if customer_balance is None else customer_balance >= r.amount),
+    ]
+
+
+def view(conn: sqlite3.Connection, reversal_id: int) -> dict[str, Any]:
+    row = conn.execute(f"SELECT {COLUMNS} FROM reversals WHERE id = ?", (reversal_id,)).fetchone()
+    return dict(zip([c.strip() for c in COLUMNS.split(",")], row, strict=True))
+
+
+def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, recharge_id: int,
+          operator: str, customer_balance: int) -> dict[str, Any]:
+    """Refuse with the first failing check's rule; else hold the settlement (pending)."""
+    fields = {"recharge_id": recharge_id}
+    if (done := idempotency.recall(conn, key, "reversal", fields)) is not None:
+        return view(conn, done["reversal_id"])
+    r = get(conn, recharge_id)
+    for check, passed in checks(conn, env, now, r, customer_balance):
+        if passed is False:
+            raise ReversalRefused(check)
+    agent = agents.by_id(conn, r.agent_id)
+    if agent.status == "closed":
+        raise AgentClosed()
+    stamp = iso(now)
+    legs = [(postings.account_id(conn, f"settlement:{r.kind}"), -r.amount),
+            (agent.account_id, r.charge),
+            (postings.account_id(conn, "expense:commission"), r.commission)]
+    transfer = postings.reserve(conn, "reversal", legs, stamp)
+    reference = f"RV{transfer:010d}"
+    conn.execute("UPDATE transfers SET reference = ? WHERE id = ?", (reference, transfer))
+    cur = conn.execute(
+        "INSERT INTO reversals (recharge_id, agent_id, month, status, reference, transfer_id, "
+        "operator, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+        (r.id, r.agent_id, env.local(now).strftime("%Y-%m"), reference, transfer, operator, stamp))
+    reversal_id = int(cur.lastrowid or 0)
+    idempotency.remember(conn, key, "reversal", fields, {"reversal_id": reversal_id}, stamp)
+    return view(conn, reversal_id)
+
+
+def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id: int,
+           ok: bool, reason: str = "") -> dict[str, Any]:
+    """Post the reversal when billing took the money back, else void it. Idempotent."""
+    rv = view(conn, reversal_id)
+    if rv["status"] != "pending":
+        return {**rv, "notices": []}
+    stamp = iso(now)
+    if not ok:
+        postings.void(conn, rv["transfer_id"], stamp)
+        conn.execute("UPDATE reversals SET status = 'failed', failure = ?, completed_at = ? "
+                     "WHERE id = ?", (reason, stamp, reversal_id))
+        return {**view(conn, reversal_id), "notices": []}
+    postings.commit(conn, rv["transfer_id"], stamp)
+    conn.execute("UPDATE reversals SET status = 'succeeded', completed_at = ? WHERE id = ?",
+                 (stamp, reversal_id))
+    cur = conn.execute("UPDATE recharges SET status = 'reversed' WHERE id = ? AND "
+                       "status = 'succeeded'", (rv["recharge_id"],))
+    if cur.rowcount != 1:
+        raise StaleState(why=f"recharge {rv['recharge_id']} is no longer succeeded")
+    r = get(conn, rv["recharge_id"])
+    agent = agents.by_id(conn, r.agent_id)
+    text = env.texts.render(agent.lang, "notice.reversal", reference=r.reference,
+                            amount=money.format_yuan(r.amount), charge=money.format_yuan(r.charge),
+                            balance=money.format_yuan(postings.available(conn, agent.account_id)))
+    notice = outbox.enqueue(conn, agent.msisdn, text, "reversal", stamp)
+    return {**view(conn, reversal_id), "notices": outbox.as_dicts(notice)}
+
+
+def mark_invoice(conn: sqlite3.Connection, recharge_id: int) -> dict[str, Any]:
+    """The customer took an invoice for this recharge: it can no longer be reversed (R-25)."""
+    r = get(conn, recharge_id)
+    conn.execute("UPDATE recharges SET invoice_taken = 1 WHERE id = ?", (r.id,))
+    return get(conn, r.id).as_dict()

@@ -1,0 +1,161 @@
+"""The single writer: one thread owns the write connection and group-commits queued operations.
+
+An operation is a plain function ``fn(conn) -> T`` run inside ``BEGIN IMMEDIATE``. Operations
+queued while the previous batch was committing run together in one transaction, each in its own
+``SAVEPOINT``: one that raises is rolled back alone, the others commit with a single fsync.
+Nothing awaits inside a transaction, so a cancelled caller can never leave half a transfer: the
+operation either ran whole and committed, or never ran.
+
+An exception with a true ``commit_effects`` attribute (a wrong password: the failure counter
+must stick) releases its savepoint instead of rolling it back, then reaches the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import structlog
+
+from smsmenu.errors import SmsmenuError, StorageError
+
+T = TypeVar("T")
+Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]
+log = structlog.get_logger("ledger.writer")
+
+
+def connect(path: str, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the ledger's pragmas (WAL, foreign keys, durable commits)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if readonly:
+        conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+class Writer:
+    """Runs write operations one batch at a time on a dedicated thread."""
+
+    def __init__(self, path: str, *, synchronous: str = "FULL", max_batch: int = 256) -> None:
+        if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous}")
+        self.path = path
+        self.synchronous = synchronous.upper()
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.batches = 0
+        self.operations = 0
+
+    def start(self, init: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        """Open the connection (running ``init`` on it first) and start the thread."""
+        self._loop = asyncio.get_running_loop()
+        conn = connect(self.path, self.synchronous)
+        if init is not None:
+            init(conn)
+        self._thread = threading.Thread(target=self._serve, args=(conn,), name="ledger-writer",
+                                        daemon=True)
+        self._thread.start()
+
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` in the next batch and return its result once that batch committed."""
+        if self._thread is None or self._loop is None:
+            raise StorageError()
+        future: asyncio.Future[T] = self._loop.create_future()
+        self._queue.put((fn, future))
+        return await future
+
+    async def aclose(self) -> None:
+        """Finish the queued operations, then close the connection."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                job = self._queue.get()
+                if job is None:
+                    return
+                batch = [job]
+                stop = False
+                while len(batch) < self.max_batch:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is None:
+                        stop = True
+                        break
+                    batch.append(more)
+                self._commit(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, future in batch:
+                if future.cancelled():
+                    continue
+                conn.execute("SAVEPOINT op")
+                try:
+                    result = fn(conn)
+                except Exception as exc:
+                    if not getattr(exc, "commit_effects", False):
+                        conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    outcomes.append((future, None, _mapped(exc)))
+                else:
+                    conn.execute("RELEASE op")
+                    outcomes.append((future, result, None))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("ledger.commit_failed", error=str(exc), batch=len(batch))
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failure = StorageError()
+            failure.__cause__ = exc
+            outcomes = [(future, None, failure) for _, future in batch]
+        self.batches += 1
+        self.operations += len(outcomes)
+        assert self._loop is not None
+        try:
+            self._loop.call_soon_threadsafe(_settle, outcomes)
+        except RuntimeError:  # the loop is gone (interpreter exit): the commit stands regardless
+            log.warning("ledger.loop_closed", batch=len(batch))
+
+
+def _mapped(exc: Exception) -> BaseException:
+    """Foreign exceptions become StorageError at this boundary; ours pass through."""
+    if isinstance(exc, SmsmenuError):
+        return exc
+    if isinstance(exc, sqlite3.Error):
+        mapped = StorageError()
+        mapped.__cause__ = exc
+        return mapped
+    return exc
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in outcomes:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)

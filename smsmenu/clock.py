@@ -1,0 +1,48 @@
+"""Clocks: the system clock and a manual one that tests move by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+BUSINESS_TZ = "Asia/Shanghai"
+
+
+class SystemClock:
+    """The wall clock, in the business time zone."""
+
+    def __init__(self, tz: str = BUSINESS_TZ) -> None:
+        self.tz = ZoneInfo(tz)
+
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(self.tz)
+
+
+class ManualClock:
+    """A clock that stands still until told to move: makes "30 minutes" testable."""
+
+    def __init__(self, start: dt.datetime | str, tz: str = BUSINESS_TZ) -> None:
+        self.tz = ZoneInfo(tz)
+        when = dt.datetime.fromisoformat(start) if isinstance(start, str) else start
+        self._now = when if when.tzinfo else when.replace(tzinfo=self.tz)
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def advance(self, **delta: float) -> dt.datetime:
+        """Move forward by ``timedelta(**delta)`` and return the new time."""
+        self._now += dt.timedelta(**delta)
+        return self._now
+
+    def set(self, when: dt.datetime | str) -> None:
+        value = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+        self._now = value if value.tzinfo else value.replace(tzinfo=self.tz)
+
+
+def iso(when: dt.datetime) -> str:
+    """A timestamp as stored: UTC, fixed width, so that text order is time order."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_iso(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)

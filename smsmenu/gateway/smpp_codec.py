@@ -1,0 +1,173 @@
+"""SMPP 3.4 PDUs on smpplib's codec: stream framing with resync, sequences, tolerant parsing."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import struct
+from typing import Any
+
+from smpplib import command_codes, consts, smpp
+
+Pdu = Any
+"""An smpplib ``Command`` (untyped); parsed ones also carry ``tlvs: dict[int, bytes]``."""
+
+HEADER = 16
+MAX_PDU = 65_536
+MAX_SEQUENCE = 0x7FFFFFFF
+
+ROK = consts.SMPP_ESME_ROK
+RINVCMDLEN = consts.SMPP_ESME_RINVCMDLEN
+RINVCMDID = consts.SMPP_ESME_RINVCMDID
+RINVBNDSTS = consts.SMPP_ESME_RINVBNDSTS
+RSYSERR = consts.SMPP_ESME_RSYSERR
+RINVPASWD = consts.SMPP_ESME_RINVPASWD
+RINVSYSID = consts.SMPP_ESME_RINVSYSID
+RMSGQFUL = consts.SMPP_ESME_RMSGQFUL
+RTHROTTLED = consts.SMPP_ESME_RTHROTTLED
+RX_T_APPNACK = consts.SMPP_ESME_RX_T_APPN
+"""0x64 "temporary application error": the SMSC keeps the deliver_sm and redelivers it."""
+
+_CODES = frozenset(command_codes.commands.values())
+_NAMES = {code: name for name, code in command_codes.commands.items()}
+_CMD_PREFIXES = frozenset(c.to_bytes(4, "big")[:k] for c in _CODES for k in range(5))
+_TLV_NAMES = {code: name for name, code in consts.OPTIONAL_PARAMS.items()}
+
+
+class PduError(ValueError):
+    """A frame that is not a PDU we can read; answered with ``generic_nack``."""
+
+    def __init__(self, why: str, sequence: int = 0, status: int = RINVCMDLEN) -> None:
+        super().__init__(why)
+        self.sequence = sequence
+        self.status = status
+
+
+class Sequence:
+    """The sequence source smpplib asks for (``client=``): 1..0x7FFFFFFF, wrapping."""
+
+    def __init__(self, start: int = 0) -> None:
+        self.sequence = start
+
+    def next_sequence(self) -> int:
+        self.sequence = 1 if self.sequence >= MAX_SEQUENCE else self.sequence + 1
+        return self.sequence
+
+
+_PARSE_SEQUENCE = Sequence()  # parse() overwrites the number; this only feeds smpplib's __init__
+
+
+def status_text(status: int) -> str:
+    """``0x58 Throttling error ...`` for logs and errors."""
+    return f"0x{status:08X} {consts.DESCRIPTIONS.get(status, 'unknown status')}"
+
+
+def make(command: str, seq: Sequence, *, sequence: int | None = None, **fields: Any) -> Pdu:
+    """Build a PDU; strings as ``str``, octet strings as ``bytes``. Responses pass ``sequence``."""
+    pdu = smpp.make_pdu(command, client=seq, **fields)
+    if sequence is not None:
+        pdu.sequence = sequence  # smpplib ignores a sequence kwarg: it must be set afterwards
+    return pdu
+
+
+def encode(pdu: Pdu, tlvs: dict[int, bytes] | None = None) -> bytes:
+    """The wire bytes of ``pdu``, with extra (e.g. vendor) TLVs appended after smpplib's."""
+    data = bytes(pdu.generate())
+    if not tlvs:
+        return data
+    extra = b"".join(struct.pack(">HH", tag, len(v)) + v for tag, v in tlvs.items())
+    return struct.pack(">L", len(data) + len(extra)) + data[4:] + extra
+
+
+def _parse_tlvs(pdu: Pdu, data: bytes) -> None:
+    """Bounds-checked TLVs: known ones set as attributes, every one kept in ``pdu.tlvs``."""
+    pos = 0
+    while pos < len(data):
+        if pos + 4 > len(data):
+            raise PduError("truncated TLV header")
+        tag, length = struct.unpack_from(">HH", data, pos)
+        value = data[pos + 4 : pos + 4 + length]
+        if len(value) != length:
+            raise PduError(f"truncated TLV 0x{tag:04X}")
+        pos += 4 + length
+        pdu.tlvs[tag] = value
+        name = _TLV_NAMES.get(tag, "")
+        param = pdu.params.get(name)
+        if param is None:
+            continue  # a vendor or misplaced TLV: kept in .tlvs, never fatal
+        if param.type is int:
+            setattr(pdu, name, int.from_bytes(value, "big"))
+        elif param.type is str:
+            setattr(pdu, name, value.rstrip(b"\0"))
+        else:
+            setattr(pdu, name, value)
+
+
+def parse(frame: bytes) -> Pdu:
+    """Parse one whole frame; raise ``PduError`` (with what to nack) if it is not a PDU."""
+    if len(frame) < HEADER:
+        raise PduError("frame shorter than a header")
+    length, code, _status, sequence = struct.unpack_from(">LLLL", frame)
+    name = _NAMES.get(code)
+    if name is None or length != len(frame):
+        raise PduError(f"unknown command 0x{code:08X}", sequence, RINVCMDID)
+    try:
+        pdu = smpp.make_pdu(name, client=_PARSE_SEQUENCE, allow_unknown_opt_params=True)
+    except Exception as exc:  # a command smpplib cannot build (replace_sm, outbind, ...)
+        raise PduError(f"unsupported command {name}", sequence, RINVCMDID) from exc
+    pdu.tlvs = {}
+    pdu.parse_optional_params = functools.partial(_parse_tlvs, pdu)
+    try:
+        pdu.parse(frame)
+    except PduError as exc:
+        exc.sequence = sequence
+        raise
+    except Exception as exc:  # struct.error, IndexError, ... from a malformed body
+        raise PduError(f"malformed {name}: {exc!r}", sequence) from exc
+    return pdu
+
+
+def text_field(value: bytes | str | None) -> str:
+    """A parsed C-string field (bytes in smpplib) as ``str``."""
+    if value is None:
+        return ""
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+class PduReader:
+    """Reads whole frames off a stream; skips garbage up to the next plausible header."""
+
+    def __init__(self, stream: asyncio.StreamReader, max_length: int = MAX_PDU) -> None:
+        self._stream = stream
+        self._max = max_length
+        self._buf = bytearray()
+
+    def _plausible(self, head: bytes) -> bool:
+        low = int.from_bytes(head[:4].ljust(4, b"\0"), "big")
+        high = int.from_bytes(head[:4].ljust(4, b"\xff"), "big")
+        return low <= self._max and high >= HEADER and head[4:8] in _CMD_PREFIXES
+
+    def _garbage(self) -> int:
+        buf, skip = self._buf, 0
+        while skip < len(buf) and not self._plausible(bytes(buf[skip : skip + 8])):
+            skip += 1
+        return skip
+
+    async def read(self) -> bytes | int:
+        """The next frame, or the number of garbage bytes just discarded (> 0)."""
+        buf = self._buf
+        while True:
+            skipped = self._garbage()
+            if skipped:
+                del buf[:skipped]
+                return skipped
+            if len(buf) >= 8:
+                length = int.from_bytes(buf[:4], "big")
+                if len(buf) >= length:
+                    frame = bytes(buf[:length])
+                    del buf[:length]
+                    return frame
+            chunk = await self._stream.read(65_536)
+            if not chunk:
+                raise ConnectionResetError("the peer closed the link")
+            buf += chunk

@@ -1,0 +1,175 @@
+"""One SMPP connection, either side: requests matched to responses in a window, nacks, keepalive."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
+
+from smsmenu.gateway.smpp_codec import (
+    RINVCMDLEN,
+    ROK,
+    Pdu,
+    PduError,
+    PduReader,
+    Sequence,
+    encode,
+    make,
+    parse,
+)
+
+log = structlog.get_logger(__name__)
+
+RequestHandler = Callable[["SmppSession", Pdu], Coroutine[Any, Any, None]]
+"""Called in its own task for each request PDU except enquire_link/unbind; it must respond."""
+
+
+class SessionClosed(ConnectionError):
+    """The connection is gone; nothing more can be sent on it."""
+
+
+class SmppSession:
+    """Reads PDUs in ``run()``; ``request()`` waits for the response with the same sequence."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        on_request: RequestHandler,
+        *,
+        window: int = 10,
+        response_timeout: float = 10.0,
+        name: str = "smpp",
+        tasks: set[asyncio.Task[None]] | None = None,
+    ) -> None:
+        self.seq = Sequence()
+        self.window = window
+        self.response_timeout = response_timeout
+        self.name = name
+        self.nacks_sent = 0
+        self.closed = False
+        self._reader = PduReader(reader)
+        self._writer = writer
+        self._on_request = on_request
+        self._slots = asyncio.Semaphore(window)
+        self._pending: dict[int, asyncio.Future[Pdu]] = {}
+        self._tasks = set() if tasks is None else tasks
+        self.last_heard = asyncio.get_running_loop().time()
+
+    @property
+    def in_flight(self) -> int:
+        """Requests sent and not yet answered (at most ``window``)."""
+        return len(self._pending)
+
+    def make(self, command: str, **fields: Any) -> Pdu:
+        return make(command, self.seq, **fields)
+
+    def write(self, pdu: Pdu, tlvs: dict[int, bytes] | None = None) -> None:
+        if self.closed:
+            raise SessionClosed(f"{self.name}: link closed")
+        self._writer.write(encode(pdu, tlvs))
+
+    def write_raw(self, data: bytes) -> None:
+        """Bytes as they are (the simulator's garbage fault)."""
+        if not self.closed:
+            self._writer.write(data)
+
+    def respond(self, request: Pdu, status: int = ROK, **fields: Any) -> None:
+        """Answer ``request`` with its ``*_resp``; a no-op once the link is gone."""
+        if not self.closed:
+            name = f"{request.command}_resp"
+            self.write(make(name, self.seq, sequence=request.sequence, status=status, **fields))
+
+    def nack(self, sequence: int, status: int) -> None:
+        self.nacks_sent += 1
+        if not self.closed:
+            self.write(make("generic_nack", self.seq, sequence=sequence, status=status))
+
+    async def request(
+        self, pdu: Pdu, tlvs: dict[int, bytes] | None = None, response_timeout: float = 0.0
+    ) -> Pdu:
+        """Send a request once a window slot is free; return its response (status unchecked)."""
+        async with self._slots:
+            future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
+            self._pending[pdu.sequence] = future
+            try:
+                self.write(pdu, tlvs)
+                await self._writer.drain()
+                return await asyncio.wait_for(future, response_timeout or self.response_timeout)
+            finally:
+                self._pending.pop(pdu.sequence, None)
+
+    async def run(self) -> None:
+        """Read until the link drops, then fail every pending request with ``SessionClosed``."""
+        try:
+            while not self.closed:
+                item = await self._reader.read()
+                self.last_heard = asyncio.get_running_loop().time()
+                if isinstance(item, int):
+                    log.warning("smpp.garbage", link=self.name, skipped=item)
+                    self.nack(0, RINVCMDLEN)
+                    continue
+                try:
+                    pdu = parse(item)
+                except PduError as exc:
+                    log.warning("smpp.bad_pdu", link=self.name, why=str(exc), status=exc.status)
+                    self.nack(exc.sequence, exc.status)
+                    continue
+                self._dispatch(pdu)
+        except (ConnectionError, OSError) as exc:
+            if not self.closed:
+                log.info("smpp.link_lost", link=self.name, why=repr(exc))
+        finally:
+            self.close()
+
+    def _dispatch(self, pdu: Pdu) -> None:
+        if pdu.is_response():
+            future = self._pending.get(pdu.sequence)
+            if future is not None and not future.done():
+                future.set_result(pdu)
+            else:
+                log.warning("smpp.stray_response", link=self.name, command=pdu.command)
+        elif pdu.command == "enquire_link":
+            self.respond(pdu)
+        elif pdu.command == "unbind":
+            self.respond(pdu)
+            log.info("smpp.unbound_by_peer", link=self.name)
+            self.close()
+        else:
+            task = asyncio.create_task(self._on_request(self, pdu))
+            self._tasks.add(task)
+            task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("smpp.request_failed", link=self.name, error=repr(task.exception()))
+
+    def close(self) -> None:
+        """Close the socket and fail pending requests; request handlers keep running."""
+        if self.closed:
+            return
+        self.closed = True
+        self._writer.close()
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(SessionClosed(f"{self.name}: link closed"))
+
+    async def aclose(self) -> None:
+        """Close and wait for the socket to be released; request handlers keep running."""
+        self.close()
+        try:
+            await self._writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+async def finish(tasks: set[asyncio.Task[None]], grace: float) -> None:
+    """Give running request handlers ``grace`` seconds, then cancel the rest."""
+    if tasks:
+        _done, pending = await asyncio.wait(set(tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)

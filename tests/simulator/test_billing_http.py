@@ -1,0 +1,222 @@
+"""Tests of HttpBilling against the simulated BOSS served by billing_app on a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from simulator.billing import REUSED, SIMULATED_FAILURE, BillingSimulator
+from simulator.billing_http import billing_app
+from smsmenu.billing import HttpBilling
+from smsmenu.errors import BillingTimeout, BillingUnavailable
+from smsmenu.types import Billing, CreditResult, TargetKind
+
+SH = ZoneInfo("Asia/Shanghai")
+MOBILE, LANDLINE = TargetKind.MOBILE, TargetKind.LANDLINE
+PHONE, LINE = "18912345678", "02787654321"
+
+
+class FixedClock:
+    """A clock standing still in the middle of May 2024."""
+
+    def now(self) -> dt.datetime:
+        return dt.datetime(2024, 5, 15, 12, tzinfo=SH)
+
+
+@dataclass
+class Boss:
+    """A served simulator, its URL and a client of it."""
+
+    sim: BillingSimulator
+    url: str
+    client: HttpBilling
+
+    async def post(self, path: str, body: object) -> tuple[int, Any]:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(self.url + path, json=body) as response:
+                return response.status, await response.json()
+
+
+@pytest.fixture
+async def boss() -> AsyncIterator[Boss]:
+    sim = BillingSimulator(clock=FixedClock())
+    runner = web.AppRunner(billing_app(sim), shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    client = HttpBilling(f"http://{host}:{port}", timeout=2.0)
+    try:
+        yield Boss(sim, f"http://{host}:{port}", client)
+    finally:
+        await client.aclose()
+        await runner.cleanup()
+
+
+def test_http_billing_satisfies_the_billing_protocol() -> None:
+    """HttpBilling can stand wherever a Billing is expected."""
+    billing: Billing = HttpBilling("http://127.0.0.1:1")
+    assert callable(billing.credit)
+
+
+async def test_prepaid_credit_and_balance(boss: Boss) -> None:
+    """A prepaid credit over HTTP answers prepaid and shows in the balance."""
+    result = await boss.client.credit(MOBILE, PHONE, 10_000, "r1")
+    assert result == CreditResult(ok=True, reference="r1", account_type="prepaid")
+    assert await boss.client.balance(MOBILE, PHONE) == 10_000
+
+
+async def test_postpaid_credit_and_reverse(boss: Boss) -> None:
+    """A postpaid credit answers its bill month; its reversal takes the amount back."""
+    boss.sim.open_account(LANDLINE, LINE, "postpaid", bills={"2024-05": 8000})
+    paid = await boss.client.credit(LANDLINE, LINE, 5000, "r1")
+    assert paid == CreditResult(True, "r1", account_type="postpaid", bill_month="2024-05")
+    reversed_ = await boss.client.reverse("r1", "v1")
+    assert reversed_ == CreditResult(True, "v1", account_type="postpaid", bill_month="2024-05")
+    assert await boss.client.reverse("r1", "v1") == reversed_
+    assert await boss.client.balance(LANDLINE, LINE) == 0
+
+
+async def test_idempotency_and_reuse(boss: Boss) -> None:
+    """A repeated reference credits once; reused for another amount it fails."""
+    first = await boss.client.credit(MOBILE, PHONE, 1000, "r1")
+    assert await boss.client.credit(MOBILE, PHONE, 1000, "r1") == first
+    reused = await boss.client.credit(MOBILE, PHONE, 2000, "r1")
+    assert (reused.ok, reused.reason) == (False, REUSED)
+    assert await boss.client.balance(MOBILE, PHONE) == 1000
+
+
+@pytest.mark.parametrize("reference", [
+    pytest.param("plain-123", id="plain"),
+    pytest.param("a/b c?d#e%f", id="url-specials"),
+    pytest.param("充值-1", id="non-ascii"),
+])
+async def test_status_round_trips_any_reference(boss: Boss, reference: str) -> None:
+    """status() finds a stored result by any reference, and None for an unknown one."""
+    assert await boss.client.status(reference) is None
+    result = await boss.client.credit(MOBILE, PHONE, 1000, reference)
+    assert await boss.client.status(reference) == result
+    assert result.reference == reference
+
+
+async def test_reverse_refusal_names_reason(boss: Boss) -> None:
+    """A reversal BOSS cannot do comes back as a final failure with its reason."""
+    await boss.client.credit(MOBILE, PHONE, 1000, "r1")
+    account = boss.sim.account(MOBILE, PHONE)
+    assert account is not None
+    account.balance_fen = 10
+    result = await boss.client.reverse("r1", "v1")
+    assert (result.ok, result.reason) == (False, "balance does not cover the amount")
+
+
+async def test_faults_endpoint_fail_next(boss: Boss) -> None:
+    """POST /faults with fail_next makes the next credit a final simulated failure."""
+    status, dials = await boss.post("/faults", {"fail_next": 1, "failure_rate": 0})
+    assert status == 200 and dials["failure_rate"] == 0.0
+    result = await boss.client.credit(MOBILE, PHONE, 1000, "r1")
+    assert (result.ok, result.reason) == (False, SIMULATED_FAILURE)
+
+
+@pytest.mark.parametrize(("applied", "balance"), [
+    pytest.param(True, 1000, id="applied"),
+    pytest.param(False, 0, id="not-applied"),
+])
+async def test_simulated_timeout_maps_to_billing_timeout(
+    boss: Boss, applied: bool, balance: int
+) -> None:
+    """A simulated timeout (504) raises BillingTimeout; status tells whether it happened."""
+    await boss.post("/faults", {"timeout_next": {"n": 1, "applied": applied}})
+    with pytest.raises(BillingTimeout):
+        await boss.client.credit(MOBILE, PHONE, 1000, "r1")
+    assert ((await boss.client.status("r1")) is not None) is applied
+    assert await boss.client.balance(MOBILE, PHONE) == balance
+
+
+async def test_slow_boss_maps_to_billing_timeout_and_may_still_apply(boss: Boss) -> None:
+    """A call slower than the client's timeout raises BillingTimeout; BOSS may apply it later."""
+    boss.sim.latency = 0.3
+    slow = HttpBilling(boss.url, timeout=0.05)
+    try:
+        with pytest.raises(BillingTimeout):
+            await slow.credit(MOBILE, PHONE, 1000, "r1")
+    finally:
+        await slow.aclose()
+    boss.sim.latency = 0.0
+    for _ in range(100):
+        if await boss.client.status("r1") is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert await boss.client.balance(MOBILE, PHONE) == 1000
+
+
+async def test_down_maps_to_billing_unavailable(boss: Boss) -> None:
+    """A BOSS that is down (503) raises BillingUnavailable for credits and reads."""
+    await boss.post("/faults", {"down": True})
+    with pytest.raises(BillingUnavailable):
+        await boss.client.credit(MOBILE, PHONE, 1000, "r1")
+    with pytest.raises(BillingUnavailable):
+        await boss.client.status("r1")
+    boss.sim.down = False
+    assert await boss.client.status("r1") is None
+
+
+async def test_nothing_listening_maps_to_billing_unavailable() -> None:
+    """With nothing listening on the port, every call raises BillingUnavailable."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        async with HttpBilling(f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=2) as client:
+            with pytest.raises(BillingUnavailable):
+                await client.credit(MOBILE, PHONE, 1000, "r1")
+            with pytest.raises(BillingUnavailable):
+                await client.balance(MOBILE, PHONE)
+
+
+async def test_session_reopens_after_aclose(boss: Boss) -> None:
+    """After aclose() the client opens a fresh session on the next call."""
+    await boss.client.credit(MOBILE, PHONE, 1000, "r1")
+    await boss.client.aclose()
+    assert await boss.client.balance(MOBILE, PHONE) == 1000
+
+
+async def test_tester_account_endpoints(boss: Boss) -> None:
+    """POST /accounts opens an account and GET /accounts shows it with its bills."""
+    status, account = await boss.post("/accounts", {
+        "kind": "landline", "number": LINE, "account_type": "postpaid", "balance_fen": 300,
+        "bills": {"2024-05": 8000}})
+    assert status == 201
+    await boss.client.credit(LANDLINE, LINE, 5000, "r1")
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{boss.url}/accounts/landline/{LINE}") as response:
+            assert response.status == 200
+            shown = await response.json()
+        async with session.get(f"{boss.url}/accounts/mobile/{PHONE}") as response:
+            assert response.status == 404
+    assert account["bills"] == {"2024-05": {"due_fen": 8000, "paid_fen": 0}}
+    assert shown["balance_fen"] == 5300
+    assert shown["bills"] == {"2024-05": {"due_fen": 8000, "paid_fen": 5000}}
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    pytest.param("/credit", {"kind": "mobile", "number": PHONE, "reference": "r"}, id="no-amount"),
+    pytest.param("/credit", {"kind": "fax", "number": PHONE, "amount_fen": 1, "reference": "r"},
+                 id="bad-kind"),
+    pytest.param("/credit", {"kind": "mobile", "number": PHONE, "amount_fen": 1.5,
+                             "reference": "r"}, id="float-amount"),
+    pytest.param("/credit", [1, 2], id="not-an-object"),
+    pytest.param("/accounts", {"kind": "mobile", "number": PHONE, "account_type": "gold"},
+                 id="bad-account-type"),
+    pytest.param("/faults", {"failure_rate": 2}, id="bad-rate"),
+])
+async def test_malformed_requests_answer_400(boss: Boss, path: str, body: object) -> None:
+    """A malformed request answers 400 with an error and changes nothing."""
+    status, answer = await boss.post(path, body)
+    assert status == 400 and answer["error"]
+    assert boss.sim.account(MOBILE, PHONE) is None and boss.sim.failure_rate == 0.0
