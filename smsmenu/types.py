@@ -46,6 +46,8 @@ class Reply:
 
     to: Msisdn
     text: str
+    outbox_id: int | None = None
+    """The durable outbox row this reply was written to, when it was."""
 
 
 @dataclass(frozen=True, slots=True)

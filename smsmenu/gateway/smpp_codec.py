@@ -20,6 +20,7 @@ ROK = consts.SMPP_ESME_ROK
 RINVCMDLEN = consts.SMPP_ESME_RINVCMDLEN
 RINVCMDID = consts.SMPP_ESME_RINVCMDID
 RINVBNDSTS = consts.SMPP_ESME_RINVBNDSTS
+RALYBND = consts.SMPP_ESME_RALYBND
 RSYSERR = consts.SMPP_ESME_RSYSERR
 RINVPASWD = consts.SMPP_ESME_RINVPASWD
 RINVSYSID = consts.SMPP_ESME_RINVSYSID
@@ -103,6 +104,28 @@ def _parse_tlvs(pdu: Pdu, data: bytes) -> None:
             setattr(pdu, name, value)
 
 
+def _parse_cstring(
+    pdu: Pdu, field: str, data: bytes, pos: int, length: int | None = None
+) -> tuple[bytes, int]:
+    """smpplib's string reader, but a missing NUL is an error instead of a wild position."""
+    end = data.find(b"\0", pos) if length is None else pos + length - 1
+    if end < pos or end >= len(data):
+        raise PduError(f"unterminated {field}")
+    setattr(pdu, field, data[pos:end])
+    return data, end + 1
+
+
+def _parse_octets(
+    pdu: Pdu, field: str, data: bytes, pos: int, length: int | None = None
+) -> tuple[bytes, int]:
+    if length is None:
+        length = int(getattr(pdu, pdu.params[field].len_field) or 0)
+    if pos + length > len(data):
+        raise PduError(f"{field} runs past the end of the PDU")
+    setattr(pdu, field, data[pos : pos + length])
+    return data, pos + length
+
+
 def parse(frame: bytes) -> Pdu:
     """Parse one whole frame; raise ``PduError`` (with what to nack) if it is not a PDU."""
     if len(frame) < HEADER:
@@ -117,6 +140,8 @@ def parse(frame: bytes) -> Pdu:
         raise PduError(f"unsupported command {name}", sequence, RINVCMDID) from exc
     pdu.tlvs = {}
     pdu.parse_optional_params = functools.partial(_parse_tlvs, pdu)
+    pdu._parse_string = functools.partial(_parse_cstring, pdu)
+    pdu._parse_ostring = functools.partial(_parse_octets, pdu)
     try:
         pdu.parse(frame)
     except PduError as exc:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 
 import structlog
 
 from smsmenu.gateway.smpp_codec import ROK, Pdu, status_text
 from smsmenu.gateway.smpp_config import SmppBind
-from smsmenu.gateway.smpp_session import RequestHandler, SessionClosed, SmppSession, finish
+from smsmenu.gateway.smpp_session import RequestHandler, SmppSession, finish
 
 log = structlog.get_logger(__name__)
 
@@ -150,9 +149,7 @@ class SmppLink:
         await finish(self.tasks, grace)
         session = self.session
         if session is not None and not session.closed:
-            with contextlib.suppress(TimeoutError, ConnectionError, SessionClosed):
-                await session.request(session.make("unbind"), response_timeout=grace)
-            await session.aclose()
+            await session.unbind(grace)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

@@ -50,6 +50,7 @@ class SmppSession:
         self.name = name
         self.nacks_sent = 0
         self.closed = False
+        self.unbinding = False
         self._reader = PduReader(reader)
         self._writer = writer
         self._on_request = on_request
@@ -119,7 +120,7 @@ class SmppSession:
                     continue
                 self._dispatch(pdu)
         except (ConnectionError, OSError) as exc:
-            if not self.closed:
+            if not (self.closed or self.unbinding):
                 log.info("smpp.link_lost", link=self.name, why=repr(exc))
         finally:
             self.close()
@@ -156,6 +157,15 @@ class SmppSession:
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(SessionClosed(f"{self.name}: link closed"))
+
+    async def unbind(self, response_timeout: float = 2.0) -> None:
+        """Say goodbye (unbind, wait for unbind_resp) and close; errors are no concern here."""
+        self.unbinding = True
+        try:
+            await self.request(self.make("unbind"), response_timeout=response_timeout)
+        except (TimeoutError, ConnectionError):
+            pass
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Close and wait for the socket to be released; request handlers keep running."""
