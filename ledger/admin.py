@@ -11,7 +11,7 @@ from ledger import agents, idempotency, money, outbox, passwords, postings
 from ledger.agents import Agent
 from ledger.context import Env
 from smsmenu.clock import iso
-from smsmenu.errors import CloseRefused, DuplicateAgent, InvalidAmount, InvalidCommand
+from smsmenu.errors import CloseRefused, DuplicateAgent, InvalidAmount, InvalidCommand, InvalidRate
 from smsmenu.types import TargetKind
 
 
@@ -28,6 +28,12 @@ def view(conn: sqlite3.Connection, env: Env, agent: Agent) -> dict[str, Any]:
     }
 
 
+def _check_rate(env: Env, rate_ppm: int | None) -> None:
+    """R-16: a per-agent rate obeys the same bounds as the default, 0 <= rate < max_rate."""
+    if rate_ppm is not None and not 0 <= rate_ppm < env.rules.max_rate_ppm:
+        raise InvalidRate(max=money._format_ppm(env.rules.max_rate_ppm))
+
+
 def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str, name: str,
                tx_password: str, mgmt_password: str, rate_ppm: int | None = None,
                lang: str | None = None) -> dict[str, Any]:
@@ -35,6 +41,7 @@ def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: 
     number = env.plan.validate(TargetKind.MOBILE, msisdn)
     passwords.check_format(tx_password)
     passwords.check_format(mgmt_password)
+    _check_rate(env, rate_ppm)
     if not name.strip():
         raise InvalidCommand(why="the agent's name must not be empty")
     existing = agents.find(conn, number)
@@ -97,6 +104,7 @@ def set_flag(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: st
              rate_ppm: int | None = None) -> dict[str, Any]:
     """Operator switches: phone suspended (R-5), unlock after wrong passwords, commission rate."""
     agent = agents.get_open(conn, msisdn)
+    _check_rate(env, rate_ppm)
     if suspended is not None:
         conn.execute("UPDATE agents SET phone_suspended = ? WHERE id = ?", (int(suspended),
                                                                             agent.id))

@@ -25,12 +25,17 @@ def change_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msi
     agents.check_password(conn, env, now, agent, purpose, old)
     if old == new:
         raise InvalidPassword()
+    return replace_password(conn, env, now, agent=agent, purpose=purpose, new=new)
+
+
+def replace_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent: agents.Agent,
+                     purpose: str, new: str) -> dict[str, Any]:
+    """Store a new password for an agent whose old one was already checked; notify it."""
     agents.set_password(conn, env, agent, purpose, new)
     which = env.texts.render(agent.lang, f"password.{purpose}")
     text = env.texts.render(agent.lang, "notice.password_changed", which=which)
     notice = outbox.enqueue(conn, agent.msisdn, text, "password_changed", iso(now))
-    return {"msisdn": agent.msisdn, "changed": purpose,
-            "notices": outbox.as_dicts(notice)}
+    return {"msisdn": agent.msisdn, "changed": purpose, "notices": outbox.as_dicts(notice)}
 
 
 def change_msisdn(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,

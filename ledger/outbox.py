@@ -63,3 +63,15 @@ def record_receipt(conn: sqlite3.Connection, message_id: str, stat: str) -> bool
 def as_dicts(*items: Notice) -> list[dict[str, object]]:
     """Notices as an operation's JSON result carries them."""
     return [{"id": n.outbox_id, "to": n.to, "text": n.text, "kind": n.kind} for n in items]
+
+
+def claim(conn: sqlite3.Connection, now: str, lease_until: str, limit: int = 100) -> list[Notice]:
+    """Due messages, leased to the caller until ``lease_until`` so no other drain sends them.
+
+    A sender that dies mid-send leaves the lease to expire: the message is sent again
+    (at least once, never lost).
+    """
+    notices = due(conn, now, limit)
+    conn.executemany("UPDATE outbox SET next_at = ? WHERE id = ?",
+                     [(lease_until, n.outbox_id) for n in notices])
+    return notices

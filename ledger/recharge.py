@@ -83,8 +83,8 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msi
     number = env.plan.validate(kind, target)
     money.check_recharge_amount(amount_fen)
     if notice_to and kind in (TargetKind.MOBILE, TargetKind.PHS):
-        raise InvalidNumber(number=notice_to, kind=str(kind),
-                            why="a notice number is only for landline and broadband (R-17)")
+        raise InvalidNumber(rule="R-17", number=notice_to, kind=str(kind),
+                            why="a notice number is only for landline and broadband")
     notice = env.plan.validate_notice(notice_to) if notice_to else None
     agents.check_password(conn, env, now, agent, "tx", tx_password)
     commission = money.commission(amount_fen, agent.rate(env))
@@ -143,14 +143,19 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
     amounts = {"kind": kind_text, "target": r.target, "amount": money.format_yuan(r.amount)}
     if result is not None and result.ok:
         postings.commit(conn, r.transfer_id, stamp)
+        reference, past = r.reference, r.past_references
+        if result.reference in past.split():  # an earlier attempt was the one BOSS applied
+            reference, past = result.reference, " ".join(
+                r.reference if ref == result.reference else ref for ref in past.split())
         conn.execute(
             "UPDATE recharges SET status = 'succeeded', account_type = ?, bill_month = ?, "
-            "completed_at = ? WHERE id = ?", (result.account_type, result.bill_month, stamp, r.id))
+            "completed_at = ?, reference = ?, past_references = ? WHERE id = ?",
+            (result.account_type, result.bill_month, stamp, reference, past, r.id))
         balance = postings.available(conn, agent.account_id)
         text = env.texts.render(agent.lang, "notice.recharge_ok", **amounts,
                                 commission=money.format_yuan(r.commission),
                                 charge=money.format_yuan(r.charge),
-                                balance=money.format_yuan(balance), reference=r.reference)
+                                balance=money.format_yuan(balance), reference=reference)
         sent = [outbox.enqueue(conn, agent.msisdn, text, "receipt", stamp)]
         customer = r.notice_to or (r.target if r.kind in ("mobile", "phs") else None)
         if customer:
@@ -164,6 +169,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
                      "WHERE id = ?", (why, stamp, r.id))
         code, _, detail = why.partition(": ")
         said = env.texts.render(agent.lang, f"reason.{code}") + (f" ({detail})" if detail else "")
-        text = env.texts.render(agent.lang, "notice.recharge_failed", **amounts, reason=said)
+        text = env.texts.render(agent.lang, "notice.recharge_failed", **amounts, reason=said,
+                                id=r.id)
         sent = [outbox.enqueue(conn, agent.msisdn, text, "recharge_failed", stamp)]
     return {**get(conn, r.id).as_dict(), "notices": outbox.as_dicts(*sent)}

@@ -34,7 +34,7 @@ class Ledger(LedgerCore):
         """R-18: complete a failed recharge; one that meanwhile succeeded is not paid twice."""
         return await self.settle(await self.op(recharge.begin_retry, **kw))
 
-    async def _outcome(self, r: Recharge) -> tuple[CreditResult | None, str]:
+    async def outcome(self, r: Recharge) -> tuple[CreditResult | None, str]:
         """Billing's final word on a pending recharge, or (None, reason code) when it has none."""
         try:
             for earlier in r.past_references.split():  # R-18: a retry never pays twice
@@ -59,7 +59,7 @@ class Ledger(LedgerCore):
         """Finish a reserved recharge; one already finished is returned as it stands."""
         if r.status != "pending":
             return {**r.as_dict(), "notices": []}
-        result, reason = await self._outcome(r)
+        result, reason = await self.outcome(r)
         log.info("recharge.billed", recharge=r.id, reference=r.reference,
                  ok=bool(result and result.ok), reason=reason or (result and result.reason))
         return await self.op(recharge.finish, recharge_id=r.id, reference=r.reference,

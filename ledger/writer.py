@@ -16,7 +16,8 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import structlog
@@ -39,6 +40,23 @@ def connect(path: str, synchronous: str = "FULL", readonly: bool = False) -> sql
     if readonly:
         conn.execute("PRAGMA query_only = 1")
     return conn
+
+
+@contextmanager
+def savepoint(conn: sqlite3.Connection, name: str = "op") -> Iterator[None]:
+    """Run a block as one unit inside the open transaction: all of it, or none of it.
+
+    An exception whose ``commit_effects`` is true keeps what the block wrote (failure counters).
+    """
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except Exception as exc:
+        if not getattr(exc, "commit_effects", False):
+            conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
 
 
 class Writer:
@@ -112,16 +130,12 @@ class Writer:
             for fn, future in batch:
                 if future.cancelled():
                     continue
-                conn.execute("SAVEPOINT op")
                 try:
-                    result = fn(conn)
+                    with savepoint(conn):
+                        result = fn(conn)
                 except Exception as exc:
-                    if not getattr(exc, "commit_effects", False):
-                        conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
                     outcomes.append((future, None, _mapped(exc)))
                 else:
-                    conn.execute("RELEASE op")
                     outcomes.append((future, result, None))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:

@@ -3,6 +3,7 @@
     SmsmenuError                      code          rule
     ├── InputError                    (bad input; nothing happened)
     │   ├── InvalidPassword           E_PASSWORD_FORMAT   R-2
+    │   │   └── SamePassword          E_SAME_PASSWORD     R-2
     │   ├── InvalidAmount             E_AMOUNT            R-8 / R-9 / R-13
     │   ├── InvalidNumber             E_NUMBER            R-14
     │   ├── InvalidRate               E_RATE              R-16
@@ -75,6 +76,11 @@ class InputError(SmsmenuError):
 class InvalidPassword(InputError):
     code, rule = "E_PASSWORD_FORMAT", "R-2"
     messages = {"zh": "密码须为6位数字", "en": "A password is exactly 6 digits"}
+
+
+class SamePassword(InvalidPassword):
+    code = "E_SAME_PASSWORD"
+    messages = {"zh": "新密码不能与原密码相同", "en": "The new password must differ from the current one"}
 
 
 class InvalidAmount(InputError):

@@ -1,0 +1,37 @@
+# smsmenu: `make run` starts the whole system on embedded defaults, `make test` proves it.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-dev
+PYTHON ?= python3
+
+.PHONY: run test lint unit bench peers phone smsc clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/smsmenu serve
+
+# Real peers the end-to-end tests talk to (Debian packages); skipped when not root.
+peers:
+	@sh scripts/install-peers.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest -q
+
+test: $(STAMP) peers lint unit
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var/ build/ *.egg-info .pytest_cache .mypy_cache .ruff_cache

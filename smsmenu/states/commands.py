@@ -1,0 +1,61 @@
+"""The one-line command form a UTK card can send: a whole recharge, balance or retry in one SMS.
+
+    CZ*KIND*NUMBER*AMOUNT[*NOTICE]*PASSWORD   recharge (KIND 1-4 as in the menu, or its name)
+    YE*PASSWORD                               balance (R-21)
+    CF*ID*PASSWORD                            retry failed recharge ID (R-18)
+
+``RC``, ``BAL`` and ``RETRY`` are English aliases; fields may be separated by ``*``, ``#`` or
+spaces. A money command's key is its text within a 10-minute window: the same line sent twice
+in that window (a redelivery, or a double send) is answered with the first result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from smsmenu.errors import InvalidCommand
+from smsmenu.states.checks import KINDS
+from smsmenu.types import TargetKind
+
+VERBS = {"CZ": "recharge", "RC": "recharge", "YE": "balance", "BAL": "balance",
+         "CF": "retry", "RETRY": "retry"}
+_HEAD = re.compile(r"^([A-Za-z]+)\s*[*#\s]")
+_SPLIT = re.compile(r"[*#\s]+")
+WINDOW_S = 600
+USAGE = {"recharge": "CZ*类型1-4*号码*金额[*通知号码]*交易密码",
+         "balance": "YE*交易密码", "retry": "CF*单号*交易密码"}
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str
+    args: list[str]
+
+    def key(self, msisdn: str, received_ts: float) -> str:
+        digest = hashlib.sha256(" ".join([self.verb, *self.args]).encode()).hexdigest()[:20]
+        return f"line:{msisdn}:{digest}:{int(received_ts) // WINDOW_S}"
+
+    def kind(self) -> TargetKind:
+        raw = self.args[0].lower()
+        if raw in {"1", "2", "3", "4"}:
+            return KINDS[int(raw) - 1]
+        try:
+            return TargetKind(raw)
+        except ValueError:
+            raise InvalidCommand(why=f"kind {self.args[0]}: 1-4 or landline/mobile/phs/broadband",
+                                 ) from None
+
+
+def parse(text: str) -> Command | None:
+    """A command if ``text`` starts with a known verb, else None (a menu key press)."""
+    head = _HEAD.match(text.strip())
+    if head is None or head.group(1).upper() not in VERBS:
+        return None
+    verb = VERBS[head.group(1).upper()]
+    args = [a for a in _SPLIT.split(text.strip()[head.end():]) if a]
+    wanted = {"recharge": (4, 5), "balance": (1, 1), "retry": (2, 2)}[verb]
+    if not wanted[0] <= len(args) <= wanted[1]:
+        raise InvalidCommand(why=USAGE[verb])
+    return Command(verb, args)

@@ -1,0 +1,71 @@
+"""The menu engine: one entry point from (msisdn, text) to replies, transport-free."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+
+from ledger import Ledger
+from smsmenu.states import steps
+from smsmenu.states.menu import build_machine
+from smsmenu.states.session import SESSION_DDL
+from smsmenu.types import Channel, Inbound, Reply
+
+DDL = SESSION_DDL + steps.INBOX_DDL
+"""The engine's tables, created with the ledger's (same database, same transactions)."""
+DIRECT = {Channel.HTTP: "all", Channel.WEB: "all", Channel.USSD: "agent"}
+"""Replies a channel's transport hands over itself (see ``steps._remember``); SMS: none."""
+log = structlog.get_logger("engine")
+
+
+class Engine:
+    """Runs the shared menu machine on each agent's session, one message at a time per agent."""
+
+    def __init__(self, ledger: Ledger, *, idle_timeout: dt.timedelta = dt.timedelta(seconds=180)
+                 ) -> None:
+        self.ledger = ledger
+        self.idle_timeout = idle_timeout
+        self.machine = build_machine()
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def _turn(self, msisdn: str) -> AsyncIterator[None]:
+        """Messages of one agent are handled in arrival order; other agents' run meanwhile."""
+        lock, users = self._locks.get(msisdn) or (asyncio.Lock(), 0)
+        self._locks[msisdn] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[msisdn]
+            if users == 1:
+                del self._locks[msisdn]
+            else:
+                self._locks[msisdn] = (lock, users - 1)
+
+    async def handle(self, msg: Inbound) -> steps.Outcome:
+        """Apply one message; returns once its step (and any money effect) has committed."""
+        direct = DIRECT.get(msg.channel, "")
+        async with self._turn(msg.msisdn):
+            out = await self.ledger.op(steps.step, machine=self.machine, msg=msg,
+                                       idle=self.idle_timeout, direct=direct)
+            if out.pending is None:
+                log.info("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
+                         replies=len(out.replies))
+                return out
+            r = out.pending
+            result, reason = await self.ledger.outcome(r)
+            out = await self.ledger.op(steps.finish, msg=msg, recharge_id=r.id,
+                                       reference=r.reference, result=result, reason=reason,
+                                       direct=direct)
+            log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id,
+                     ok=bool(result and result.ok), reason=reason)
+            return out
+
+    async def __call__(self, msg: Inbound) -> list[Reply]:
+        """The engine as an ``InboundHandler`` for transports."""
+        return (await self.handle(msg)).replies

@@ -1,0 +1,199 @@
+"""One message as one transaction: load the session, move it, run the money effect, save, reply."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from transitions import Machine
+
+from ledger import agents, money, outbox, postings, recharge
+from ledger.context import Env
+from ledger.recharge import Recharge
+from smsmenu.clock import iso
+from smsmenu.errors import AgentClosed, InvalidCommand, SmsmenuError
+from smsmenu.states import commands
+from smsmenu.states.checks import Session
+from smsmenu.states.menu import PARENTS
+from smsmenu.states.session import Step
+from smsmenu.types import Inbound, Reply
+
+INBOX_DDL = """
+CREATE TABLE IF NOT EXISTS inbox (
+    key TEXT PRIMARY KEY,
+    msisdn TEXT NOT NULL,
+    replies TEXT NOT NULL,
+    final INTEGER NOT NULL,
+    at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+"""
+
+
+@dataclass
+class Outcome:
+    """The replies of one message (the agent's first), and whether the dialog ended there."""
+
+    replies: list[Reply] = field(default_factory=list)
+    final: bool = False
+    pending: Recharge | None = None
+
+
+def normalize(text: str) -> str:
+    """Full-width digits and symbols to ASCII; surrounding blanks dropped."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _remember(conn: sqlite3.Connection, msg: Inbound, out: Outcome, now: dt.datetime,
+              direct: str) -> Outcome:
+    """Store the answer under the message key; mark what the transport delivers itself as sent.
+
+    ``direct`` is ``all`` (HTTP answers with every reply), ``agent`` (USSD shows the agent's
+    screen; notices to others still go by SMS) or ``""`` (SMS: everything waits in the outbox).
+    """
+    if direct:
+        ids = [r.outbox_id for r in out.replies
+               if r.outbox_id is not None and (direct == "all" or r.to == msg.msisdn)]
+        outbox.mark_sent(conn, ids, msg.channel.value, iso(now))
+    replies = [[r.to, r.text, r.outbox_id] for r in out.replies]
+    conn.execute("INSERT OR REPLACE INTO inbox (key, msisdn, replies, final, at) "
+                 "VALUES (?, ?, ?, ?, ?)",
+                 (msg.key, msg.msisdn, json.dumps(replies, ensure_ascii=False), int(out.final),
+                  iso(now)))
+    return out
+
+
+def recall(conn: sqlite3.Connection, key: str) -> Outcome | None:
+    row = conn.execute("SELECT replies, final FROM inbox WHERE key = ?", (key,)).fetchone()
+    if row is None:
+        return None
+    return Outcome([Reply(to, text, oid) for to, text, oid in json.loads(row[0])], bool(row[1]))
+
+
+def _agent_reply(conn: sqlite3.Connection, msisdn: str, lines: list[str],
+                 now: dt.datetime) -> list[Reply]:
+    text = "\n".join(line for line in lines if line)
+    if not text:
+        return []
+    notice = outbox.enqueue(conn, msisdn, text, "menu", iso(now))
+    return [Reply(msisdn, text, notice.outbox_id)]
+
+
+def _notices(items: list[dict[str, Any]]) -> list[Reply]:
+    return [Reply(n["to"], n["text"], n["id"]) for n in items]
+
+
+def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machine,
+         msg: Inbound, idle: dt.timedelta, direct: str) -> Outcome:
+    """Handle one message; a redelivered key returns the first answer and changes nothing."""
+    if (done := recall(conn, msg.key)) is not None:
+        return done
+    agent = agents.find(conn, msg.msisdn)
+    if agent is None or agent.status == "closed":
+        lang = agent.lang if agent else env.lang
+        text = (env.texts.render(lang, "menu.not_agent") if agent is None
+                else AgentClosed().message(lang))
+        return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
+                         now, direct)
+    session = Session.load(conn, msg.msisdn)
+    s = Step(conn, env, now, agent, normalize(msg.text))
+    session.begin(s)
+    lines = _move(session, s, machine, msg, idle)
+    if s.pending is not None and s.pending.status == "pending":
+        session.data["recharge_id"] = s.pending.id
+        session.state = "billing"
+        session.save(conn, now)
+        return Outcome(pending=s.pending)  # remembered when billing has answered (finish)
+    if s.pending is not None:  # a retry of one already done, or a repeated command
+        session.go("main")
+        lines = [summary(conn, env, s.pending)]
+    session.save(conn, now)
+    replies = _agent_reply(conn, msg.msisdn, lines, now) + _notices(s.notices)
+    final = session.state == "main" and bool(s.result or s.notices or s.fatal or s.pending)
+    return _remember(conn, msg, Outcome(replies, final), now, direct)
+
+
+def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
+          idle: dt.timedelta) -> list[str]:
+    """Apply the input to the session; the lines of the agent's reply."""
+    if session.state == "billing":
+        r = recharge.get(s.conn, session.data["recharge_id"])
+        if r.status == "pending":
+            return [session.t("menu.processing")]
+        session.go("main")
+        return [summary(s.conn, s.env, r), session.screen()]
+    if session.state != "main" and session.idle(s.now, idle):
+        session.go("main")
+        return [session.t("menu.expired"), session.screen()]
+    if s.text == "00" or (s.text == "0" and PARENTS.get(session.state)):
+        session.go("main" if s.text == "00" else PARENTS[session.state] or "main")
+        return [session.screen()]
+    try:
+        command = commands.parse(s.text)
+        if command is not None:
+            run_command(session, command, msg)
+            session.go("main")
+            return [s.error or "", *s.result]
+    except SmsmenuError as exc:
+        return [exc.message(session.lang)]
+    moved = machine.events["key"].trigger(session)
+    if s.result:
+        return s.result
+    if s.pending is not None:
+        return []
+    help_ = None if moved or s.error else session.t("menu.help")
+    return [s.error or help_ or "", session.screen()]
+
+
+def run_command(session: Session, command: commands.Command, msg: Inbound) -> None:
+    """Execute a one-line command through the same checks the menu uses."""
+    s, key = session.step, command.key(msg.msisdn, msg.received_at.timestamp())
+    s.text = command.args[-1]  # the password comes last
+    if command.verb == "balance":
+        session.showed_balance()
+    elif command.verb == "retry":
+        if not command.args[0].isdigit():
+            raise InvalidCommand(why=commands.USAGE["retry"])
+        session.data = {"retry": {"id": int(command.args[0])}}
+        session._try(lambda: session._reserve(lambda: recharge.begin_retry(
+            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, recharge_id=int(command.args[0]),
+            tx_password=s.text)))
+    else:
+        notice = command.args[3] if len(command.args) == 5 else None
+        session._try(lambda: session._reserve(lambda: recharge.begin(
+            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, kind=command.kind(),
+            target=command.args[1], amount_fen=money.parse_yuan(command.args[2]),
+            tx_password=s.text, notice_to=notice, channel=msg.channel.value)))
+
+
+def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
+    """A recharge's outcome as a receipt, for one whose notices were sent before."""
+    agent = agents.by_id(conn, r.agent_id)
+    kind = env.texts.render(agent.lang, f"kind.{r.kind}")
+    if r.status in ("succeeded", "reversed"):
+        return env.texts.render(
+            agent.lang, "notice.recharge_ok", kind=kind, target=r.target,
+            amount=money.format_yuan(r.amount), commission=money.format_yuan(r.commission),
+            charge=money.format_yuan(r.charge), reference=r.reference,
+            balance=money.format_yuan(postings.available(conn, agent.account_id)))
+    return env.texts.render(agent.lang, "notice.recharge_failed", kind=kind, target=r.target,
+                            amount=money.format_yuan(r.amount), reason=r.failure or "", id=r.id)
+
+
+def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msg: Inbound,
+           recharge_id: int, reference: str, result: Any, reason: str, direct: str) -> Outcome:
+    """Record billing's answer, end the dialog and reply with the receipts, in one transaction."""
+    done = recharge.finish(conn, env, now, recharge_id=recharge_id, reference=reference,
+                           result=result, reason=reason)
+    session = Session.load(conn, msg.msisdn)
+    if session.state == "billing" and session.data.get("recharge_id") == recharge_id:
+        session.state, session.data = "main", {}
+        session.save(conn, now)
+    replies = _notices(done["notices"])
+    if not replies:
+        replies = _agent_reply(conn, msg.msisdn, [summary(conn, env, recharge.get(
+            conn, recharge_id))], now)
+    return _remember(conn, msg, Outcome(replies, True), now, direct)
