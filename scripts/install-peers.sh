@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs the real peers the end-to-end tests use, from Debian: Kannel (an independent SMPP
-# implementation). Without root (a developer's laptop) it says what is missing and goes on;
+# implementation) and Chromium (a real browser for the web portal). Without root (a developer's laptop) it says what is missing and goes on;
 # the tests that need a missing peer skip with the reason. CI runs as root and installs them.
 set -u
 missing=""
 command -v bearerbox >/dev/null 2>&1 || missing="$missing kannel"
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
     echo "note: not root, not installing:$missing (the tests needing them will skip)"
