@@ -18,6 +18,7 @@ from aiohttp import web
 from ledger import Ledger
 from simulator.billing import BillingSimulator
 from simulator.billing_http import billing_app
+from smsmenu import logs
 from smsmenu.app import create_app
 from smsmenu.billing import HttpBilling
 from smsmenu.cli_common import Subparsers, common_options, load
@@ -146,6 +147,7 @@ def register(subparsers: Subparsers) -> None:
 
 
 async def _serve_command(args: argparse.Namespace) -> int:
+    logs.configure(level="info")
     settings = load(args)
     if args.http_port is not None:
         settings = settings.replace("http", port=args.http_port)
