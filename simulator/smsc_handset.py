@@ -8,7 +8,16 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Literal
 
-from smsmenu.gateway.smpp_text import GSM7, PART, SINGLE, UCS2, UDHI, chunks, encode, fits_gsm
+from smsmenu.gateway.smpp_text import (
+    GSM7,
+    SINGLE,
+    UCS2,
+    UDHI,
+    chunks,
+    encode,
+    fits_gsm,
+    part_size,
+)
 
 Concat = Literal["udh8", "udh16", "sar"]
 _refs = itertools.count(1)
@@ -64,7 +73,7 @@ def mo_fields(
     if parts is None:
         if len(encode(text, coding)) <= SINGLE[coding] * (1 if coding == GSM7 else 2):
             return [{"data_coding": coding, "short_message": encode(text, coding)}]
-        pieces = chunks(text, coding, PART[coding])
+        pieces = chunks(text, coding, part_size(coding, concat == "udh16"))
     else:
         size = -(-len(text) // parts)
         pieces = [text[i : i + size] for i in range(0, len(text), size)]

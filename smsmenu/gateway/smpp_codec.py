@@ -1,8 +1,7 @@
-"""SMPP 3.4 PDUs on smpplib's codec: stream framing with resync, sequences, tolerant parsing."""
+"""SMPP 3.4 PDUs on smpplib's codec: sequences, building, tolerant parsing, status names."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import struct
 from typing import Any
@@ -29,9 +28,7 @@ RTHROTTLED = consts.SMPP_ESME_RTHROTTLED
 RX_T_APPNACK = consts.SMPP_ESME_RX_T_APPN
 """0x64 "temporary application error": the SMSC keeps the deliver_sm and redelivers it."""
 
-_CODES = frozenset(command_codes.commands.values())
 _NAMES = {code: name for name, code in command_codes.commands.items()}
-_CMD_PREFIXES = frozenset(c.to_bytes(4, "big")[:k] for c in _CODES for k in range(5))
 _TLV_NAMES = {code: name for name, code in consts.OPTIONAL_PARAMS.items()}
 
 
@@ -157,42 +154,3 @@ def text_field(value: bytes | str | None) -> str:
     if value is None:
         return ""
     return value.decode("latin-1") if isinstance(value, bytes) else value
-
-
-class PduReader:
-    """Reads whole frames off a stream; skips garbage up to the next plausible header."""
-
-    def __init__(self, stream: asyncio.StreamReader, max_length: int = MAX_PDU) -> None:
-        self._stream = stream
-        self._max = max_length
-        self._buf = bytearray()
-
-    def _plausible(self, head: bytes) -> bool:
-        low = int.from_bytes(head[:4].ljust(4, b"\0"), "big")
-        high = int.from_bytes(head[:4].ljust(4, b"\xff"), "big")
-        return low <= self._max and high >= HEADER and head[4:8] in _CMD_PREFIXES
-
-    def _garbage(self) -> int:
-        buf, skip = self._buf, 0
-        while skip < len(buf) and not self._plausible(bytes(buf[skip : skip + 8])):
-            skip += 1
-        return skip
-
-    async def read(self) -> bytes | int:
-        """The next frame, or the number of garbage bytes just discarded (> 0)."""
-        buf = self._buf
-        while True:
-            skipped = self._garbage()
-            if skipped:
-                del buf[:skipped]
-                return skipped
-            if len(buf) >= 8:
-                length = int.from_bytes(buf[:4], "big")
-                if len(buf) >= length:
-                    frame = bytes(buf[:length])
-                    del buf[:length]
-                    return frame
-            chunk = await self._stream.read(65_536)
-            if not chunk:
-                raise ConnectionResetError("the peer closed the link")
-            buf += chunk

@@ -154,3 +154,4 @@ class SmppLink:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        await finish(self.tasks, grace)  # handlers that started while we said goodbye

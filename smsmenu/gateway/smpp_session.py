@@ -13,12 +13,12 @@ from smsmenu.gateway.smpp_codec import (
     ROK,
     Pdu,
     PduError,
-    PduReader,
     Sequence,
     encode,
     make,
     parse,
 )
+from smsmenu.gateway.smpp_reader import PduReader
 
 log = structlog.get_logger(__name__)
 

@@ -37,6 +37,11 @@ class Segment:
     seqnum: int
 
 
+def part_size(data_coding: int, udh16: bool = False) -> int:
+    """Units per part; a 16-bit-reference UDH is one octet longer and costs one more unit."""
+    return PART[data_coding] - (1 if udh16 else 0)
+
+
 def fits_gsm(text: str) -> bool:
     return all(ch in _TO_GSM for ch in text)
 
@@ -99,7 +104,7 @@ def split(text: str, ref: int, udh16: bool = False) -> tuple[int, int, list[byte
     coding = GSM7 if fits_gsm(text) else UCS2
     if sum(_cost(ch, coding) for ch in text) <= SINGLE[coding]:
         return coding, 0, [encode(text, coding)]
-    pieces = chunks(text, coding, PART[coding] - (1 if udh16 and coding == GSM7 else 0))
+    pieces = chunks(text, coding, part_size(coding, udh16))
     if len(pieces) > 255:
         raise ValueError(f"text of {len(text)} characters needs more than 255 parts")
     out = []

@@ -11,7 +11,6 @@ from smsmenu.gateway.smpp_codec import (
     MAX_SEQUENCE,
     RINVCMDID,
     PduError,
-    PduReader,
     Sequence,
     encode,
     make,
@@ -20,6 +19,7 @@ from smsmenu.gateway.smpp_codec import (
 )
 from smsmenu.gateway.smpp_config import SmppBind, parse_smpp_url
 from smsmenu.gateway.smpp_inbound import Reassembler, is_receipt, parse_receipt
+from smsmenu.gateway.smpp_reader import PduReader
 from smsmenu.gateway.smpp_text import (
     GSM7,
     UCS2,
@@ -175,10 +175,16 @@ def test_split_into_parts(text: str, coding: int, sizes: list[int]) -> None:
     assert decode(b"".join(bodies), coding) == text
 
 
-def test_udh_16bit_reference() -> None:
-    """A 16-bit reference UDH (IEI 0x08) is written and read back."""
-    _coding, _esm, parts = split("a" * 200, ref=0x1234, udh16=True)
+@pytest.mark.parametrize(
+    ("text", "first_part"),
+    [pytest.param("a" * 200, 152, id="gsm"), pytest.param("充" * 100, 132, id="ucs2")],
+)
+def test_udh_16bit_reference(text: str, first_part: int) -> None:
+    """A 16-bit reference UDH (IEI 0x08) is written and read back; its parts still fit one SMS."""
+    coding, _esm, parts = split(text, ref=0x1234, udh16=True)
     assert read_udh(parts[1])[0] == Segment(0x1234, 2, 2)
+    assert len(read_udh(parts[0])[1]) == first_part
+    assert max(len(p) for p in parts) <= (160 if coding == GSM7 else 140)
 
 
 def test_message_parts_reads_sar_tlvs() -> None:

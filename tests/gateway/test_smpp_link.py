@@ -14,8 +14,9 @@ from simulator.smsc import SmscSimulator
 from smsmenu.errors import TransportError
 from smsmenu.gateway.base import Outbound
 from smsmenu.gateway.smpp import SmppGateway
-from smsmenu.gateway.smpp_codec import PduReader, Sequence, encode, make, parse
+from smsmenu.gateway.smpp_codec import Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
+from smsmenu.gateway.smpp_reader import PduReader
 from smsmenu.types import Channel, Inbound, Reply
 
 PHONE = "18912345678"
@@ -344,3 +345,43 @@ async def test_silent_smsc_is_detected_by_enquire_link() -> None:
         await gateway.aclose()
         server.close()
         await server.wait_closed()
+
+
+async def test_send_without_a_bind_raises_transport_error() -> None:
+    """With no bind up, send() gives up after send_wait with TransportError."""
+    gateway = SmppGateway(SmppBind("esme", "secret", "127.0.0.1", 9, **FAST), Engine(),
+                          send_wait=0.05)  # fmt: skip
+    with pytest.raises(TransportError):
+        await gateway.send(Outbound(PHONE, "nobody listens"))
+    await gateway.aclose()
+
+
+async def test_close_lets_a_running_handler_answer_first(smsc: SmscSimulator) -> None:
+    """aclose() waits for a handler in progress, sends its deliver_sm_resp, then unbinds."""
+    engine = Engine()
+    engine.gate.clear()
+    async with esme(smsc, engine) as gateway:
+        ticket = await smsc.handset(PHONE).send("1")
+        await asyncio.wait_for(engine.entered.get(), 2)
+        closing = asyncio.create_task(gateway.aclose(grace=2))
+        await asyncio.sleep(0.05)
+        engine.gate.set()
+        await closing
+    await asyncio.wait_for(ticket.delivered(), 1)
+    assert ticket.attempts == 1
+
+
+async def test_mo_before_attach_waits_for_the_handler(smsc: SmscSimulator) -> None:
+    """MO arriving before a handler is attached is nacked and redelivered, then handled."""
+    engine = Engine()
+    gateway = SmppGateway(SmppBind("esme", "secret", "127.0.0.1", smsc.port, **FAST))
+    gateway.start()
+    try:
+        ticket = await smsc.handset(PHONE).send("1")
+        await until(lambda: smsc.stats.redeliveries >= 1)
+        gateway.attach(engine)
+        await asyncio.wait_for(ticket.delivered(), 3)
+    finally:
+        await gateway.aclose()
+    assert engine.texts == ["1"]
+    assert ticket.attempts >= 2
