@@ -36,6 +36,7 @@ status (``http_status``) or a CLI exit code (``exit_code``).
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from smsmenu.types import Lang
@@ -94,6 +95,33 @@ class InvalidNumber(InputError):
     code, rule = "E_NUMBER", "R-14"
     messages = {"zh": "号码{number}不符合{kind}号码规则：{why}",
                 "en": "Number {number} is not a valid {kind} number: {why}"}
+    kinds_zh = {"landline": "固定电话", "mobile": "C网手机", "phs": "小灵通", "broadband": "宽带",
+                "notice": "通知"}
+    whys_zh: ClassVar[list[tuple[re.Pattern[str], str]]] = [(re.compile(p), t) for p, t in [
+        (r"^number missing$", "未输入号码"),
+        (r"^only digits.*$", "只能输入数字"),
+        (r"^area code missing: enter (\d+) first$", r"缺少区号，请先输入\1"),
+        (r"^unknown area code (\d+)$", r"未知区号\1"),
+        (r"^.*: ([\d or]+) digits expected after (\d+), got (\d+)$", r"区号\2后应为\1位，实为\3位"),
+        (r"^.* cannot start with (.+)$", r"本地号码不能以\1开头"),
+        (r"^mobile numbers are entered without area code$", "手机号码不加区号"),
+        (r"^(\d+) digits expected, got (\d+)$", r"应为\1位，实为\2位"),
+        (r"^(\d+) is not a China Telecom prefix$", r"\1不是中国电信号段"),
+        (r"^a .* number is expected$", "须为手机或小灵通号码"),
+        (r"^a notice number is only for landline and broadband.*$", "只有固定电话和宽带可指定通知号码"),
+    ]]
+
+    def message(self, lang: Lang | str = "zh") -> str:
+        if lang != "zh":
+            return super().message(lang)
+        why = str(self.params.get("why", ""))
+        for pattern, template in self.whys_zh:
+            if pattern.match(why):
+                why = pattern.sub(template, why).replace(" or ", "或")
+                break
+        kind = self.kinds_zh.get(str(self.params.get("kind")), str(self.params.get("kind")))
+        text = self.messages["zh"].format(number=self.params.get("number", ""), kind=kind, why=why)
+        return f"{text} ({self.rule})"
 
 
 class InvalidRate(InputError):
