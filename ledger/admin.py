@@ -11,7 +11,14 @@ from ledger import agents, idempotency, money, outbox, passwords, postings
 from ledger.agents import Agent
 from ledger.context import Env
 from smsmenu.clock import iso
-from smsmenu.errors import CloseRefused, DuplicateAgent, InvalidAmount, InvalidCommand, InvalidRate
+from smsmenu.errors import (
+    CloseRefused,
+    DuplicateAgent,
+    InvalidAmount,
+    InvalidCommand,
+    InvalidRate,
+    StaleState,
+)
 from smsmenu.types import TargetKind
 
 
@@ -125,7 +132,9 @@ def close(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str,
     agent = agents.get_open(conn, msisdn)
     balance, reserved = conn.execute("SELECT balance, reserved FROM accounts WHERE id = ?",
                                      (agent.account_id,)).fetchone()
-    if balance >= env.rules.close_refund_limit_fen or reserved:
+    if reserved:
+        raise StaleState(why="a recharge is still in progress; close when it has finished")
+    if balance >= env.rules.close_refund_limit_fen:
         raise CloseRefused(balance=money.format_yuan(balance))
     stamp = iso(now)
     transfer = None

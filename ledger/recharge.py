@@ -10,7 +10,7 @@ from typing import Any
 from ledger import agents, idempotency, money, outbox, postings
 from ledger.context import Env
 from smsmenu.clock import iso
-from smsmenu.errors import InvalidNumber, StaleState, UnknownRecharge
+from smsmenu.errors import InvalidCommand, InvalidNumber, StaleState, UnknownRecharge
 from smsmenu.types import CreditResult, TargetKind
 
 COLUMNS = ("id, agent_id, kind, target, notice_to, amount, commission, status, attempts, "
@@ -80,6 +80,10 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msi
         return get(conn, done["recharge_id"])
     agent = agents.get(conn, msisdn)
     agents.require_can_recharge(agent, env, now)
+    try:
+        kind = TargetKind(kind)
+    except ValueError:
+        raise InvalidCommand(why=f"kind must be one of {', '.join(TargetKind)}") from None
     number = env.plan.validate(kind, target)
     money.check_recharge_amount(amount_fen)
     if notice_to and kind in (TargetKind.MOBILE, TargetKind.PHS):

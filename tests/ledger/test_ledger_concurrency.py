@@ -1,0 +1,46 @@
+"""The required concurrency test: 200 recharges at once against a deposit that covers exactly 37."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from ledger_support import AGENT, MGMT, TX, Sql, clean, recharge
+
+from ledger import Ledger
+from simulator.billing import BillingSimulator
+from smsmenu.errors import InsufficientFunds
+
+
+@pytest.mark.parametrize("rate_ppm, amount_fen, latency", [
+    pytest.param(0, 2_000, 0.0, id="rate-0-20-yuan"),
+    pytest.param(50_000, 20_000, 0.0, id="rate-5%-200-yuan"),
+    pytest.param(0, 2_000, 0.001, id="rate-0-20-yuan-slow-boss"),
+])
+async def test_200_concurrent_recharges_exactly_37_succeed(ledger: Ledger, billing: BillingSimulator,
+                                                           sql: Sql, rate_ppm: int,
+                                                           amount_fen: int, latency: float) -> None:
+    """R-15: 200 concurrent recharges on a deposit covering 37: 37 succeed, 163 are refused, 0 left."""
+    charge = amount_fen - amount_fen * rate_ppm // 1_000_000
+    deposit = 37 * charge
+    assert deposit >= 50_000 and deposit % 1_000 == 0  # a valid counter deposit (R-8)
+    await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT,
+                            rate_ppm=rate_ppm)
+    await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=deposit, channel="counter")
+    billing.latency = latency
+    results = await asyncio.gather(
+        *[recharge(ledger, f"burst-{i}", amount_fen, target=f"1890000{i:04d}")
+          for i in range(200)],
+        return_exceptions=True)
+    succeeded = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, InsufficientFunds)]
+    assert len(succeeded) == 37
+    assert len(refused) == 163
+    assert {r["status"] for r in succeeded} == {"succeeded"}
+    assert all(e.rule == "R-15" for e in refused)
+    view = await ledger.agent(AGENT)
+    assert (view["balance_fen"], view["reserved_fen"]) == (0, 0)
+    assert sum(a.balance_fen for a in billing.books.accounts.values()) == 37 * amount_fen
+    assert await sql("SELECT status, COUNT(*) FROM recharges GROUP BY status") == [
+        ("succeeded", 37)]
+    assert clean(await ledger.verify())
