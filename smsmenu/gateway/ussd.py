@@ -37,7 +37,9 @@ class UssdSessions:
         self._seen[session_id] = (len(inputs), now)
         while len(self._seen) > self.limit:
             self._seen.popitem(last=False)
-        return inputs[seen:]
+        # nothing new (the aggregator repeated a callback): the last input again, under the same
+        # key, so that the engine answers the same screen without applying it twice
+        return inputs[min(seen, len(inputs) - 1):]
 
 
 def routes(engine: Engine, clock: Clock) -> list[web.RouteDef]:

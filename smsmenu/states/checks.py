@@ -13,8 +13,8 @@ from smsmenu.types import TargetKind
 
 KINDS = [TargetKind.LANDLINE, TargetKind.MOBILE, TargetKind.PHS, TargetKind.BROADBAND]
 """Order of the 充值 sub-menu (domain: 固定电话 · C网手机 · 小灵通 · 宽带)."""
-PAGE = 3
-"""Failed recharges per screen: three lines keep the screen inside one SMS."""
+PAGE = 2
+"""Failed recharges per screen: two lines keep the screen inside one SMS (70 UCS2 characters)."""
 
 
 class Session(SessionBase):

@@ -5,8 +5,8 @@
     CF*ID*PASSWORD                            retry failed recharge ID (R-18)
 
 ``RC``, ``BAL`` and ``RETRY`` are English aliases; fields may be separated by ``*``, ``#`` or
-spaces. A money command's key is its text within a 10-minute window: the same line sent twice
-in that window (a redelivery, or a double send) is answered with the first result.
+spaces. A money command's key is its text less the password, within a 10-minute window: the
+same line sent twice in that window (a redelivery, or a double send) gets the first result.
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ _SPLIT = re.compile(r"[*#\s]+")
 WINDOW_S = 600
 USAGE = {"recharge": "CZ*类型1-4*号码*金额[*通知号码]*交易密码",
          "balance": "YE*交易密码", "retry": "CF*单号*交易密码"}
+USAGE_EN = {"recharge": "CZ*KIND 1-4*NUMBER*AMOUNT[*NOTICE]*PASSWORD",
+            "balance": "YE*PASSWORD", "retry": "CF*ID*PASSWORD"}
+
+
+def usage(verb: str, lang: str = "zh") -> str:
+    """A command's syntax in the agent's language, for the error that quotes it."""
+    return (USAGE_EN if lang == "en" else USAGE)[verb]
 
 
 @dataclass(frozen=True)
@@ -34,21 +41,21 @@ class Command:
     args: list[str]
 
     def key(self, msisdn: str, received_ts: float) -> str:
-        digest = hashlib.sha256(" ".join([self.verb, *self.args]).encode()).hexdigest()[:20]
+        """The idempotency key; without the password (last), whose hash could be brute-forced."""
+        digest = hashlib.sha256(" ".join([self.verb, *self.args[:-1]]).encode()).hexdigest()[:20]
         return f"line:{msisdn}:{digest}:{int(received_ts) // WINDOW_S}"
 
-    def kind(self) -> TargetKind:
+    def kind(self, lang: str = "zh") -> TargetKind:
         raw = self.args[0].lower()
         if raw in {"1", "2", "3", "4"}:
             return KINDS[int(raw) - 1]
         try:
             return TargetKind(raw)
         except ValueError:
-            raise InvalidCommand(why=f"kind {self.args[0]}: 1-4 or landline/mobile/phs/broadband",
-                                 ) from None
+            raise InvalidCommand(why=usage("recharge", lang)) from None
 
 
-def parse(text: str) -> Command | None:
+def parse(text: str, lang: str = "zh") -> Command | None:
     """A command if ``text`` starts with a known verb, else None (a menu key press)."""
     head = _HEAD.match(text.strip())
     if head is None or head.group(1).upper() not in VERBS:
@@ -57,5 +64,5 @@ def parse(text: str) -> Command | None:
     args = [a for a in _SPLIT.split(text.strip()[head.end():]) if a]
     wanted = {"recharge": (4, 5), "balance": (1, 1), "retry": (2, 2)}[verb]
     if not wanted[0] <= len(args) <= wanted[1]:
-        raise InvalidCommand(why=USAGE[verb])
+        raise InvalidCommand(why=usage(verb, lang))
     return Command(verb, args)

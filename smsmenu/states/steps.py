@@ -132,7 +132,7 @@ def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
         session.go("main" if s.text == "00" else PARENTS[session.state] or "main")
         return [session.screen()]
     try:
-        command = commands.parse(s.text)
+        command = commands.parse(s.text, session.lang)
         if command is not None:
             run_command(session, command, msg)
             session.go("main")
@@ -140,8 +140,8 @@ def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
     except SmsmenuError as exc:
         return [exc.message(session.lang)]
     moved = machine.events["key"].trigger(session)
-    if s.result:
-        return s.result
+    if s.result:  # a dialog's answer; where the agent stays in a menu, that menu again
+        return s.result if session.state == "main" else [*s.result, session.screen()]
     if s.pending is not None:
         return []
     help_ = None if moved or s.error else session.t("menu.help")
@@ -156,7 +156,7 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
         session.showed_balance()
     elif command.verb == "retry":
         if not command.args[0].isdigit():
-            raise InvalidCommand(why=commands.USAGE["retry"])
+            raise InvalidCommand(why=commands.usage("retry", session.lang))
         session.data = {"retry": {"id": int(command.args[0])}}
         session._try(lambda: session._reserve(lambda: recharge.begin_retry(
             s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, recharge_id=int(command.args[0]),
@@ -164,7 +164,7 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
     else:
         notice = command.args[3] if len(command.args) == 5 else None
         session._try(lambda: session._reserve(lambda: recharge.begin(
-            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, kind=command.kind(),
+            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, kind=command.kind(session.lang),
             target=command.args[1], amount_fen=money.parse_yuan(command.args[2]),
             tx_password=s.text, notice_to=notice, channel=msg.channel.value)))
 
@@ -179,8 +179,10 @@ def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
             amount=money.format_yuan(r.amount), commission=money.format_yuan(r.commission),
             charge=money.format_yuan(r.charge), reference=r.reference,
             balance=money.format_yuan(postings.available(conn, agent.account_id)))
+    code, _, detail = (r.failure or "lost").partition(": ")  # as ledger.recharge.finish says it
+    reason = env.texts.render(agent.lang, f"reason.{code}") + (f" ({detail})" if detail else "")
     return env.texts.render(agent.lang, "notice.recharge_failed", kind=kind, target=r.target,
-                            amount=money.format_yuan(r.amount), reason=r.failure or "", id=r.id)
+                            amount=money.format_yuan(r.amount), reason=reason, id=r.id)
 
 
 def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msg: Inbound,

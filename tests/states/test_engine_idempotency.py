@@ -1,0 +1,97 @@
+"""A redelivered message changes nothing: the menu advances once and money moves once."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from states_support import AGENT, Rig
+
+from smsmenu.states.steps import Outcome
+
+WALK = ["1", "2", "18012345678", "50", "1"]
+"""充值 → C网手机 → number → 50 yuan → confirm: the password screen comes next."""
+
+
+async def state(rig: Rig) -> tuple[str, dict[str, Any]]:
+    row = await rig.ledger.op(lambda conn, env, now: conn.execute(
+        "SELECT state, data FROM sessions WHERE msisdn = ?", (AGENT,)).fetchone())
+    return row[0], json.loads(row[1])
+
+
+async def counts(rig: Rig) -> tuple[int, int, int]:
+    """(recharges, outbox rows, agent balance in fen)."""
+    recharges, outbox = await rig.ledger.op(lambda conn, env, now: conn.execute(
+        "SELECT (SELECT COUNT(*) FROM recharges), (SELECT COUNT(*) FROM outbox)").fetchone())
+    return recharges, outbox, (await rig.ledger.agent(AGENT))["balance_fen"]
+
+
+def texts(out: Outcome) -> list[tuple[str, str, int | None]]:
+    return [(r.to, r.text, r.outbox_id) for r in out.replies]
+
+
+async def test_a_redelivered_key_press_returns_the_same_reply_and_advances_nothing(rig: Rig) -> None:
+    """The same key twice: the same screen (same outbox row), the session one step further only."""
+    first = await rig.handle(AGENT, "1", key="sms:1")
+    before = await counts(rig)
+    again = await rig.handle(AGENT, "1", key="sms:1")
+    assert texts(again) == texts(first) and await counts(rig) == before
+    assert (await state(rig))[0] == "kind"
+    assert "C网手机" in (await rig.handle(AGENT, "2", key="sms:2")).replies[0].text
+
+
+async def test_a_late_redelivery_does_not_move_the_session_back(rig: Rig) -> None:
+    """An old key arriving after newer messages gets its old answer; the session stays put."""
+    for n, text in enumerate(WALK[:3]):
+        await rig.handle(AGENT, text, key=f"sms:{n}")
+    late = await rig.handle(AGENT, WALK[0], key="sms:0")
+    assert late.replies[0].text.startswith("充值\n1固定电话")
+    assert await state(rig) == ("amount", {"kind": "mobile", "target": "18012345678"})
+
+
+async def test_a_redelivered_password_charges_once(rig: Rig) -> None:
+    """The password message redelivered: the same receipt and notice, one recharge, one charge."""
+    for text in WALK:
+        await rig.send(AGENT, text)
+    paid = await rig.handle(AGENT, "123456", key="sms:pw")
+    assert paid.final and "充值成功" in paid.replies[0].text and len(paid.replies) == 2
+    after = await counts(rig)
+    assert after[0] == 1 and after[2] == 50_000 - 4_900
+    again = await rig.handle(AGENT, "123456", key="sms:pw")
+    assert texts(again) == texts(paid) and await counts(rig) == after
+    customer = rig.billing.account("mobile", "18012345678")
+    assert customer is not None and customer.balance_fen == 5_000
+
+
+async def test_the_password_sent_again_under_a_new_key_is_a_key_press_at_the_main_menu(
+        rig: Rig) -> None:
+    """After success the dialog is over (its key is spent): a second send is help, not a payment."""
+    for text in WALK:
+        await rig.send(AGENT, text)
+    await rig.handle(AGENT, "123456", key="sms:a")
+    after = await counts(rig)
+    out = await rig.handle(AGENT, "123456", key="sms:b")
+    assert out.replies[0].text.startswith("输入有误。0返回 00主菜单\n空中充值")
+    assert (await counts(rig))[0::2] == after[0::2]
+
+
+async def test_a_redelivered_retry_password_completes_the_failed_recharge_once(rig: Rig) -> None:
+    """重复充值: the password redelivered after the retry succeeded pays nothing more (R-18)."""
+    rig.billing.fail_next(1)
+    for text in [*WALK, "123456", "2", "1", "1"]:
+        await rig.send(AGENT, text)
+    paid = await rig.handle(AGENT, "123456", key="sms:retry")
+    assert "充值成功" in paid.replies[0].text
+    after = await counts(rig)
+    again = await rig.handle(AGENT, "123456", key="sms:retry")
+    assert texts(again) == texts(paid) and await counts(rig) == after
+    assert after[0] == 1 and after[2] == 50_000 - 4_900
+
+
+async def test_a_one_line_command_with_a_wrong_then_the_right_password_pays_once(rig: Rig) -> None:
+    """The password is not part of the command's key: a corrected resend is not a duplicate."""
+    wrong = await rig.send(AGENT, "CZ*2*18012345678*50*000000")
+    assert wrong == [(AGENT, "密码错误，还可尝试4次 (R-2)")]
+    right = await rig.send(AGENT, "CZ*2*18012345678*50*123456")
+    assert right[0][1].startswith("充值成功 手机18012345678 50.00元")
+    assert (await counts(rig))[0::2] == (1, 50_000 - 4_900)
