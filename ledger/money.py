@@ -28,6 +28,20 @@ class AmountFormatError(InvalidAmount):
     rule = ""
     messages: ClassVar[dict[str, str]] = {"zh": "金额格式不正确：{why}",
                                           "en": "Not a valid amount: {why}"}
+    whys_zh: ClassVar[dict[str, str]] = {
+        "amount missing": "未输入金额",
+        "digits expected, e.g. 100 or 100.50": "请输入数字，如100或100.50",
+        "negative amounts are not allowed": "金额不能为负",
+        "at most 2 decimals (1 fen = 0.01 yuan)": "最多两位小数",
+        "amount too large": "金额过大",
+    }
+
+    def message(self, lang: str = "zh") -> str:
+        if lang == "zh":
+            why = self.whys_zh.get(str(self.params.get("why")), str(self.params.get("why")))
+            text = self.messages["zh"].format(why=why)
+            return f"{text} ({self.rule})" if self.rule else text
+        return super().message(lang)
 
 
 def _int(value: int) -> int:

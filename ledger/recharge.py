@@ -162,7 +162,8 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
                                 balance=money.format_yuan(balance), reference=reference)
         sent = [outbox.enqueue(conn, agent.msisdn, text, "receipt", stamp)]
         customer = r.notice_to or (r.target if r.kind in ("mobile", "phs") else None)
-        if customer:
+        if customer:  # the customer's language is unknown: the platform's default
+            amounts["kind"] = env.texts.render(env.lang, f"kind.{r.kind}")
             text = env.texts.render(env.lang, "notice.customer", **amounts,
                                     time=env.local(now).strftime("%m-%d %H:%M"))
             sent.append(outbox.enqueue(conn, customer, text, "customer", stamp))

@@ -40,6 +40,11 @@ class Session(SessionBase):
         return self.step.fatal
 
     # -- 充值 ---------------------------------------------------------------------------
+    def may_recharge(self) -> bool:
+        """R-5 (and lockout): refuse at the door, not after the whole dialog was typed."""
+        s = self.step
+        return self._try(lambda: agents.require_can_recharge(s.agent, s.env, s.now))
+
     def new_dialog(self) -> None:
         """Entering a money dialog: its key (the dialog number) guards against paying twice."""
         self.dialog += 1
@@ -59,7 +64,10 @@ class Session(SessionBase):
 
     def took_amount(self) -> bool:
         def take() -> None:
-            amount = money.check_recharge_amount(money.parse_yuan(self.step.text))
+            try:
+                amount = money.check_recharge_amount(money.parse_yuan(self.step.text))
+            except money.AmountFormatError as exc:
+                raise money.AmountFormatError(rule="R-13", **exc.params) from None
             rate = self.step.agent.rate(self.step.env)
             self.data.update(amount=amount, charge=amount - money.commission(amount, rate),
                              notice=None)

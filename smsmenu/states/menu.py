@@ -39,7 +39,7 @@ STATES: list[tuple[str, str, str | None]] = [
 
 # source, destination, conditions (all must hold); "refused" = a check before said stop.
 TRANSITIONS: list[tuple[str | list[str], str, list[str]]] = [
-    ("main", "kind", ["pressed_1"]),
+    ("main", "kind", ["pressed_1", "may_recharge"]),
     ("main", "exceptions", ["pressed_2"]),
     ("main", "account", ["pressed_3"]),
     ("main", "business", ["pressed_4"]),
@@ -51,7 +51,7 @@ TRANSITIONS: list[tuple[str | list[str], str, list[str]]] = [
     ("confirm", "password", ["pressed_1"]),
     ("password", "billing", ["reserved_recharge"]),
     ("password", "main", ["refused"]),
-    ("exceptions", "retry_list", ["pressed_1", "first_page"]),
+    ("exceptions", "retry_list", ["pressed_1", "may_recharge", "first_page"]),
     ("retry_list", "retry_list", ["pressed_more"]),
     ("retry_list", "retry_password", ["chose_failed"]),
     ("retry_password", "billing", ["reserved_retry"]),
