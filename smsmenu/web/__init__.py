@@ -1,0 +1,73 @@
+"""The web portal for agents and the back office for operators, mounted on the server's app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+from yarl import URL
+
+from ledger import Ledger
+from simulator.bank import bank_app
+from smsmenu.settings import Settings
+from smsmenu.types import Clock
+from smsmenu.web import (
+    agent_account,
+    agent_history,
+    agent_home,
+    agent_login,
+    agent_recharge,
+    ops_agents,
+    ops_login,
+    ops_recharges,
+    ops_reports,
+    security,
+    topup,
+)
+from smsmenu.web.operators import ROLES, bootstrap, create_operator
+from smsmenu.web.render import setup_templates
+from smsmenu.web.schema import WEB_DDL
+from smsmenu.web.state import PREFIX, WEB, Web, derive
+
+__all__ = ["PREFIX", "ROLES", "WEB_DDL", "bank_key", "bootstrap", "create_operator", "setup_web"]
+STATIC = Path(__file__).with_name("static")
+MODULES = (agent_login, agent_home, agent_recharge, agent_history, agent_account, topup,
+           ops_login, ops_agents, ops_recharges, ops_reports)
+
+
+def bank_key(ledger: Ledger) -> bytes:
+    """The key the merchant and the (simulated) bank sign top-up requests and notices with."""
+    return derive(ledger.env.secret, "bank-sim")
+
+
+async def _root(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther(f"{PREFIX}/")
+
+
+def setup_web(app: web.Application, ledger: Ledger, settings: Settings, clock: Clock, *,
+              bank_url: str | None = None, public_url: str | None = None,
+              secure_cookies: bool = False) -> web.Application:
+    """Mount the portal at ``/web/`` (and ``/`` redirecting there) on ``app``.
+
+    Without ``bank_url`` the simulated bank is mounted at ``/bank/`` on the same app; with one,
+    top-ups go to that bank (which must share ``bank_key(ledger)``). ``public_url`` is this
+    server's address as the bank reaches it (default: each request's origin).
+    """
+    key = bank_key(ledger)
+    if bank_url is None:
+        app.add_subapp("/bank/", bank_app(key))
+        bank_url = "/bank"
+    bank = URL(bank_url)
+    targets = f" {bank.origin()}" if bank.is_absolute() else ""
+    state = Web(ledger, settings, clock, derive(ledger.env.secret, "web"), key,
+                bank_url.rstrip("/"), secure_cookies, public_url=public_url)
+    portal = web.Application(middlewares=[security.middleware(targets)],
+                             client_max_size=64 * 1024)
+    portal[WEB] = state
+    setup_templates(portal, state)
+    for module in MODULES:
+        portal.add_routes(module.routes)
+    portal.router.add_static("/static/", STATIC)
+    app.add_subapp(f"{PREFIX}/", portal)
+    app.router.add_get("/", _root)
+    return portal

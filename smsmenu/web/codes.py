@@ -1,0 +1,67 @@
+"""One-time SMS codes (login, binding a new number): hashed, expiring, single use, rate limited."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import sqlite3
+
+from ledger import outbox
+from smsmenu.clock import iso
+from smsmenu.web import limits
+from smsmenu.web.errors import CodeRefused
+from smsmenu.web.i18n import translator
+
+TTL = dt.timedelta(minutes=5)
+MAX_TRIES = 5
+"""Wrong guesses allowed per code; then it is spent."""
+
+
+def _hash(key: bytes, purpose: str, msisdn: str, code: str) -> bytes:
+    return hmac.new(key, f"{purpose}|{msisdn}|{code}".encode(), hashlib.sha256).digest()
+
+
+def issue(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: str, msisdn: str,
+          agent_id: int, lang: str, ip: str) -> None:
+    """Queue a fresh 6-digit code to ``msisdn`` by SMS (the outbox); earlier ones stop working."""
+    for bucket, rule in ((f"code:{msisdn}", limits.CODE_RESEND),
+                         (f"code:{msisdn}", limits.CODE_HOURLY),
+                         (f"code-ip:{ip}", limits.CODE_IP_HOURLY)):
+        limits.check(conn, now, bucket, rule)
+    limits.hit(conn, now, f"code:{msisdn}", f"code-ip:{ip}")
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    conn.execute("UPDATE web_codes SET used = 1 WHERE purpose = ? AND msisdn = ? AND used = 0",
+                 (purpose, msisdn))
+    conn.execute("INSERT INTO web_codes (purpose, msisdn, agent_id, code_hash, created_at, "
+                 "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                 (purpose, msisdn, agent_id, _hash(key, purpose, msisdn, code), iso(now),
+                  iso(now + TTL)))
+    text = translator(lang)(f"sms.code_{purpose}", code=code, minutes=int(TTL.total_seconds() // 60))
+    outbox.enqueue(conn, msisdn, text, f"code_{purpose}", iso(now))
+
+
+def check(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: str,
+          msisdn: str, code: str, agent_id: int | None = None) -> tuple[int, int]:
+    """(code id, agent id) of the live code; a wrong guess counts (and sticks), five spend it.
+
+    The code stays usable until ``spend``: a step after it that fails leaves it valid.
+    """
+    row = conn.execute(
+        "SELECT id, agent_id, code_hash, attempts FROM web_codes WHERE purpose = ? AND msisdn = ?"
+        " AND used = 0 AND expires_at > ? ORDER BY id DESC LIMIT 1",
+        (purpose, msisdn, iso(now))).fetchone()
+    if row is None or (agent_id is not None and row[1] != agent_id):
+        raise CodeRefused()
+    code_id, owner, stored, attempts = row
+    if not hmac.compare_digest(_hash(key, purpose, msisdn, code.strip()), stored):
+        conn.execute("UPDATE web_codes SET attempts = ?, used = ? WHERE id = ?",
+                     (attempts + 1, int(attempts + 1 >= MAX_TRIES), code_id))
+        raise CodeRefused()
+    return int(code_id), int(owner)
+
+
+def spend(conn: sqlite3.Connection, code_id: int) -> None:
+    """Single use: a spent code never works again."""
+    conn.execute("UPDATE web_codes SET used = 1 WHERE id = ?", (code_id,))

@@ -1,0 +1,97 @@
+"""Back office, recharges: look up by customer number (R-22), mark an invoice taken (R-25), and
+reversal (R-23..R-25): every check shown with pass/fail before a supervisor confirms."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import sqlite3
+from typing import Any
+
+from aiohttp import web
+
+from ledger import queries, reversal
+from ledger.context import Env
+from ledger.recharge import Recharge
+from smsmenu.errors import ReversalRefused, SmsmenuError, UnknownRecharge
+from smsmenu.web import operators, state
+from smsmenu.web.auth import operator, operator_page
+from smsmenu.web.errors import PageNotFound
+from smsmenu.web.forms import form, path_id
+from smsmenu.web.render import page
+from smsmenu.web.state import LANG, PREFIX
+
+routes = web.RouteTableDef()
+
+
+async def _recharge(request: web.Request) -> Recharge:
+    try:
+        return await state.get(request).ledger.get_recharge(path_id(request))
+    except UnknownRecharge:
+        raise PageNotFound() from None
+
+
+def _mark(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
+          recharge_id: int) -> dict[str, Any]:
+    return reversal.mark_invoice(conn, recharge_id)
+
+
+@routes.get("/ops/lookup")
+@operator_page("lookup")
+async def lookup(request: web.Request) -> web.Response:
+    number = re.sub(r"[\s-]", "", request.query.get("number", ""))[:20]
+    rows = await state.get(request).ledger.read(queries.by_target(number, 100)) if number else []
+    return page(request, "ops_lookup.html", {"number": number, "rows": rows})
+
+
+@routes.post("/ops/recharges/{id}/invoice")
+@operator_page("invoice")
+async def invoice(request: web.Request) -> web.StreamResponse:
+    r = await _recharge(request)
+    await operators.audited(state.get(request).ledger, operator(request), "invoice",
+                            f"recharge {r.id}", {"target": r.target}, _mark, recharge_id=r.id)
+    raise web.HTTPSeeOther(f"{PREFIX}/ops/lookup?number={r.target}")
+
+
+def explain(checks: list[tuple[str, bool | None]], lang: str) -> list[dict[str, Any]]:
+    """Each check with its rule and its text in ``lang`` (the errors' own wording)."""
+    rows = []
+    for name, passed in checks:
+        rule, zh, en = ReversalRefused.checks[name]
+        rows.append({"name": name, "rule": rule, "text": zh if lang == "zh" else en,
+                     "passed": passed})
+    return rows
+
+
+async def _reversal_page(request: web.Request, r: Recharge, status: int = 200,
+                         **extra: Any) -> web.Response:
+    checks = explain(await state.get(request).ledger.reversal_checks(r.id), request[LANG])
+    ready = all(c["passed"] is True for c in checks)
+    return page(request, "ops_reversal.html", {
+        "r": r, "checks": checks, "ready": ready, "key": secrets.token_hex(12), "result": None,
+        "may_confirm": operator(request).may("reversal"), **extra}, status=status)
+
+
+@routes.get("/ops/recharges/{id}/reversal")
+@operator_page("reversal_check")
+async def reversal_page(request: web.Request) -> web.Response:
+    return await _reversal_page(request, await _recharge(request))
+
+
+@routes.post("/ops/recharges/{id}/reversal")
+@operator_page("reversal")
+async def reverse(request: web.Request) -> web.Response:
+    web_, who, r = state.get(request), operator(request), await _recharge(request)
+    key = (await form(request)).get("key", "")[:32] or secrets.token_hex(12)
+    detail = {"target": r.target, "amount_fen": r.amount, "key": key}
+    try:
+        done = await web_.ledger.reverse(key=f"web-reversal:{key}", recharge_id=r.id,
+                                         operator=who.name)
+    except SmsmenuError as exc:
+        await operators.note(web_.ledger, who, "reversal", f"recharge {r.id}", detail, exc.code)
+        return await _reversal_page(request, r, exc.http_status,
+                                    error=exc.message(request[LANG]))
+    outcome = "ok" if done["status"] == "succeeded" else f"failed: {done.get('failure') or ''}"
+    await operators.note(web_.ledger, who, "reversal", f"recharge {r.id}", detail, outcome)
+    return await _reversal_page(request, await _recharge(request), result=done)

@@ -1,0 +1,68 @@
+"""Server-rendered pages: the Jinja2 environment, its filters and the context every page gets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from ledger.money import format_yuan
+from smsmenu.clock import from_iso
+from smsmenu.web import state
+from smsmenu.web.i18n import translator
+from smsmenu.web.state import AGENT, CSRF_BASIS, LANG, OPERATOR, PREFIX, Web
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def setup_templates(app: web.Application, web_: Web) -> None:
+    def when(stamp: str | None) -> str:
+        return web_.local(from_iso(stamp)).strftime("%Y-%m-%d %H:%M") if stamp else ""
+
+    def percent(ppm: int) -> str:
+        return f"{ppm / 10_000:g}%"
+
+    filters: dict[str, Callable[..., str]] = {"yuan": format_yuan, "when": when,
+                                              "percent": percent}
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                         undefined=jinja2.StrictUndefined, default_helpers=False,
+                         filters=filters)
+
+
+def csrf_token(request: web.Request) -> str:
+    """The form token: a keyed digest of the cookie that identifies this browser."""
+    basis = str(request.get(CSRF_BASIS, ""))
+    key = state.get(request).key
+    return hmac.new(key, f"csrf|{basis}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(request: web.Request, token: str) -> bool:
+    return bool(request.get(CSRF_BASIS)) and hmac.compare_digest(csrf_token(request), token)
+
+
+def lang_url(request: web.Request, lang: str) -> str:
+    query = {k: v for k, v in request.query.items() if k != "lang"}
+    return f"{request.path}?{urlencode({**query, 'lang': lang})}"
+
+
+def page(request: web.Request, name: str, context: Mapping[str, Any] | None = None, *,
+         status: int = 200) -> web.Response:
+    """Render ``name`` with the shared context (texts, CSRF token, who is logged in)."""
+    lang = str(request.get(LANG, "zh"))
+    base: dict[str, Any] = {
+        "t": translator(lang), "lang": lang, "csrf": csrf_token(request), "base": PREFIX,
+        "agent": request.get(AGENT), "operator": request.get(OPERATOR),
+        "lang_zh": lang_url(request, "zh"), "lang_en": lang_url(request, "en"),
+        "error": None, "notice": None, "path": request.path,
+    }
+    response = aiohttp_jinja2.render_template(name, request, {**base, **(context or {})},
+                                              status=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
