@@ -15,13 +15,14 @@ from smsmenu.errors import SmsmenuError
 from smsmenu.gateway import http as http_gateway
 from smsmenu.gateway import ussd as ussd_gateway
 from smsmenu.gateway.base import Gateway
+from smsmenu.metrics import CONTENT_TYPE
 from smsmenu.settings import Settings
 from smsmenu.states.engine import Engine
 from smsmenu.types import Billing, Clock
 
 ENGINE = web.AppKey("engine", Engine)
 LEDGER = web.AppKey("ledger", Ledger)
-GATEWAYS = web.AppKey("gateways", list)
+GATEWAYS = web.AppKey("gateways", list[Gateway])
 log = structlog.get_logger("http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -44,6 +45,15 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except Exception:
         log.exception("http.unhandled", path=request.path)
         return _error(500, {"code": "E_INTERNAL", "rule": "", "message": "internal error"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; pending reservations are counted at scrape time."""
+    engine = request.app[ENGINE]
+    pending = "SELECT COUNT(*) FROM transfers WHERE state = 'pending'"
+    engine.metrics.pending = int(await request.app[LEDGER].read(scalar(pending)) or 0)
+    return web.Response(body=engine.metrics.render(),
+                        headers={"Content-Type": CONTENT_TYPE})
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -71,5 +81,9 @@ def create_app(settings: Settings, ledger: Ledger, billing: Billing,
     app[ENGINE], app[LEDGER], app[GATEWAYS] = engine, ledger, list(gateways)
     app.add_routes(http_gateway.routes(engine, clock))
     app.add_routes(ussd_gateway.routes(engine, clock))
-    app.add_routes([web.get("/healthz", healthz)])
+    def transports() -> list[Gateway]:
+        return app[GATEWAYS]
+
+    engine.metrics.watch(transports)
+    app.add_routes([web.get("/healthz", healthz), web.get("/metrics", metrics)])
     return app

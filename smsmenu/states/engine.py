@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
 
 from ledger import Ledger
+from smsmenu.metrics import Metrics
 from smsmenu.states import steps
 from smsmenu.states.menu import build_machine
 from smsmenu.states.session import SESSION_DDL
@@ -25,9 +27,10 @@ log = structlog.get_logger("engine")
 class Engine:
     """Runs the shared menu machine on each agent's session, one message at a time per agent."""
 
-    def __init__(self, ledger: Ledger, *, idle_timeout: dt.timedelta = dt.timedelta(seconds=180)
-                 ) -> None:
+    def __init__(self, ledger: Ledger, *, idle_timeout: dt.timedelta = dt.timedelta(seconds=180),
+                 metrics: Metrics | None = None) -> None:
         self.ledger = ledger
+        self.metrics = metrics or Metrics()
         self.idle_timeout = idle_timeout
         self.machine = build_machine()
         self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
@@ -49,6 +52,15 @@ class Engine:
 
     async def handle(self, msg: Inbound) -> steps.Outcome:
         """Apply one message; returns once its step (and any money effect) has committed."""
+        started = time.perf_counter()
+        self.metrics.messages_in.labels(msg.channel.value).inc()
+        try:
+            return await self._handle(msg)
+        finally:
+            self.metrics.step_seconds.labels(msg.channel.value).observe(
+                time.perf_counter() - started)
+
+    async def _handle(self, msg: Inbound) -> steps.Outcome:
         direct = DIRECT.get(msg.channel, "")
         async with self._turn(msg.msisdn):
             out = await self.ledger.op(steps.step, machine=self.machine, msg=msg,
@@ -62,8 +74,9 @@ class Engine:
             out = await self.ledger.op(steps.finish, msg=msg, recharge_id=r.id,
                                        reference=r.reference, result=result, reason=reason,
                                        direct=direct)
-            log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id,
-                     ok=bool(result and result.ok), reason=reason)
+            ok = bool(result and result.ok)
+            self.metrics.recharges.labels("succeeded" if ok else "failed", r.kind).inc()
+            log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, ok=ok, reason=reason)
             return out
 
     async def __call__(self, msg: Inbound) -> list[Reply]:

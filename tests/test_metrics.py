@@ -1,0 +1,42 @@
+"""GET /metrics: Prometheus text with messages, recharges, step latency and reservations."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from ledger import Ledger
+from simulator.billing import BillingSimulator
+from smsmenu.app import create_app
+from smsmenu.clock import ManualClock
+from smsmenu.gateway.base import MockGateway, SendResult
+from smsmenu.settings import Settings
+from tests.conftest import AGENT, TX
+
+
+def _value(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    assert match, f"{name} missing from /metrics"
+    return float(match.group(1))
+
+
+async def test_metrics_count_messages_recharges_and_reservations(
+        settings: Settings, ledger: Ledger, billing: BillingSimulator, clock: ManualClock,
+        agent: dict[str, object]) -> None:
+    """A recharge dialog over HTTP shows up in the counters; the gateway gauge reports it up."""
+    gateway = MockGateway(lambda message: SendResult("m1"))
+    app = create_app(settings, ledger, billing, [gateway], clock)
+    async with TestClient(TestServer(app)) as client:
+        for n, text in enumerate(["1", "2", "18900001111", "100", "1", TX]):
+            response = await client.post("/api/sms", json={"from": AGENT, "text": text, "id": n})
+            assert response.status == 200
+        response = await client.get("/metrics")
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = await response.text()
+    assert _value(text, 'smsmenu_messages_in_total{channel="http"}') == 6
+    assert _value(text, 'smsmenu_recharges_total{kind="mobile",outcome="succeeded"}') == 1
+    assert _value(text, 'smsmenu_step_seconds_count{channel="http"}') == 6
+    assert _value(text, "smsmenu_ledger_pending_reservations") == 0
+    assert _value(text, 'smsmenu_gateway_up{gateway="mock",link=""}') == 1
