@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from ledger.money import format_yuan
+from ledger.schema import FIXED_IDS
 from smsmenu.errors import InsufficientFunds, StaleState
 
 Posting = tuple[int, int]
@@ -13,6 +14,9 @@ Posting = tuple[int, int]
 
 
 def account_id(conn: sqlite3.Connection, code: str) -> int:
+    """The id of an account by code; the operator's fixed accounts need no query."""
+    if code in FIXED_IDS:
+        return FIXED_IDS[code]
     row = conn.execute("SELECT id FROM accounts WHERE code = ?", (code,)).fetchone()
     if row is None:
         raise LookupError(f"no account {code}")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from ledger import agents, idempotency, money, outbox, postings
@@ -46,10 +47,12 @@ class Recharge:
         return self.amount - self.commission
 
     def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for name in ("amount", "commission"):
-            data[f"{name}_fen"] = data.pop(name)
+        data = {name: getattr(self, name) for name in FIELDS}
+        data["amount_fen"], data["commission_fen"] = data.pop("amount"), data.pop("commission")
         return {"recharge_id": data.pop("id"), **data, "charge_fen": self.charge}
+
+
+FIELDS = [f.name for f in dataclasses.fields(Recharge)]
 
 
 def get(conn: sqlite3.Connection, recharge_id: int) -> Recharge:
@@ -101,7 +104,9 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msi
                   transfer, channel, stamp))
     recharge_id = int(cur.lastrowid or 0)
     idempotency.remember(conn, key, "recharge", fields, {"recharge_id": recharge_id}, stamp)
-    return get(conn, recharge_id)
+    return Recharge(recharge_id, agent.id, str(kind), number, notice, amount_fen, commission,
+                    "pending", 1, reference, "", transfer, None, None, 0, None, channel, stamp,
+                    None)
 
 
 def begin_retry(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
@@ -155,6 +160,9 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
             "UPDATE recharges SET status = 'succeeded', account_type = ?, bill_month = ?, "
             "completed_at = ?, reference = ?, past_references = ? WHERE id = ?",
             (result.account_type, result.bill_month, stamp, reference, past, r.id))
+        done = dataclasses.replace(r, status="succeeded", account_type=result.account_type,
+                                   bill_month=result.bill_month, completed_at=stamp,
+                                   reference=reference, past_references=past)
         balance = postings.available(conn, agent.account_id)
         text = env.texts.render(agent.lang, "notice.recharge_ok", **amounts,
                                 commission=money.format_yuan(r.commission),
@@ -172,9 +180,10 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
         why = reason or (f"declined: {result.reason}" if result is not None else "lost")
         conn.execute("UPDATE recharges SET status = 'failed', failure = ?, completed_at = ? "
                      "WHERE id = ?", (why, stamp, r.id))
+        done = dataclasses.replace(r, status="failed", failure=why, completed_at=stamp)
         code, _, detail = why.partition(": ")
         said = env.texts.render(agent.lang, f"reason.{code}") + (f" ({detail})" if detail else "")
         text = env.texts.render(agent.lang, "notice.recharge_failed", **amounts, reason=said,
                                 id=r.id)
         sent = [outbox.enqueue(conn, agent.msisdn, text, "recharge_failed", stamp)]
-    return {**get(conn, r.id).as_dict(), "notices": outbox.as_dicts(*sent)}
+    return {**done.as_dict(), "notices": outbox.as_dicts(*sent)}

@@ -63,6 +63,7 @@ CREATE TABLE IF NOT EXISTS agents (
     closed_at TEXT
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS agents_open_msisdn ON agents(msisdn) WHERE status != 'closed';
+CREATE INDEX IF NOT EXISTS agents_msisdn ON agents(msisdn);
 
 CREATE TABLE IF NOT EXISTS recharges (
     id INTEGER PRIMARY KEY,
@@ -146,17 +147,19 @@ CREATE INDEX IF NOT EXISTS outbox_message ON outbox(message_id) WHERE message_id
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 """
 
-# code, kind, no_overdraft. Agent accounts are created per agent as ``agent:<id>``.
+# id, code, kind, no_overdraft. The operator's accounts have fixed ids (no lookup on the hot
+# path); agent accounts are created per agent, as ``agent:<agent id>``, with ids after these.
 FIXED_ACCOUNTS = [
-    ("operator:cash", "operator", 0),
-    ("operator:bank", "operator", 0),
-    ("operator:refunds", "operator", 0),
-    ("expense:commission", "expense", 0),
-    ("settlement:landline", "settlement", 1),
-    ("settlement:mobile", "settlement", 1),
-    ("settlement:phs", "settlement", 1),
-    ("settlement:broadband", "settlement", 1),
+    (1, "operator:cash", "operator", 0),
+    (2, "operator:bank", "operator", 0),
+    (3, "operator:refunds", "operator", 0),
+    (4, "expense:commission", "expense", 0),
+    (5, "settlement:landline", "settlement", 1),
+    (6, "settlement:mobile", "settlement", 1),
+    (7, "settlement:phs", "settlement", 1),
+    (8, "settlement:broadband", "settlement", 1),
 ]
+FIXED_IDS = {code: account for account, code, _, _ in FIXED_ACCOUNTS}
 
 
 def create(conn: sqlite3.Connection, extra_ddl: str = "") -> None:
@@ -167,7 +170,7 @@ def create(conn: sqlite3.Connection, extra_ddl: str = "") -> None:
             if statement.strip():
                 conn.execute(statement)
         conn.executemany(
-            "INSERT OR IGNORE INTO accounts (code, kind, no_overdraft) VALUES (?, ?, ?)",
+            "INSERT OR IGNORE INTO accounts (id, code, kind, no_overdraft) VALUES (?, ?, ?, ?)",
             FIXED_ACCOUNTS,
         )
         conn.execute(

@@ -60,7 +60,7 @@ class Ledger(LedgerCore):
         if r.status != "pending":
             return {**r.as_dict(), "notices": []}
         result, reason = await self.outcome(r)
-        log.info("recharge.billed", recharge=r.id, reference=r.reference,
+        log.debug("recharge.billed", recharge=r.id, reference=r.reference,
                  ok=bool(result and result.ok), reason=reason or (result and result.reason))
         return await self.op(recharge.finish, recharge_id=r.id, reference=r.reference,
                              result=result, reason=reason)

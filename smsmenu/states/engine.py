@@ -66,7 +66,7 @@ class Engine:
             out = await self.ledger.op(steps.step, machine=self.machine, msg=msg,
                                        idle=self.idle_timeout, direct=direct)
             if out.pending is None:
-                log.info("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
+                log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
                          replies=len(out.replies))
                 return out
             r = out.pending
