@@ -1,0 +1,143 @@
+"""Load generator: N agents walking recharge dialogs as fast as answered; throughput, latency, verify."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ledger.money import commission
+from simulator.load_agents import AMOUNT_YUAN, MGMT, TX, Agent, Tally
+from simulator.load_report import figures, percentile, render
+from simulator.load_rig import Rig, own_server, remote_server
+from simulator.load_spawn import spawned_server
+from smsmenu.settings import Settings, load_settings
+
+DEPOSIT_FEN = 100_000_000
+"""Each agent's float: a million yuan, more than any run can spend."""
+AMOUNT_FEN = AMOUNT_YUAN * 100
+MAX_AGENTS = 9999
+"""Agent numbers are 133, four digits of the run, four of the agent."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for the progress line."""
+
+    elapsed: float
+    duration: float
+    dialogs: int
+    mo: int
+    errors: int
+
+
+@asynccontextmanager
+async def _rig(via: str, server: str | None, settings: Settings | None, failure_rate: float,
+               smsc_control: str | None, synchronous: str, spawn: bool) -> AsyncIterator[Rig]:
+    if server is not None:
+        async with remote_server(settings or load_settings(), server,
+                                 control_url=smsc_control) as rig:
+            if not failure_rate:
+                yield rig
+                return
+            before = await _faults(rig, {"failure_rate": failure_rate})
+            try:
+                yield rig
+            finally:  # the server's billing simulator as it was
+                await _faults(rig, {"failure_rate": before["failure_rate"]})
+        return
+    with tempfile.TemporaryDirectory(prefix="smsmenu-load-") as tmp:
+        base = settings or load_settings(env={})
+        base = (base.replace("ledger", db=str(Path(tmp) / "load.db"),
+                             secret_file=str(Path(tmp) / "secret"), synchronous=synchronous)
+                .replace("http", port=0)
+                .replace("billing", mode="sim", url="http://127.0.0.1:0",
+                         sim_failure_rate=failure_rate))
+        if spawn:
+            async with spawned_server(base, via, Path(tmp)) as rig:
+                yield rig
+        else:
+            async with own_server(base, via) as rig:
+                yield rig
+
+
+async def _faults(rig: Rig, faults: dict[str, float]) -> dict[str, Any]:
+    """Set the running server's billing simulator dials; the dials as they were before."""
+    assert rig.http is not None and rig.billing_url
+    async with rig.http.post(f"{rig.billing_url}/faults", json={}) as resp:
+        resp.raise_for_status()
+        before: dict[str, Any] = await resp.json()
+    async with rig.http.post(f"{rig.billing_url}/faults", json=faults) as resp:
+        resp.raise_for_status()
+    return before
+
+
+async def _fund(rig: Rig, agents: int, prefix: str) -> list[tuple[str, str]]:
+    """Open and fund ``agents`` agents; their (number, recharge target) pairs."""
+    pairs = [(f"{prefix}{i:04d}", f"1530{i:07d}") for i in range(1, agents + 1)]
+    for msisdn, _ in pairs:
+        await rig.ledger.open_agent(msisdn=msisdn, name=f"load{msisdn[-4:]}", tx_password=TX,
+                                    mgmt_password=MGMT)
+        await rig.ledger.deposit(key=f"load-{msisdn}", msisdn=msisdn, amount_fen=DEPOSIT_FEN,
+                                 channel="counter")
+    return pairs
+
+
+async def run_load(*, agents: int = 10, duration: float = 10.0, via: str = "smpp",
+                   billing_failure_rate: float = 0.0, server: str | None = None,
+                   settings: Settings | None = None, smsc_control: str | None = None,
+                   synchronous: str = "FULL", reply_timeout: float = 10.0, balance_every: int = 5,
+                   spawn: bool = False,
+                   progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    """Run the load (1 to ``MAX_AGENTS`` agents); the figures, ``money`` and ``verify`` (breaches).
+
+    Without ``server`` it starts its own server on a temp database (``synchronous`` FULL:
+    durable, as in production): in this process, or with ``spawn`` in a child process bound
+    over SMPP to an SMSC simulator in this one. With ``server`` it funds agents in that
+    server's database (``settings``) and drives it over HTTP or its SMSC control API.
+    """
+    if not 1 <= agents <= MAX_AGENTS:
+        raise ValueError(f"agents must be 1 to {MAX_AGENTS}")
+    async with _rig(via, server, settings, billing_failure_rate, smsc_control,
+                    synchronous, spawn) as rig:
+        prefix = f"133{random.randrange(1, 10_000) if server else 0:04d}"  # + 4 digits
+        pairs = await _fund(rig, agents, prefix)
+        tally = Tally()
+        step = rig.step(via, reply_timeout)
+        walkers = [Agent(m, t, step, tally, balance_every=balance_every) for m, t in pairs]
+        start = time.perf_counter()
+        deadline = start + duration
+        tasks = [asyncio.create_task(w.run(deadline)) for w in walkers]
+        while not all(t.done() for t in tasks):
+            await asyncio.wait(tasks, timeout=0.5)
+            if progress is not None:
+                progress(Progress(time.perf_counter() - start, duration,
+                                  sum(tally.dialogs.values()), tally.mo,
+                                  sum(tally.errors.values())))
+        for task in tasks:
+            task.result()
+        elapsed = time.perf_counter() - start
+        money = await _money(rig, pairs, tally)
+        breaches = {k: v for k, v in (await rig.ledger.verify()).items() if v}
+    return figures(agents, via, elapsed, tally, money, breaches)
+
+
+async def _money(rig: Rig, pairs: list[tuple[str, str]], tally: Tally) -> dict[str, Any]:
+    """The agents' debits against success receipts × charge (amount less commission, R-16)."""
+    debited = expected = 0
+    for msisdn, _ in pairs:
+        view = await rig.ledger.agent(msisdn)
+        debited += DEPOSIT_FEN - int(view["balance_fen"])
+        charge = AMOUNT_FEN - commission(AMOUNT_FEN, int(view["rate_ppm"]))
+        expected += tally.succeeded[msisdn] * charge
+    return {"debited_fen": debited, "receipts_fen": expected,
+            "recharges_succeeded": sum(tally.succeeded.values()), "ok": debited == expected}
+
+
+__all__ = ["Progress", "percentile", "render", "run_load"]

@@ -1,0 +1,136 @@
+"""The system under load: its own in-process server (HTTP, or SMPP via the SMSC simulator) or one running."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+
+from ledger import Ledger
+from simulator.billing import BillingSimulator
+from simulator.load_agents import Step
+from simulator.smsc import SmscSimulator
+from simulator.smsc_handset import Received
+from simulator.smsc_http import RemoteHandset
+from smsmenu.clock import SystemClock
+from smsmenu.server import running
+from smsmenu.settings import Settings
+from smsmenu.states.engine import DDL
+
+
+class HandsetLike(Protocol):
+    """What the load generator needs of a handset: in-process (``Handset``) or ``RemoteHandset``."""
+
+    inbox: list[Received]
+
+    async def send(self, text: str) -> object: ...
+
+    async def receive(self, timeout: float = 5.0) -> Received: ...  # noqa: ASYNC109
+
+
+@dataclass
+class Rig:
+    """Where load goes: the HTTP URL, the handsets (SMPP) and the ledger to fund and verify."""
+
+    ledger: Ledger
+    http_url: str
+    handset: Callable[[str], HandsetLike] | None = None
+    smsc: SmscSimulator | None = None
+    control_url: str | None = None
+    billing: BillingSimulator | None = None
+    billing_url: str | None = None
+    http: aiohttp.ClientSession | None = None
+
+    def step(self, via: str, timeout: float) -> Step:
+        """The agents' ``step`` over HTTP or over the SMSC's handsets."""
+        return _http_step(self, timeout) if via == "http" else _smpp_step(self, timeout)
+
+
+def _http_step(rig: Rig, timeout: float) -> Step:
+    url, ids, run = f"{rig.http_url}/api/sms", itertools.count(1), uuid.uuid4().hex[:8]
+    limit = aiohttp.ClientTimeout(total=timeout)
+
+    async def step(msisdn: str, text: str) -> str:
+        assert rig.http is not None
+        body = {"from": msisdn, "text": text, "id": f"load-{run}-{next(ids)}"}
+        async with rig.http.post(url, json=body, timeout=limit) as resp:
+            if resp.status != 200:
+                raise ConnectionError(f"HTTP {resp.status}")
+            replies = (await resp.json())["replies"]
+        return next((r["text"] for r in replies if r["to"] == msisdn), "")
+
+    return step
+
+
+def _smpp_step(rig: Rig, timeout: float) -> Step:
+    assert rig.handset is not None
+    handset, taken = rig.handset, dict[str, int]()
+
+    async def step(msisdn: str, text: str) -> str:
+        phone = handset(msisdn)
+        while len(phone.inbox) > taken.get(msisdn, 0):  # late texts of an earlier error
+            await phone.receive(timeout)
+            taken[msisdn] = taken.get(msisdn, 0) + 1
+        await phone.send(text)
+        while True:
+            message = await phone.receive(timeout)
+            taken[msisdn] = taken.get(msisdn, 0) + 1
+            if not message.text.startswith("【"):  # notices (opened, deposit) are not replies
+                return message.text
+
+    return step
+
+
+def smpp_settings(settings: Settings, window: int | None = None) -> Settings:
+    """``settings`` with the SMSC simulator on a free port and one bind following it."""
+    query = "source_addr=10658" + (f"&window={window}" if window else "")
+    return settings.replace("smpp", simulator=True, simulator_host="127.0.0.1", simulator_port=0,
+                            binds=(f"smpp://smsmenu:secret@127.0.0.1:0?{query}",))
+
+
+@asynccontextmanager
+async def own_server(settings: Settings, via: str, *, window: int | None = None,
+                     demo: bool = False) -> AsyncIterator[Rig]:
+    """``running()`` on ``settings``; for ``smpp`` with its SMSC simulator and our ESME bound."""
+    smpp = via in ("smpp", "smsc")
+    async with AsyncExitStack() as stack:
+        if smpp:
+            settings = smpp_settings(settings, window)
+        run = await stack.enter_async_context(running(settings, smpp=smpp, demo=demo))
+        rig = Rig(run.ledger, run.http_url, billing_url=run.billing_url,
+                  billing=run.billing if isinstance(run.billing, BillingSimulator) else None)
+        rig.http = await stack.enter_async_context(aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0)))
+        if smpp:
+            if run.smpp is None or run.smpp.smsc is None:
+                raise RuntimeError("the server did not start its SMSC simulator")
+            await asyncio.wait_for(run.smpp.gateway.wait_bound(), 10.0)
+            rig.smsc, rig.handset = run.smpp.smsc, run.smpp.smsc.handset
+            rig.control_url = f"{run.http_url}/smsc"
+        yield rig
+
+
+@asynccontextmanager
+async def remote_server(settings: Settings, server: str, *,
+                        control_url: str | None = None) -> AsyncIterator[Rig]:
+    """A running server at ``server``; its database (``settings``) is opened to fund and verify."""
+    clock = SystemClock(settings.ledger.timezone)
+    async with AsyncExitStack() as stack:
+        ledger = await stack.enter_async_context(
+            await Ledger.open(settings, BillingSimulator(clock=clock), clock, extra_ddl=DDL))
+        http = await stack.enter_async_context(aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0)))
+        control = control_url or f"{server.rstrip('/')}/smsc"
+        phones: dict[str, RemoteHandset] = {}
+
+        def handset(msisdn: str) -> RemoteHandset:
+            return phones.setdefault(msisdn, RemoteHandset(control, msisdn, http=http))
+
+        yield Rig(ledger, server.rstrip("/"), handset=handset, control_url=control,
+                  billing_url=settings.billing.url, http=http)

@@ -1,0 +1,104 @@
+"""Two processes for load: the server in a child (ledger, engine, ESME), the SMSC and handsets here.
+
+The child is ``python -m simulator.load_spawn SETTINGS.toml``: ``running()`` with SMPP on, logs at
+warning, one JSON line ``{"http", "billing"}`` on stdout once it serves, a clean stop on SIGTERM.
+The SMSC simulator stays in the load generator, as a carrier's would be outside the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+from simulator.load_rig import Rig, remote_server
+from simulator.smsc import SmscSimulator
+from smsmenu.settings import Settings, load_settings
+
+ESME = ("smsmenu", "secret")
+
+
+def settings_toml(settings: Settings, smsc_port: int | None) -> str:
+    """The child's overrides: database, free ports, billing faults, our SMSC as its only bind."""
+    led, bil = settings.ledger, settings.billing
+    binds = f'["smpp://{ESME[0]}:{ESME[1]}@127.0.0.1:{smsc_port}?source_addr=10658"]' \
+        if smsc_port else "[]"
+    return "\n".join([
+        "[ledger]", f"db = {json.dumps(led.db)}", f"secret_file = {json.dumps(led.secret_file)}",
+        f'synchronous = "{led.synchronous}"',
+        "[http]", 'host = "127.0.0.1"', "port = 0",
+        "[billing]", 'mode = "sim"', 'url = "http://127.0.0.1:0"',
+        f"sim_failure_rate = {bil.sim_failure_rate}",
+        "[smpp]", f"binds = {binds}", "simulator = false", ""])
+
+
+@asynccontextmanager
+async def spawned_server(settings: Settings, via: str, tmp: Path) -> AsyncIterator[Rig]:
+    """The server in a child process on ``settings``; handsets of an SMSC simulator in this one."""
+    async with AsyncExitStack() as stack:
+        smsc = None
+        if via == "smpp":
+            smsc = await stack.enter_async_context(
+                SmscSimulator(dict([ESME]), redeliver_after=30.0))
+        conf = tmp / "server.toml"
+        conf.write_text(settings_toml(settings, smsc.port if smsc else None), "utf-8")
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "simulator.load_spawn", str(conf),
+            stdout=asyncio.subprocess.PIPE)
+        try:
+            urls = await asyncio.wait_for(_started(child), 30.0)
+            stack.push_async_callback(_cancel, asyncio.create_task(_drain(child)))
+            served = settings.replace("billing", url=urls["billing"])
+            rig = await stack.enter_async_context(remote_server(served, urls["http"]))
+            if smsc is not None:
+                await asyncio.wait_for(smsc.wait_bound(), 10.0)
+                rig.smsc, rig.handset = smsc, smsc.handset
+            yield rig
+        finally:
+            if child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(child.wait(), 30.0)
+
+
+async def _started(child: asyncio.subprocess.Process) -> dict[str, str]:
+    """The child's addresses, from its first line that is them (warnings may come first)."""
+    assert child.stdout is not None
+    while line := await child.stdout.readline():
+        if line.startswith(b'{"http"'):
+            return dict(json.loads(line))
+        sys.stderr.write(line.decode(errors="replace"))
+    raise RuntimeError(f"the server process stopped (exit {await child.wait()})")
+
+
+async def _drain(child: asyncio.subprocess.Process) -> None:
+    """Pass on what the child prints later, so its pipe never fills."""
+    assert child.stdout is not None
+    while line := await child.stdout.readline():
+        sys.stderr.write(line.decode(errors="replace"))
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def _serve(conf: str) -> None:
+    from smsmenu import logs
+    from smsmenu.server import running
+
+    logs.configure(level="warning")
+    settings = load_settings(conf, env={})
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    async with running(settings, smpp=bool(settings.smpp.binds)) as run:
+        print(json.dumps({"http": run.http_url, "billing": run.billing_url}), flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(sys.argv[1]))

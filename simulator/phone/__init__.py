@@ -1,0 +1,1 @@
+"""The terminal SIM phone for testers: a Textual handset, its transports and a transcript player."""

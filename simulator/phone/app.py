@@ -1,0 +1,178 @@
+"""The Textual phone: a handset screen, an input line with keypad keys, the inbox, a handset rack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, Footer, Header, Input, Label, ListView, Static
+
+from simulator.phone.lines import Deliver, Line
+from simulator.phone.model import PhoneModel
+from simulator.phone.style import CSS, KEYS, key_id
+from simulator.phone.widgets import Inbox, Rack
+from simulator.smsc_handset import Received
+
+
+class Arrived(Message):
+    """An MT text reached one of the phone's handsets."""
+
+    def __init__(self, msisdn: str, message: Received) -> None:
+        super().__init__()
+        self.msisdn, self.message = msisdn, message
+
+
+class PhoneApp(App[int]):
+    """``PhoneApp(lambda deliver: make_line(...), agent="189...")``; ``record``: transcript file."""
+
+    CSS = CSS
+    TITLE = "smsmenu phone"
+    BINDINGS = [Binding("ctrl+n", "next_handset", "next handset"),
+                Binding("f2", "add_handset", "add number"),
+                Binding("ctrl+l", "clear", "clear input"),
+                Binding("ctrl+q", "quit", "quit", priority=True)]
+
+    def __init__(self, make_line: Callable[[Deliver], Line], agent: str, *,
+                 record: Path | None = None, via: str = "smsc") -> None:
+        super().__init__()
+        self.model = PhoneModel(agent)
+        self.line = make_line(self._arrive)
+        self.record_to = record
+        self._errors_seen = 0
+        self.sub_title = f"via {via} · agent {agent}"
+
+    def _arrive(self, msisdn: str, message: Received) -> None:
+        self.post_message(Arrived(msisdn, message))
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="rack-pane"):
+                yield Label("Handsets", classes="pane-title")
+                yield Rack(id="rack")
+                yield Input(placeholder="+ customer number", id="add", restrict=r"[0-9+]*")
+            with Vertical(id="phone"):
+                yield Static(id="display")
+                yield Input(placeholder="type, or press the keys", id="entry")
+                with Grid(id="keypad"):
+                    for key in KEYS:
+                        yield Button(key, id=key_id(key), classes="key")
+                    yield Button("clear", id="clear", classes="key", variant="warning")
+                    yield Button("send", id="send", classes="key", variant="success")
+            with Vertical(id="inbox-pane"):
+                yield Label("Inbox", classes="pane-title", id="inbox-title")
+                yield Inbox(id="inbox")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for button in self.query(".key").results(Button):
+            button.can_focus = False
+        self.line.watch(self.model.agent)
+        self.query_one(Rack).show(self.model.handsets[self.model.agent])
+        self._show()
+        self.query_one("#entry", Input).focus()
+        self.set_interval(1.0, self._line_errors)
+
+    def _line_errors(self) -> None:
+        for error in self.line.errors[self._errors_seen:]:
+            self.notify(f"cannot receive: {error}", severity="error", timeout=8)
+        self._errors_seen = len(self.line.errors)
+
+    async def on_unmount(self) -> None:
+        if self.record_to is not None and self.model.exchanges:
+            self.record_to.write_text(self.model.transcript(), "utf-8")
+        await self.line.aclose()
+
+    # -- the handset rack ----------------------------------------------------------------------
+    def select(self, msisdn: str) -> None:
+        """Put handset ``msisdn`` on screen (adding it to the rack if new)."""
+        previous = self.model.current
+        state = self.model.select(msisdn)
+        self.line.watch(msisdn)
+        rack = self.query_one(Rack)
+        rack.show(self.model.handsets[previous])
+        rack.show(state)
+        rack.point(msisdn)
+        self._show()
+
+    @on(ListView.Selected, "#rack")
+    def _picked(self, event: ListView.Selected) -> None:
+        if event.item.id:
+            self.select(event.item.id.removeprefix("hs-"))
+
+    @on(Input.Submitted, "#add")
+    def _added(self, event: Input.Submitted) -> None:
+        number = event.value.strip().removeprefix("+")
+        event.input.value = ""
+        if number:
+            self.select(number)
+        self.query_one("#entry", Input).focus()
+
+    def action_add_handset(self) -> None:
+        self.query_one("#add", Input).focus()
+
+    def action_next_handset(self) -> None:
+        shown = [n for n, s in self.model.handsets.items() if s.shown]
+        self.select(shown[(shown.index(self.model.current) + 1) % len(shown)])
+
+    # -- screen, keypad, sending ------------------------------------------------------------------
+    def _show(self, status: str = "") -> None:
+        state = self.model.handsets[self.model.current]
+        display = self.query_one("#display", Static)
+        display.update(self.model.screen())
+        display.border_title = f"{state.role} {state.msisdn}"
+        waiting = "waiting for a reply…" if state.msisdn in self.model.waiting else ""
+        display.border_subtitle = status or waiting
+        self.query_one("#inbox-title", Label).update(f"Inbox of {state.msisdn} "
+                                                     f"({len(state.inbox)})")
+        self.query_one(Inbox).fill(state)
+
+    @on(Button.Pressed, ".key")
+    async def _key(self, event: Button.Pressed) -> None:
+        entry = self.query_one("#entry", Input)
+        if event.button.id == "send":
+            await self.send(entry.value)
+        elif event.button.id == "clear":
+            self.action_clear()
+        else:
+            entry.insert_text_at_cursor(str(event.button.label))
+
+    @on(Input.Submitted, "#entry")
+    async def _entered(self, event: Input.Submitted) -> None:
+        await self.send(event.value)
+
+    def action_clear(self) -> None:
+        self.query_one("#entry", Input).value = ""
+
+    async def send(self, text: str) -> None:
+        """Send what is on the input line from the handset on screen."""
+        text = text.strip()
+        if not text:
+            return
+        self.query_one("#entry", Input).value = ""
+        msisdn = self.model.current
+        for number in self.model.sent(msisdn, text):
+            self.line.watch(number)
+        self._show(f"sent {text}")
+        self.run_worker(self._deliver_mo(msisdn, text), group="send")
+
+    async def _deliver_mo(self, msisdn: str, text: str) -> None:
+        try:
+            await self.line.send(msisdn, text)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            self.model.waiting.discard(msisdn)
+            self.notify(f"not sent: {exc}", severity="error", timeout=6)
+            self._show("not sent")
+
+    def on_arrived(self, event: Arrived) -> None:
+        self.query_one(Rack).show(self.model.arrived(event.msisdn, event.message))
+        if event.msisdn == self.model.current:
+            self._show()
+        else:
+            self.notify(f"SMS to {event.msisdn}: {event.message.text[:40]}", timeout=4)

@@ -1,0 +1,93 @@
+"""The phone's state without a screen: handsets, their inboxes, the exchanges to record."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from simulator.smsc_handset import Received
+from smsmenu.states.transcript import record
+
+NUMBERS = re.compile(r"(?<![0-9])(?:1[3-9][0-9]{9}|0[1-9][0-9]{8,10})(?![0-9])")
+"""Numbers a customer notice may go to (mobile, or PHS with its area code), found in MO texts."""
+VARIABLE = [(re.compile(r"(?<![0-9])[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}(?![0-9])"), "{}"),
+            (re.compile(r"(流水|reference |ref )[A-Z]*[0-9]+"), r"\1{}")]
+"""Parts of a reply that differ on every run; a recording writes them as ``{}`` patterns."""
+
+
+@dataclass
+class HandsetState:
+    """One handset on the rack; customer handsets are ``shown`` once a text reached them."""
+
+    msisdn: str
+    role: str
+    inbox: list[Received] = field(default_factory=list)
+    unread: int = 0
+    shown: bool = True
+
+    @property
+    def label(self) -> str:
+        badge = f" ({self.unread})" if self.unread else ""
+        return f"{self.role} {self.msisdn}{badge}"
+
+
+Exchange = tuple[tuple[str, str], list[tuple[str, str]]]
+
+
+class PhoneModel:
+    """The agent's handset first; customers added by hand or when a typed number gets a text."""
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+        self.handsets: dict[str, HandsetState] = {agent: HandsetState(agent, "agent")}
+        self.current = agent
+        self.exchanges: list[Exchange] = []
+        self.waiting: set[str] = set()
+
+    def add(self, msisdn: str, *, shown: bool = True) -> HandsetState:
+        """The handset ``msisdn`` (created when new; ``shown`` makes it visible on the rack)."""
+        state = self.handsets.setdefault(msisdn, HandsetState(msisdn, "customer", shown=shown))
+        state.shown = state.shown or shown
+        return state
+
+    def select(self, msisdn: str) -> HandsetState:
+        state = self.add(msisdn)
+        self.current, state.unread = msisdn, 0
+        return state
+
+    def sent(self, msisdn: str, text: str) -> list[str]:
+        """Note an MO text; the numbers in it to watch for notices (quietly, not yet shown)."""
+        self.exchanges.append(((msisdn, text), []))
+        self.waiting.add(msisdn)
+        found = [n for n in NUMBERS.findall(text) if n not in self.handsets]
+        for number in found:
+            self.add(number, shown=False)
+        return found
+
+    def arrived(self, msisdn: str, message: Received) -> HandsetState:
+        """An MT text reached ``msisdn``: into its inbox, unread unless it is on screen."""
+        state = self.add(msisdn)
+        state.inbox.append(message)
+        if msisdn != self.current:
+            state.unread += 1
+        self.waiting.discard(msisdn)
+        if self.exchanges:
+            self.exchanges[-1][1].append((msisdn, message.text))
+        return state
+
+    def screen(self, msisdn: str | None = None) -> str:
+        """What the handset's display shows: its last text, or an idle prompt."""
+        state = self.handsets[msisdn or self.current]
+        if state.inbox:
+            return state.inbox[-1].text
+        return "空中充值\n发送 1 开始" if state.role == "agent" else "(no messages yet)"
+
+    def transcript(self) -> str:
+        """The session so far as a transcript; times and references become ``{}`` patterns."""
+        lines = record(self.exchanges, self.agent).split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("<"):
+                for pattern, repl in VARIABLE:
+                    line = pattern.sub(repl, line)
+                lines[i] = line
+        return "\n".join(lines)

@@ -1,0 +1,91 @@
+"""`smsmenu phone`: the terminal SIM phone (Textual), or a transcript played headless (--script)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from pathlib import Path
+
+import aiohttp
+
+from smsmenu.cli_common import ConfigError, Subparsers
+from smsmenu.settings import load_settings
+
+DEMO_AGENT = "18900000001"
+"""The number ``smsmenu serve`` gives its demo agent on an empty database."""
+
+
+def _defaults(config: str | None) -> tuple[str, str]:
+    try:
+        settings = load_settings(config)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read settings: {exc}") from None
+    return f"http://{settings.http.host}:{settings.http.port}", settings.billing.url
+
+
+async def _probe(args: argparse.Namespace, server: str) -> str | None:
+    """Why the server (or its SMSC control API) cannot be reached; None when it answers."""
+    url = (f"{args.smsc_control or server + '/smsc'}/handsets/{args.msisdn}/inbox?timeout=0"
+           if args.via == "smsc" else f"{server}/healthz")
+    try:
+        async with aiohttp.ClientSession() as http, \
+                http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            if args.via == "http" or resp.status == 200:
+                return None
+            return f"{url} answered {resp.status} (is the SMSC simulator served? try --via http)"
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return f"cannot reach {url}: {exc or type(exc).__name__} (is `smsmenu serve` running?)"
+
+
+async def phone(args: argparse.Namespace) -> int:
+    """Interactive phone, or ``--script``: exit 0 when the transcript matched, 1 on a mismatch."""
+    from simulator.phone.lines import make_line
+    from simulator.phone.script import play_file
+
+    server, billing_url = _defaults(args.config)
+    server = (args.server or server).rstrip("/")
+    problem = await _probe(args, server)
+    if problem:
+        print(f"error: {problem}")
+        return 2
+    if args.script:
+        make = functools.partial(make_line, args.via, server=server, control=args.smsc_control,
+                                 history=False)
+        return await play_file(Path(args.script), make, agent=args.msisdn, wait=args.timeout,
+                               billing_url=args.billing_url or billing_url)
+    from simulator.phone.app import PhoneApp
+
+    make = functools.partial(make_line, args.via, server=server, control=args.smsc_control)
+    app = PhoneApp(make, args.msisdn, record=Path(args.record) if args.record else None,
+                   via=args.via)
+    await app.run_async()
+    if args.record:
+        print(f"transcript written to {args.record}")
+    return app.return_code or 0
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `phone`."""
+    p = subparsers.add_parser(
+        "phone", help="the terminal SIM phone for testers (or --script FILE, headless)",
+        description="A handset on your terminal: the menu on its screen, a keypad, the SMS "
+                    "inbox of the agent and of customer numbers. It talks to the running "
+                    "server's SMSC simulator as a handset (--via smsc) or to POST /api/sms.")
+    p.add_argument("--msisdn", default=DEMO_AGENT,
+                   help=f"the agent's number (default: the demo agent {DEMO_AGENT})")
+    p.add_argument("--via", choices=("smsc", "http"), default="smsc",
+                   help="smsc: over SMPP through the SMSC simulator (default); http: /api/sms")
+    p.add_argument("--server", metavar="URL",
+                   help="the server (default: http://[http] host:port of the settings)")
+    p.add_argument("--smsc-control", metavar="URL",
+                   help="the SMSC simulator's handset API (default: SERVER/smsc)")
+    p.add_argument("--script", metavar="FILE",
+                   help="play a transcript headless; print a diff and exit 1 on a mismatch")
+    p.add_argument("--record", metavar="FILE",
+                   help="write the interactive session as a transcript when the phone quits")
+    p.add_argument("--billing-url", metavar="URL",
+                   help="billing simulator for '! billing ...' directives (default: settings)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                   help="seconds to wait for each expected reply in --script mode (default 5)")
+    p.add_argument("--config", metavar="FILE", help="settings TOML (for the default addresses)")
+    p.set_defaults(func=phone)

@@ -1,0 +1,126 @@
+"""The Textual phone driven headless by its pilot against an in-process server, over SMPP."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from simulator.load_rig import Rig, own_server
+from simulator.phone.app import PhoneApp
+from simulator.phone.lines import make_line
+from smsmenu.settings import Settings
+from smsmenu.states.transcript import parse
+
+AGENT, TX, CUSTOMER = "18900000001", "135790", "15300001111"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.fixture
+async def rig(settings: Settings) -> AsyncIterator[Rig]:
+    """The server with its SMSC simulator, ESME and handset API, free ports, the demo agent."""
+    settings = settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+    async with own_server(settings, "smpp", demo=True) as rig:
+        yield rig
+
+
+def phone(rig: Rig, via: str = "smsc", record: Path | None = None) -> PhoneApp:
+    make = functools.partial(make_line, via, server=rig.http_url, control=rig.control_url)
+    return PhoneApp(make, AGENT, record=record, via=via)
+
+
+async def until(pilot: Pilot[int], check: Callable[[], bool], limit: float = 10.0) -> None:
+    for _ in range(int(limit / 0.02)):
+        if check():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the phone did not get there in time")
+
+
+def screen(app: PhoneApp) -> str:
+    return str(app.query_one("#display", Static).render())
+
+
+async def dial(pilot: Pilot[int], app: PhoneApp, text: str, expect: str) -> None:
+    """Type ``text`` (long ones pasted), Enter, and wait for the screen to show ``expect``."""
+    if len(text) > 3:
+        app.query_one("#entry", Input).value = text
+        await pilot.press("enter")
+    else:
+        await pilot.press(*text, "enter")
+    await until(pilot, lambda: expect in app.model.screen(AGENT))
+
+
+async def recharge(pilot: Pilot[int], app: PhoneApp, receipt: str) -> None:
+    await pilot.click("#key-1")
+    await pilot.click("#send")
+    await until(pilot, lambda: "1固定电话" in app.model.screen(AGENT))
+    await dial(pilot, app, "2", "C网手机号码")
+    await dial(pilot, app, CUSTOMER, "请输入金额")
+    await dial(pilot, app, "100", "请核对")
+    await dial(pilot, app, "1", "请输入交易密码")
+    await dial(pilot, app, TX, receipt)
+
+
+async def test_complete_recharge_on_the_keypad(rig: Rig, tmp_path: Path) -> None:
+    """Keys and keyboard walk a recharge; the customer's handset shows up with its notice."""
+    record = tmp_path / "session.txt"
+    app = phone(rig, record=record)
+    async with app.run_test(size=(124, 34)) as pilot:
+        await until(pilot, lambda: "已开通" in "".join(m.text for m in
+                                                      app.model.handsets[AGENT].inbox))
+        await recharge(pilot, app, "充值成功")
+        assert "流水" in screen(app)
+        await until(pilot, lambda: app.model.handsets.get(CUSTOMER) is not None
+                    and app.model.handsets[CUSTOMER].shown and bool(app.query(f"#hs-{CUSTOMER}")))
+        assert app.model.handsets[CUSTOMER].unread == 1
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        app.save_screenshot("phone-agent.svg", str(SCREENSHOTS))
+        await pilot.click(f"#hs-{CUSTOMER}")
+        await pilot.pause()
+        assert app.model.current == CUSTOMER and "成功充值100.00元" in screen(app)
+        assert app.model.handsets[CUSTOMER].unread == 0
+        app.save_screenshot("phone-customer.svg", str(SCREENSHOTS))
+    script = parse(record.read_text("utf-8"))
+    assert [s.text for s in script.steps if s.op == "send"] == ["1", "2", CUSTOMER, "100", "1",
+                                                                TX]
+    notices = [s for s in script.steps if s.op == "expect" and s.number == CUSTOMER]
+    assert len(notices) == 1 and "于{}成功充值" in notices[0].text
+    assert (SCREENSHOTS / "phone-agent.svg").stat().st_size > 10_000
+
+
+async def test_failed_recharge_then_retry(rig: Rig) -> None:
+    """Billing fails the first credit; 2 → 1 → 1 → password retries it and it succeeds."""
+    assert rig.billing is not None
+    rig.billing.fail_next(1)
+    app = phone(rig)
+    async with app.run_test(size=(124, 34)) as pilot:
+        await recharge(pilot, app, "充值失败")
+        await dial(pilot, app, "2", "1重复充值")
+        await dial(pilot, app, "1", f"1.手机{CUSTOMER} 100.00元")
+        await dial(pilot, app, "1", "请输入交易密码")
+        await dial(pilot, app, TX, "充值成功")
+        balance = await rig.ledger.agent(AGENT)
+    assert balance["balance_fen"] == 100_000 - 9_800
+
+
+async def test_handsets_switch_and_http_mode(rig: Rig) -> None:
+    """Over HTTP a customer added by hand is on the rack; ctrl+n cycles; clear empties the line."""
+    app = phone(rig, via="http")
+    async with app.run_test(size=(124, 34)) as pilot:
+        await pilot.click("#add")
+        app.query_one("#add", Input).value = "15300002222"
+        await pilot.press("enter")
+        assert app.model.current == "15300002222"
+        await pilot.press("ctrl+n")
+        assert app.model.current == AGENT
+        await pilot.click("#key-9")
+        await pilot.click("#key-star")
+        assert app.query_one("#entry", Input).value == "9*"
+        await pilot.click("#clear")
+        assert app.query_one("#entry", Input).value == ""
+        await dial(pilot, app, "YE*135790", "充值账户余额1000.00元")
