@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml | $(PY)
 run: $(STAMP)
 	$(VENV)/bin/smsmenu serve
 
+# The SMSC simulator alone on 127.0.0.1:2775 (what `make run` also starts), for other ESMEs.
+smsc: $(STAMP)
+	$(VENV)/bin/smsmenu smsc
+
 # Real peers the end-to-end tests talk to (Debian packages); skipped when not root.
 peers:
 	@sh scripts/install-peers.sh

@@ -16,7 +16,8 @@ import json
 import multiprocessing as mp
 import queue
 import sys
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,13 @@ async def echo_factory(gateway: Gateway, senders: int = 20) -> tuple[InboundHand
     return handler, close
 
 
-async def drive(smsc: SmscSimulator, handsets: int, seconds: float, warmup: float) -> dict[str, Any]:
-    """Closed loop: each handset sends, waits for its reply, repeats; latencies after warm-up."""
+async def drive(smsc: SmscSimulator, handsets: int, seconds: float, warmup: float,
+                script: Sequence[str] = ()) -> dict[str, Any]:  # fmt: skip
+    """Closed loop: each handset sends, waits for its reply, repeats; latencies after warm-up.
+
+    Handset n is ``189{n:08d}``; it sends ``script`` in a loop (``{target}`` is ``180{n:08d}``),
+    or else a counter.
+    """
     loop = asyncio.get_running_loop()
     start = loop.time()
     measure_from, end = start + warmup, start + warmup + seconds
@@ -72,9 +78,11 @@ async def drive(smsc: SmscSimulator, handsets: int, seconds: float, warmup: floa
     async def phone(n: int) -> None:
         nonlocal errors
         handset, i = smsc.handset(f"189{n:08d}"), 0
+        target = f"180{n:08d}"
         while (sent := loop.time()) < end:
+            text = script[i % len(script)].format(target=target) if script else f"{i + 1}"
             i += 1
-            await handset.send(f"{i}")
+            await handset.send(text)
             try:
                 await handset.receive(timeout=10)
             except TimeoutError:
@@ -83,8 +91,17 @@ async def drive(smsc: SmscSimulator, handsets: int, seconds: float, warmup: floa
             if sent >= measure_from:
                 latencies.append(loop.time() - sent)
 
+    async def cpu() -> float:
+        """This process's CPU seconds over the measured span."""
+        await asyncio.sleep(warmup)
+        began = time.process_time()
+        await asyncio.sleep(seconds)
+        return time.process_time() - began
+
+    meter = asyncio.create_task(cpu())
     await asyncio.gather(*(phone(n) for n in range(handsets)))
     elapsed = loop.time() - measure_from
+    cpu_s = await meter
     latencies.sort()
 
     def pct(q: float) -> float:
@@ -93,17 +110,20 @@ async def drive(smsc: SmscSimulator, handsets: int, seconds: float, warmup: floa
     return {"round_trips": len(latencies), "measured_s": round(elapsed, 2),
             "per_second": round(len(latencies) / elapsed, 1), "p50_ms": pct(0.50),
             "p99_ms": pct(0.99), "max_ms": pct(1.0), "timeouts": errors,
-            "redeliveries": smsc.stats.redeliveries}  # fmt: skip
+            "redeliveries": smsc.stats.redeliveries,
+            "smsc_cpu_us_per_mo": round(cpu_s / len(latencies) * 1e6) if latencies else None}  # fmt: skip
 
 
 def smsc_process(out: Any, opts: dict[str, Any]) -> None:
     """Child process: the simulator and its handsets; puts the port, then the results."""
 
     async def main() -> None:
-        async with SmscSimulator({"bench": "bench"}, redeliver_after=30.0) as smsc:
+        async with SmscSimulator({"bench": "bench"}, redeliver_after=30.0,
+                                 window=opts.get("smsc_window", 10)) as smsc:  # fmt: skip
             out.put(smsc.port)
             await smsc.wait_bound()
-            out.put(await drive(smsc, opts["handsets"], opts["seconds"], opts["warmup"]))
+            out.put(await drive(smsc, opts["handsets"], opts["seconds"], opts["warmup"],
+                                opts.get("script", ())))  # fmt: skip
             for _ in range(100):  # let the ESME unbind before the simulator goes away
                 if not smsc.binds:
                     break
@@ -131,17 +151,29 @@ async def run(opts: dict[str, Any], factory: HandlerFactory, port: int | None,
                     source_addr="10658", registered_delivery=int(opts["receipts"]))  # fmt: skip
     gateway = SmppGateway(bind)
     handler, close = await factory(gateway)
-    gateway.attach(handler)
+    handled = 0
+
+    async def counted(inbound: Inbound) -> list[Reply]:
+        nonlocal handled
+        handled += 1
+        return await handler(inbound)
+
+    gateway.attach(counted)
     gateway.start()
+    began = time.process_time()
     try:
         if smsc is not None:
-            return await drive(smsc, opts["handsets"], opts["seconds"], opts["warmup"])
+            return await drive(smsc, opts["handsets"], opts["seconds"], opts["warmup"],
+                               opts.get("script", ()))  # fmt: skip
         while True:  # the child process measures; poll its queue without blocking the loop
             try:
                 result: dict[str, Any] = results.get_nowait()
-                return result
             except queue.Empty:
                 await asyncio.sleep(0.1)
+                continue
+            cpu_s = time.process_time() - began  # every thread of this process, warm-up too
+            result["esme_cpu_us_per_mo"] = round(cpu_s / handled * 1e6) if handled else None
+            return result
     finally:
         await close()
         await gateway.aclose()

@@ -20,7 +20,10 @@ COMMAND_MODULES: list[str] = [
     "smsmenu.cli_recharge",
     "smsmenu.cli_reversal",
     "smsmenu.cli_ledger",
-    "smsmenu.server",
+    "smsmenu.cli_serve",
+    "smsmenu.cli_smsc",
+    "smsmenu.cli_phone",
+    "smsmenu.cli_load",
 ]
 """Modules whose ``register(subparsers)`` adds commands; adding a command module is one string."""
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Iterable, Sequence
 from functools import partial
 
 import structlog
@@ -13,26 +14,48 @@ from ledger import Ledger, outbox
 from smsmenu.clock import iso
 from smsmenu.errors import SmsmenuError
 from smsmenu.gateway.base import Gateway, Outbound
+from smsmenu.types import Reply
+from smsmenu.writes import Coalescer
 
 log = structlog.get_logger("dispatch")
 MAX_ATTEMPTS = 20
 LEASE_S = 60
+RECENT = 50_000
+
+
+Sent = tuple[int, str, str, str | None]
+"""An outbox row handed over: its id, the gateway, when, the far end's message id."""
+
+
+def mark_sent(conn: sqlite3.Connection, items: list[Sent]) -> list[None]:
+    """Several rows marked sent in one operation."""
+    for outbox_id, gateway, now, message_id in items:
+        outbox.mark_sent(conn, [outbox_id], gateway, now, [message_id])
+    return [None] * len(items)
 
 
 class Dispatcher:
-    """Polls the outbox (and wakes on ``poke``) and hands each due message to a gateway.
+    """Sends the outbox through the gateways: fresh replies at once, the rest when due.
 
-    Messages go round-robin over the gateways that are up; with none, they stay queued: a
-    transport that is down delays notices, never loses them.
+    ``send_now`` takes rows a step has just committed (the engine's replies) straight to a
+    gateway; ``run`` claims (leases) whatever else is due, every ``interval`` s or on ``poke``:
+    notices queued elsewhere, retries, rows whose sender died. A row is never on the wire twice
+    at once. Messages go round-robin over the gateways that are up; with none up they stay
+    queued: a transport that is down delays SMS, never loses them.
     """
 
     def __init__(self, ledger: Ledger, gateways: Sequence[Gateway], *, interval: float = 0.5,
-                 batch: int = 100, concurrency: int = 20) -> None:
+                 batch: int = 100, concurrency: int = 20, retry_after: float = 5.0) -> None:
         self.ledger = ledger
         self.gateways = list(gateways)
         self.interval = interval
         self.batch = batch
+        self.retry_after = retry_after
         self._wake = asyncio.Event()
+        self._sending: dict[int, asyncio.Task[None]] = {}
+        self._done: dict[int, None] = {}
+        """Rows sent lately (oldest first): a redelivered message's recalled replies stay put."""
+        self._marks: Coalescer[Sent, None] = Coalescer(ledger, mark_sent)
         self._turn = 0
         self._slots = asyncio.Semaphore(concurrency)
         self.sent = 0
@@ -42,8 +65,22 @@ class Dispatcher:
         """Something was queued: look now rather than at the next interval."""
         self._wake.set()
 
+    def send_now(self, replies: Iterable[Reply]) -> None:
+        """Rows just committed (replies with an outbox id): on their way without a claim."""
+        for r in replies:
+            if r.outbox_id is not None:
+                self._start(outbox.Notice(r.outbox_id, r.to, r.text, ""))
+
+    def _start(self, notice: outbox.Notice) -> asyncio.Task[None] | None:
+        if notice.outbox_id in self._sending or notice.outbox_id in self._done:
+            return None  # on its way (sent now and claimed too), or a recalled step's reply
+        task = asyncio.create_task(self._send_logged(notice))
+        self._sending[notice.outbox_id] = task
+        task.add_done_callback(lambda _: self._sending.pop(notice.outbox_id, None))
+        return task
+
     def _gateway(self) -> Gateway | None:
-        up = [g for g in self.gateways if getattr(g, "bound", True)]
+        up = [g for g in self.gateways if getattr(g, "bound", True)] or self.gateways
         if not up:
             return None
         self._turn += 1
@@ -51,46 +88,74 @@ class Dispatcher:
 
     async def drain_once(self) -> int:
         """Send what is due now; the number of messages handed to a gateway."""
+        due = await self._claim()
+        await asyncio.gather(*filter(None, (self._start(n) for n in due)))
+        return len(due)
+
+    async def _claim(self) -> list[outbox.Notice]:
         if not any(getattr(g, "bound", True) for g in self.gateways):
-            return 0
+            return []
         now = self.ledger.now()
-        due = await self.ledger.writer.run(partial(
+        return await self.ledger.writer.run(partial(
             outbox.claim, now=iso(now), lease_until=iso(now + dt.timedelta(seconds=LEASE_S)),
             limit=self.batch))
-        if not due:
-            return 0
-        await asyncio.gather(*(self._send(n) for n in due))
-        return len(due)
 
     async def _send(self, notice: outbox.Notice) -> None:
         gateway = self._gateway()
-        if gateway is None:
+        if gateway is None:  # no gateway at all: the row waits for its lease to end
             return
         async with self._slots:
             try:
                 result = await gateway.send(Outbound(notice.to, notice.text, notice.outbox_id))
             except SmsmenuError as exc:
                 self.failed += 1
-                retry_at = iso(self.ledger.now() + dt.timedelta(seconds=5))
+                retry_at = iso(self.ledger.now() + dt.timedelta(seconds=self.retry_after))
                 log.warning("outbox.send_failed", outbox=notice.outbox_id, error=exc.code)
                 await self.ledger.writer.run(partial(outbox.mark_retry, outbox_id=notice.outbox_id,
                                                      next_at=retry_at, max_attempts=MAX_ATTEMPTS))
                 return
         self.sent += 1
-        await self.ledger.writer.run(partial(outbox.mark_sent, ids=[notice.outbox_id],
-                                             gateway=gateway.name, now=iso(self.ledger.now()),
-                                             message_ids=[result.message_id]))
+        self._done[notice.outbox_id] = None
+        if len(self._done) > RECENT:
+            self._done.pop(next(iter(self._done)))
+        await self._marks.add((notice.outbox_id, gateway.name, iso(self.ledger.now()),
+                               result.message_id))
+
+    async def _send_logged(self, notice: outbox.Notice) -> None:
+        try:
+            await self._send(notice)
+        except Exception as exc:  # the row stays queued and goes out again later
+            log.error("outbox.send_crashed", outbox=notice.outbox_id, error=repr(exc))
 
     async def run(self) -> None:
-        """Drain forever (until cancelled)."""
+        """Drain forever (until cancelled): claim what is due, send it in the background.
+
+        Sends are not awaited before the next claim (their rows are leased), so a row queued
+        while others are on the wire goes out at the next poke, not after them.
+        """
         while True:
+            self._wake.clear()  # before claiming: a poke that comes meanwhile is not lost
             try:
-                if await self.drain_once() >= self.batch:
-                    continue
+                due = await self._claim()
             except SmsmenuError as exc:
                 log.error("outbox.drain_failed", error=exc.code)
-            self._wake.clear()
+                due = []
+            for notice in due:
+                self._start(notice)
+            if len(due) >= self.batch or self._wake.is_set():
+                continue
             try:
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             except TimeoutError:
                 pass
+
+    async def aclose(self, grace: float = 2.0) -> None:
+        """After ``run`` was cancelled: let sends on the wire finish (``grace`` s), cancel the rest.
+
+        A cancelled send keeps its row queued: it goes out again after its lease (at least once).
+        """
+        if self._sending:
+            _done, pending = await asyncio.wait(set(self._sending.values()), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)

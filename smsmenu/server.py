@@ -1,12 +1,10 @@
-"""`smsmenu serve`: the whole server in one process: ledger, engine, HTTP/USSD, outbox drain."""
+"""The whole server in one process: ledger, engine, HTTP/USSD, SMPP and Kannel, outbox drain."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import signal
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -18,16 +16,18 @@ from aiohttp import web
 from ledger import Ledger
 from simulator.billing import BillingSimulator
 from simulator.billing_http import billing_app
-from smsmenu import logs
 from smsmenu.app import create_app
 from smsmenu.billing import HttpBilling
-from smsmenu.cli_common import Subparsers, common_options, load
 from smsmenu.clock import SystemClock
 from smsmenu.dispatch import Dispatcher
 from smsmenu.gateway.base import Gateway
+from smsmenu.gateway.kannel import DLR_PATH, KannelGateway
+from smsmenu.gateway.kannel import routes as kannel_routes
+from smsmenu.server_smpp import Smpp, prepare
 from smsmenu.settings import Settings
 from smsmenu.states.engine import DDL, Engine
 from smsmenu.types import Billing, Clock
+from smsmenu.wiring import ReceiptBook, WakingEngine
 
 log = structlog.get_logger("server")
 DEMO = {"msisdn": "18900000001", "name": "演示代办户", "tx_password": "135790",
@@ -46,6 +46,14 @@ class Running:
     billing_url: str | None = None
     runners: list[web.AppRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    smpp: Smpp | None = None
+    """Our ESME (``smpp.gateway``) and the SMSC simulator (``smpp.smsc``) when they run."""
+    receipts: ReceiptBook | None = None
+    kannel: KannelGateway | None = None
+
+    @property
+    def gateways(self) -> list[Gateway]:
+        return self.dispatcher.gateways
 
 
 async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -80,19 +88,28 @@ async def seed_demo(ledger: Ledger) -> dict[str, str] | None:
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
                   clock: Clock | None = None, billing: Billing | None = None,
-                  demo: bool = False) -> AsyncIterator[Running]:
-    """Start everything; on exit stop it in order (no half transaction: the writer drains)."""
+                  demo: bool = False, smpp: bool = False,
+                  dispatch_interval: float = 0.5) -> AsyncIterator[Running]:
+    """Start everything; on exit stop it in order: unbind, stop sending, flush the ledger.
+
+    ``smpp``: also run the ``[smpp]`` binds (and the SMSC simulator if ``[smpp] simulator``,
+    its handsets' API under ``/smsc``); ``serve`` asks for it. A ``[kannel] sendsms_url`` adds
+    the Kannel gateway and its ``/kannel/mo`` and ``/kannel/dlr`` routes.
+    """
     clock = clock or SystemClock(settings.ledger.timezone)
     billing = billing or make_billing(settings, clock)
-    gateways = gateways or []
     ledger = await Ledger.open(settings, billing, clock, extra_ddl=DDL)
-    engine = Engine(ledger, idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s))
-    dispatcher = Dispatcher(ledger, gateways)
-    app = create_app(settings, ledger, billing, gateways, clock, engine)
-    runner, port = await _listen(app, settings.http.host, settings.http.port)
-    run = Running(ledger, engine, billing, dispatcher, f"http://{settings.http.host}:{port}",
-                  runners=[runner])
+    dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval)
+    engine = WakingEngine(ledger, on_queued=dispatcher.send_now,
+                          idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s))
+    run = Running(ledger, engine, billing, dispatcher, "", receipts=ReceiptBook(ledger))
     try:
+        app = await _gateways(run, settings, clock, smpp)
+        runner, port = await _listen(app, settings.http.host, settings.http.port)
+        run.runners.append(runner)
+        run.http_url = f"http://{settings.http.host}:{port}"
+        if run.kannel is not None and not run.kannel.dlr_url:
+            run.kannel.dlr_url = f"{run.http_url}{DLR_PATH}"
         if isinstance(billing, BillingSimulator):
             url = urlsplit(settings.billing.url)
             b_runner, b_port = await _listen(billing_app(billing), url.hostname or "127.0.0.1",
@@ -104,53 +121,54 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
         if demo and (agent := await seed_demo(ledger)):
             print(f"demo agent: {agent['msisdn']}  transaction password {agent['tx_password']}  "
                   f"management password {agent['mgmt_password']}", flush=True)
+        if run.smpp is not None:
+            await run.smpp.start()  # MO flows from here on: after recovery
         run.tasks.append(asyncio.create_task(dispatcher.run(), name="outbox"))
-        log.info("server.started", http=run.http_url, billing=run.billing_url)
+        log.info("server.started", http=run.http_url, billing=run.billing_url,
+                 gateways=[g.name for g in dispatcher.gateways])
         yield run
     finally:
-        for task in run.tasks:
-            task.cancel()
-        await asyncio.gather(*run.tasks, return_exceptions=True)
-        for gateway in gateways:
-            await gateway.aclose()
-        for r in reversed(run.runners):
-            await r.cleanup()
-        await ledger.aclose()
-        if isinstance(billing, HttpBilling):
-            await billing.aclose()
-        log.info("server.stopped")
+        await _stop(run)
 
 
-async def serve(settings: Settings, demo: bool = True) -> int:
-    """Run until SIGINT/SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with running(settings, demo=demo) as run:
-        print(f"smsmenu listening on {run.http_url} (POST /api/sms, POST /ussd, GET /healthz)",
-              flush=True)
-        await stop.wait()
-    return 0
+async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
+                    ) -> web.Application:  # fmt: skip
+    """SMPP (simulator started, ESME built) and Kannel as configured, then the HTTP app."""
+    if smpp:
+        run.smpp = await prepare(settings.smpp, run.engine, run.receipts or ReceiptBook(run.ledger),
+                                 clock)  # fmt: skip
+        if run.smpp is not None:
+            run.gateways.insert(0, run.smpp.gateway)
+    if settings.kannel.sendsms_url:
+        run.kannel = KannelGateway(settings.kannel)
+        run.gateways.append(run.kannel)
+    app = create_app(settings, run.ledger, run.billing, run.gateways, clock, run.engine)
+    if run.kannel is not None:
+        app.add_routes(kannel_routes(run.engine, clock, run.receipts))
+    if run.smpp is not None and run.smpp.smsc is not None:
+        from simulator.smsc_http import smsc_control_app
+        app.add_subapp("/smsc", smsc_control_app(run.smpp.smsc))
+    return app
 
 
-def register(subparsers: Subparsers) -> None:
-    """Add `serve`."""
-    p = subparsers.add_parser("serve", parents=[common_options()],
-                              help="run the server (what `make run` starts)",
-                              description="Start the ledger, the menu engine, HTTP and USSD, the "
-                                          "billing simulator and the outbox drain; Ctrl-C stops.")
-    p.add_argument("--http-port", type=int, help="HTTP port (default: settings [http] port)")
-    p.add_argument("--no-demo", action="store_true",
-                   help="do not create the demo agent on an empty database")
-    p.set_defaults(func=_serve_command)
-
-
-async def _serve_command(args: argparse.Namespace) -> int:
-    logs.configure(level="info")
-    settings = load(args)
-    if args.http_port is not None:
-        settings = settings.replace("http", port=args.http_port)
-    if args.billing_url:
-        settings = settings.replace("billing", mode="http", url=args.billing_url)
-    return await serve(settings, demo=not args.no_demo)
+async def _stop(run: Running) -> None:
+    """Stop taking messages (unbind, close HTTP: running steps answer first), stop sending
+    (sends on the wire finish), then flush the ledger; the SMSC simulator goes last."""
+    if run.smpp is not None:
+        await run.smpp.gateway.aclose()
+    for r in reversed(run.runners):
+        await r.cleanup()
+    for task in run.tasks:
+        task.cancel()
+    await asyncio.gather(*run.tasks, return_exceptions=True)
+    await run.dispatcher.aclose()
+    for gateway in run.gateways:
+        await gateway.aclose()
+    if run.receipts is not None:
+        await run.receipts.aclose()
+    await run.ledger.aclose()  # the writer commits what is queued, then closes
+    if run.smpp is not None:
+        await run.smpp.aclose()
+    if isinstance(run.billing, HttpBilling):
+        await run.billing.aclose()
+    log.info("server.stopped")

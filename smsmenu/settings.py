@@ -54,12 +54,44 @@ class MenuSettings:
 
 
 @dataclass(frozen=True)
+class SmppSettings:
+    binds: tuple[str, ...] = ("smpp://smsmenu:secret@127.0.0.1:2775?source_addr=10658",)
+    """``smpp://SYSTEM_ID:PASSWORD@HOST:PORT?window=20`` URLs; empty: no SMPP."""
+    message_id_tlv: int = 0
+    """Vendor TLV tag carrying the carrier's MO message id (e.g. 0x1401); 0: none."""
+    simulator: bool = True
+    """``serve`` also runs the SMSC simulator; binds to its address are bound to it."""
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 2775
+    """0: a free port; binds naming port 0 then follow it (tests)."""
+    simulator_redeliver_s: float = 10.0
+    bind_wait_s: float = 3.0
+    """At start, wait this long for a first bind before serving anyway."""
+
+
+@dataclass(frozen=True)
+class KannelSettings:
+    sendsms_url: str = ""
+    """Kannel smsbox's ``http://HOST:13013/cgi-bin/sendsms``; empty: no Kannel."""
+    username: str = "smsmenu"
+    password: str = ""
+    sender: str = "10658"
+    """``from`` of what we send: the service number."""
+    smsc_id: str = ""
+    dlr_url: str = ""
+    """Where Kannel reports deliveries; empty: our own ``/kannel/dlr`` on the HTTP port."""
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class Settings:
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
     rules: RulesSettings = field(default_factory=RulesSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     menu: MenuSettings = field(default_factory=MenuSettings)
+    smpp: SmppSettings = field(default_factory=SmppSettings)
+    kannel: KannelSettings = field(default_factory=KannelSettings)
 
     def replace(self, section: str, **values: Any) -> Settings:
         """A copy with some values of one section changed."""
@@ -79,10 +111,13 @@ def config_path(name: str) -> Path:
 
 
 def _coerce(value: str, like: object) -> object:
+    """An environment string as the type of the default; lists are comma-separated."""
+    if isinstance(like, tuple):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
     if isinstance(like, bool):
         return value.lower() in {"1", "true", "yes", "on"}
     if isinstance(like, int):
-        return int(value)
+        return int(value, 0) if value.lower().startswith(("0x", "0o", "0b")) else int(value)
     if isinstance(like, float):
         return float(value)
     return value
@@ -96,8 +131,18 @@ def _merge(settings: Settings, data: dict[str, Any]) -> Settings:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown settings in [{section}]: {', '.join(sorted(unknown))}")
-        settings = settings.replace(section, **values)
+        lists = {k: _as_tuple(section, k, v) for k, v in values.items()
+                 if isinstance(getattr(getattr(settings, section), k), tuple)}
+        settings = settings.replace(section, **{**values, **lists})
     return settings
+
+
+def _as_tuple(section: str, key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"[{section}] {key} must be a list of strings")
+    return tuple(value)
 
 
 def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -116,3 +161,17 @@ def load_settings(path: str | Path | None = None, env: dict[str, str] | None = N
                 value = _coerce(env[name], getattr(section, item.name))
                 settings = settings.replace(f.name, **{item.name: value})
     return settings
+
+
+def describe(settings: Settings | None = None) -> str:
+    """Every setting as ``SMSMENU_SECTION_KEY  [section] key = default`` (for ``--help``)."""
+    settings = settings or load_settings(env={})
+    rows = []
+    for f in dataclasses.fields(settings):
+        section = getattr(settings, f.name)
+        for item in dataclasses.fields(section):
+            value = getattr(section, item.name)
+            shown = ",".join(value) if isinstance(value, tuple) else value
+            rows.append((f"SMSMENU_{f.name}_{item.name}".upper(), f"[{f.name}] {item.name} = {shown}"))
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"  {name:<{width}}  {text}" for name, text in rows)

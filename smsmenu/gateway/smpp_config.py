@@ -66,6 +66,6 @@ def parse_smpp_url(url: str, **defaults: object) -> SmppBind:
         system_id=unquote(parts.username),
         password=unquote(parts.password or ""),
         host=parts.hostname,
-        port=parts.port or DEFAULT_PORT,
+        port=DEFAULT_PORT if parts.port is None else parts.port,
         **values,  # type: ignore[arg-type]
     )

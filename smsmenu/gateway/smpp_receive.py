@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -45,6 +46,9 @@ class MoReceiver:
         self.clock: Clock = clock or UtcClock()
         self.reassembler = Reassembler(reassembly_timeout)
         self._serial: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._prefix = uuid.uuid4().hex[:20]
+        self._keys = itertools.count()
+        """Unique keys without a system call per message: random per process, then a counter."""
 
     async def __call__(self, session: SmppSession, pdu: Pdu) -> None:
         if pdu.command != "deliver_sm":
@@ -65,12 +69,12 @@ class MoReceiver:
         session.respond(pdu, status=status)
 
     def key_of(self, pdu: Pdu) -> str:
-        """The carrier's id from the configured vendor TLV, else a fresh unique key."""
+        """The carrier's id from the configured vendor TLV, else a fresh unique key (32 hex)."""
         if self.message_id_tlv is not None:
             vendor = pdu.tlvs.get(self.message_id_tlv, b"").rstrip(b"\0")
             if vendor:
                 return str(vendor.decode("latin-1"))
-        return uuid.uuid4().hex
+        return f"{self._prefix}{next(self._keys):012x}"
 
     async def _mo(self, session: SmppSession, pdu: Pdu) -> None:
         source = text_field(pdu.source_addr)

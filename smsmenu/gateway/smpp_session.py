@@ -56,6 +56,7 @@ class SmppSession:
         self._on_request = on_request
         self._slots = asyncio.Semaphore(window)
         self._pending: dict[int, asyncio.Future[Pdu]] = {}
+        self._out: list[bytes] = []
         self._tasks = set() if tasks is None else tasks
         self.last_heard = asyncio.get_running_loop().time()
 
@@ -70,12 +71,24 @@ class SmppSession:
     def write(self, pdu: Pdu, tlvs: dict[int, bytes] | None = None) -> None:
         if self.closed:
             raise SessionClosed(f"{self.name}: link closed")
-        self._writer.write(encode(pdu, tlvs))
+        self._queue(encode(pdu, tlvs))
 
     def write_raw(self, data: bytes) -> None:
         """Bytes as they are (the simulator's garbage fault)."""
         if not self.closed:
-            self._writer.write(data)
+            self._queue(data)
+
+    def _queue(self, data: bytes) -> None:
+        """PDUs written in one turn of the event loop leave in one ``send``: fewer system calls
+        (and, next to the ledger's writer thread, fewer handovers of the GIL)."""
+        self._out.append(data)
+        if len(self._out) == 1:
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if self._out and not self._writer.is_closing():
+            self._writer.write(b"".join(self._out))
+        self._out.clear()
 
     def respond(self, request: Pdu, status: int = ROK, **fields: Any) -> None:
         """Answer ``request`` with its ``*_resp``; a no-op once the link is gone."""
@@ -98,7 +111,8 @@ class SmppSession:
             try:
                 self.write(pdu, tlvs)
                 await self._writer.drain()
-                return await asyncio.wait_for(future, response_timeout or self.response_timeout)
+                async with asyncio.timeout(response_timeout or self.response_timeout):
+                    return await future  # (asyncio.timeout: no extra task, unlike wait_for)
             finally:
                 self._pending.pop(pdu.sequence, None)
 
@@ -153,6 +167,7 @@ class SmppSession:
         if self.closed:
             return
         self.closed = True
+        self._flush()  # what was written before closing still goes (an unbind_resp, a nack)
         self._writer.close()
         for future in self._pending.values():
             if not future.done():

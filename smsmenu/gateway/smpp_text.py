@@ -102,8 +102,9 @@ def chunks(text: str, data_coding: int, size: int) -> list[str]:
 def split(text: str, ref: int, udh16: bool = False) -> tuple[int, int, list[bytes]]:
     """``(data_coding, esm_class, short_messages)`` for ``text``, with UDHs when it needs parts."""
     coding = GSM7 if fits_gsm(text) else UCS2
-    if sum(_cost(ch, coding) for ch in text) <= SINGLE[coding]:
-        return coding, 0, [encode(text, coding)]
+    body = encode(text, coding)  # units: one octet per septet, two per UTF-16 code unit
+    if len(body) // (1 if coding == GSM7 else 2) <= SINGLE[coding]:
+        return coding, 0, [body]
     pieces = chunks(text, coding, part_size(coding, udh16))
     if len(pieces) > 255:
         raise ValueError(f"text of {len(text)} characters needs more than 255 parts")

@@ -1,0 +1,153 @@
+"""Kannel interop: MO from an sms-service ``get-url`` into the engine, MT out through ``sendsms``."""
+
+from __future__ import annotations
+
+import codecs
+import uuid
+from urllib.parse import parse_qsl
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from smsmenu.errors import InvalidCommand, TransportError
+from smsmenu.gateway.base import Gateway, Outbound, SendResult
+from smsmenu.gateway.http import MSISDN
+from smsmenu.gateway.smpp_receive import ReceiptHandler
+from smsmenu.gateway.smpp_text import fits_gsm
+from smsmenu.settings import KannelSettings
+from smsmenu.types import Channel, Clock, Inbound, InboundHandler
+
+log = structlog.get_logger(__name__)
+MO_PATH, DLR_PATH = "/kannel/mo", "/kannel/dlr"
+GET_URL = "from=%p&to=%P&text=%b&coding=%c&charset=%C&id=%I&smsc=%i"
+"""The query our ``get-url`` wants (Kannel escapes): the raw text with its coding, and the id."""
+DLR_MASK = 1 | 2 | 16
+"""Kannel delivery reports asked for: delivered, undeliverable, rejected by the SMSC."""
+DLR_STATES = {1: "DELIVRD", 2: "UNDELIV", 16: "REJECTD"}
+UCS2_CODING = "2"
+"""Kannel 1.4 message coding: 0 7-bit, 1 8-bit, 2 UCS2."""
+
+
+def mo_url(base: str) -> str:
+    """The sms-service ``get-url`` for our endpoint at ``base`` (``http://host:port``)."""
+    return f"{base}{MO_PATH}?{GET_URL}"
+
+
+def _raw_query(request: web.Request) -> dict[str, bytes]:
+    """Query values as bytes: ``%b`` is the message body as sent, not UTF-8."""
+    pairs = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True,
+                      encoding="latin-1")  # fmt: skip
+    return {key: value.encode("latin-1") for key, value in pairs}
+
+
+def decode_text(data: bytes, coding: str, charset: str) -> str:
+    """The message text from Kannel's ``%b`` with ``%c`` (coding) and ``%C`` (charset)."""
+    name = charset.strip().upper().replace("UCS-2", "UTF-16BE").replace("UCS2", "UTF-16BE")
+    if coding == UCS2_CODING or name.startswith("UTF-16"):
+        return data.decode("utf-16-be", errors="replace")
+    try:
+        codec = codecs.lookup(name).name if name and name != "GSM" else "utf-8"
+    except LookupError:
+        codec = "utf-8"
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def parse_mo(query: dict[str, bytes], clock: Clock) -> Inbound:
+    """A Kannel MO request as an ``Inbound``; Kannel's message id (``%I``) is its key."""
+    sender = query.get("from", b"").decode("latin-1").strip()
+    if not MSISDN.fullmatch(sender):
+        raise InvalidCommand(why="'from' must be a phone number")
+    msisdn = sender.removeprefix("+").removeprefix("86") if len(sender) > 11 else sender
+    if "text" not in query:
+        raise InvalidCommand(why="'text' is missing")
+    text = decode_text(query["text"], query.get("coding", b"").decode("latin-1"),
+                       query.get("charset", b"").decode("latin-1"))  # fmt: skip
+    ident = query.get("id", b"").decode("latin-1").strip()
+    key = f"kannel:{ident}" if ident and "%" not in ident else uuid.uuid4().hex
+    meta = {"service": query.get("to", b"").decode("latin-1"),
+            "kannel_smsc": query.get("smsc", b"").decode("latin-1")}  # fmt: skip
+    return Inbound(msisdn, text, Channel.SMS, clock.now(), key, meta)
+
+
+def routes(handler: InboundHandler, clock: Clock,
+           on_receipt: ReceiptHandler | None = None) -> list[web.RouteDef]:  # fmt: skip
+    """``GET /kannel/mo`` (answers empty once the step committed; replies go via the outbox)
+    and ``GET /kannel/dlr`` (delivery reports for what ``KannelGateway`` sent)."""
+
+    async def mo(request: web.Request) -> web.Response:
+        try:
+            inbound = parse_mo(_raw_query(request), clock)
+        except InvalidCommand as exc:  # Kannel logs it; nothing to retry
+            return web.Response(status=400, text=exc.message("en"), content_type="text/plain")
+        await handler(inbound)  # raises (500): Kannel may ask again, under the same id
+        return web.Response(text="", content_type="text/plain")
+
+    async def dlr(request: web.Request) -> web.Response:
+        message_id, status = request.query.get("id", ""), request.query.get("status", "")
+        stat = DLR_STATES.get(int(status)) if status.isdigit() else None
+        if message_id and stat and on_receipt is not None:
+            await on_receipt(message_id, stat, f"kannel dlr {status}")
+        return web.Response(text="", content_type="text/plain")
+
+    return [web.get(MO_PATH, mo), web.get(DLR_PATH, dlr)]
+
+
+class KannelGateway(Gateway):
+    """Sends through Kannel's ``sendsms``: UTF-8 in, GSM 7-bit or UCS2 (``coding=2``) out.
+
+    Kannel splits long texts itself (give the sendsms-user ``max-messages`` and
+    ``concatenation``). The message id is ours, echoed in the delivery report's URL.
+    """
+
+    name = "kannel"
+    bound = True
+
+    def __init__(self, settings: KannelSettings, dlr_url: str = "") -> None:
+        if not settings.sendsms_url:
+            raise ValueError("Kannel needs [kannel] sendsms_url")
+        self.settings = settings
+        self.dlr_url = settings.dlr_url or dlr_url
+        """Where Kannel reports deliveries (``/kannel/dlr``); empty: no reports asked."""
+        self._client: aiohttp.ClientSession | None = None
+
+    def params(self, message: Outbound, message_id: str) -> dict[str, str]:
+        s = self.settings
+        params = {
+            "username": s.username, "password": s.password, "from": s.sender, "to": message.to,
+            "text": message.text, "charset": "UTF-8",
+            "coding": "0" if fits_gsm(message.text) else UCS2_CODING,
+        }  # fmt: skip
+        if s.smsc_id:
+            params["smsc"] = s.smsc_id
+        if self.dlr_url:
+            params["dlr-mask"] = str(DLR_MASK)
+            params["dlr-url"] = f"{self.dlr_url}?id={message_id}&status=%d"
+        return params
+
+    async def send(self, message: Outbound) -> SendResult:
+        if self._client is None:
+            timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
+            # one connection per request: a kept-alive one Kannel dropped would be retried by
+            # the client after Kannel took the message (sent twice), or hang
+            connector = aiohttp.TCPConnector(force_close=True)
+            self._client = aiohttp.ClientSession(timeout=timeout, connector=connector)
+        message_id = uuid.uuid4().hex
+        try:
+            async with self._client.get(self.settings.sendsms_url,
+                                        params=self.params(message, message_id)) as resp:
+                body = (await resp.text(errors="replace")).strip()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransportError(why=f"kannel sendsms: {exc!r}") from exc
+        if resp.status not in (200, 202):
+            log.warning("kannel.refused", status=resp.status, body=body[:200])
+            raise TransportError(why=f"kannel sendsms answered {resp.status}: {body[:100]}")
+        return SendResult(message_id=message_id)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
