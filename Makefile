@@ -34,7 +34,16 @@ unit: $(STAMP)
 
 test: $(STAMP) peers lint unit
 
-bench: $(STAMP)
+# The terminal SIM phone, as the demo agent, against the server `make run` started.
+phone: $(STAMP)
+	$(VENV)/bin/smsmenu phone --msisdn 18900000001
+
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(PY) bench/run_all.py
 
 clean:

@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "smsmenu.cli_smsc",
     "smsmenu.cli_phone",
     "smsmenu.cli_load",
+    "smsmenu.cli_operator",
 ]
 """Modules whose ``register(subparsers)`` adds commands; adding a command module is one string."""
 

@@ -19,6 +19,7 @@ from smsmenu import cli_output
 from smsmenu.billing import HttpBilling
 from smsmenu.clock import SystemClock
 from smsmenu.errors import InvalidCommand
+from smsmenu.schema import EXTRA_DDL
 from smsmenu.settings import Settings, load_settings
 from smsmenu.types import Billing, Clock, Fen, TargetKind
 
@@ -146,7 +147,7 @@ async def session(args: argparse.Namespace) -> AsyncIterator[Session]:
     billing = make_billing(args, settings, clock)
     try:
         try:
-            ledger = await Ledger.open(settings, billing, clock)
+            ledger = await Ledger.open(settings, billing, clock, extra_ddl=EXTRA_DDL)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot open the ledger at {settings.ledger.db}: {exc}") from None
         async with ledger:

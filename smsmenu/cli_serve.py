@@ -20,7 +20,9 @@ async def serve(settings: Settings, demo: bool = True) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with running(settings, demo=demo, smpp=True) as run:
-        print(f"smsmenu listening on {run.http_url} (POST /api/sms, POST /ussd, GET /healthz)",
+        print(f"smsmenu listening on {run.http_url} (POST /api/sms, POST /ussd, GET /healthz, "
+              f"GET /metrics)\nweb portal: {run.http_url}/web/  back office: {run.http_url}"
+              f"/web/ops/\nphone: make phone (or: smsmenu phone --msisdn 18900000001)",
               flush=True)
         if run.smpp is not None:
             if (smsc := run.smpp.smsc) is not None:

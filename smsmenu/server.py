@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -23,10 +25,12 @@ from smsmenu.dispatch import Dispatcher
 from smsmenu.gateway.base import Gateway
 from smsmenu.gateway.kannel import DLR_PATH, KannelGateway
 from smsmenu.gateway.kannel import routes as kannel_routes
+from smsmenu.schema import EXTRA_DDL
 from smsmenu.server_smpp import Smpp, prepare
 from smsmenu.settings import Settings
-from smsmenu.states.engine import DDL, Engine
+from smsmenu.states.engine import Engine
 from smsmenu.types import Billing, Clock
+from smsmenu.web import bootstrap, create_operator, setup_web
 from smsmenu.wiring import ReceiptBook, WakingEngine
 
 log = structlog.get_logger("server")
@@ -85,6 +89,16 @@ async def seed_demo(ledger: Ledger) -> dict[str, str] | None:
     return DEMO
 
 
+async def seed_operator(ledger: Ledger) -> dict[str, str] | None:
+    """On a database without operators: a supervisor ``admin`` with a fresh random password."""
+    from ledger.queries import scalar
+    if await ledger.read(scalar("SELECT COUNT(*) FROM web_operators")):
+        return None
+    password = secrets.token_urlsafe(9)
+    await create_operator(ledger, "admin", password, "supervisor")
+    return {"name": "admin", "password": password}
+
+
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
                   clock: Clock | None = None, billing: Billing | None = None,
@@ -98,7 +112,7 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     """
     clock = clock or SystemClock(settings.ledger.timezone)
     billing = billing or make_billing(settings, clock)
-    ledger = await Ledger.open(settings, billing, clock, extra_ddl=DDL)
+    ledger = await Ledger.open(settings, billing, clock, extra_ddl=EXTRA_DDL)
     dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval)
     engine = WakingEngine(ledger, on_queued=dispatcher.send_now,
                           idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s))
@@ -121,6 +135,9 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
         if demo and (agent := await seed_demo(ledger)):
             print(f"demo agent: {agent['msisdn']}  transaction password {agent['tx_password']}  "
                   f"management password {agent['mgmt_password']}", flush=True)
+        if await bootstrap(ledger, os.environ) is None and demo and (op := await seed_operator(ledger)):
+            print(f"demo operator: {op['name']} (supervisor)  password {op['password']}  "
+                  f"-> {run.http_url}/web/ops/", flush=True)
         if run.smpp is not None:
             await run.smpp.start()  # MO flows from here on: after recovery
         run.tasks.append(asyncio.create_task(dispatcher.run(), name="outbox"))
@@ -143,6 +160,7 @@ async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
         run.kannel = KannelGateway(settings.kannel)
         run.gateways.append(run.kannel)
     app = create_app(settings, run.ledger, run.billing, run.gateways, clock, run.engine)
+    setup_web(app, run.ledger, settings, clock)
     if run.kannel is not None:
         app.add_routes(kannel_routes(run.engine, clock, run.receipts))
     if run.smpp is not None and run.smpp.smsc is not None:
