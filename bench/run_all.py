@@ -25,7 +25,7 @@ import smpp_bench  # noqa: E402
 
 from simulator.load import run_load  # noqa: E402
 
-LOAD_LEVELS = (1, 10, 50, 100)
+LOAD_LEVELS = (1, 5, 10, 20, 50, 100)
 
 
 def machine() -> dict[str, Any]:

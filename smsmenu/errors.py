@@ -29,7 +29,8 @@
     ├── TransportError                E_TRANSPORT         -
     └── StorageError                  E_STORAGE           -  (sqlite errors, mapped at the boundary)
 
-Messages never contain a password: the parameters an error is built with are shown to users,
+The web portal's own refusals (login, one-time codes, rate limits, roles, CSRF) extend this
+tree in ``smsmenu/web/errors.py``. Messages never contain a password: the parameters an error is built with are shown to users,
 so no error is ever given one. The edge turns an error into an SMS (``message(lang)``), an HTTP
 status (``http_status``) or a CLI exit code (``exit_code``).
 """
