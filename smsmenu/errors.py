@@ -30,9 +30,9 @@
     └── StorageError                  E_STORAGE           -  (sqlite errors, mapped at the boundary)
 
 The web portal's own refusals (login, one-time codes, rate limits, roles, CSRF) extend this
-tree in ``smsmenu/web/errors.py``. Messages never contain a password: the parameters an error is built with are shown to users,
-so no error is ever given one. The edge turns an error into an SMS (``message(lang)``), an HTTP
-status (``http_status``) or a CLI exit code (``exit_code``).
+tree in ``smsmenu/web/errors.py``. Messages never contain a password: the parameters an error
+is built with are shown to users, so no error is ever given one. The edge turns an error into
+an SMS (``message(lang)``), an HTTP status (``http_status``) or a CLI exit code (``exit_code``).
 """
 
 from __future__ import annotations
@@ -227,6 +227,25 @@ class ReversalRefused(Refused):
         "not_done": ("R-23", "只能返销成功的充值", "Only a completed recharge can be reversed"),
         "reversed": ("R-23", "该充值已返销", "That recharge is already reversed"),
     }
+
+    conditions: ClassVar[dict[str, tuple[str, str]]] = {
+        "not_done": ("充值已成功", "The recharge completed"),
+        "reversed": ("尚未返销", "Not reversed yet"),
+        "prepaid": ("后付费账户", "A postpaid account"),
+        "monthly": ("本月尚未返销", "No reversal this month yet"),
+        "late": ("充值后30分钟内", "Within 30 minutes of the recharge"),
+        "invoice": ("客户未开发票", "No invoice taken"),
+        "month_end": ("不是月末最后一天", "Not the last day of the month"),
+        "other_month": ("缴的是本月账单", "It paid this month's bill"),
+        "balance": ("客户余额足以返销", "The customer's balance covers it"),
+    }
+    """What each check requires, for pages that list the checks before anything is refused."""
+
+    @classmethod
+    def describe(cls, check: str, passed: bool | None, lang: Lang | str = "zh") -> str:
+        """The condition when it holds or is unknown, the refusal's words when it fails."""
+        zh, en = cls.conditions[check] if passed is not False else cls.checks[check][1:]
+        return zh if lang == "zh" else en
 
     def __init__(self, check: str) -> None:
         self.check = check

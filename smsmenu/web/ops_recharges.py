@@ -55,12 +55,11 @@ async def invoice(request: web.Request) -> web.StreamResponse:
 
 
 def explain(checks: list[tuple[str, bool | None]], lang: str) -> list[dict[str, Any]]:
-    """Each check with its rule and its text in ``lang`` (the errors' own wording)."""
+    """Each check with its rule and its text in ``lang``: the condition, or why it fails."""
     rows = []
     for name, passed in checks:
-        rule, zh, en = ReversalRefused.checks[name]
-        rows.append({"name": name, "rule": rule, "text": zh if lang == "zh" else en,
-                     "passed": passed})
+        rows.append({"name": name, "rule": ReversalRefused.checks[name][0],
+                     "text": ReversalRefused.describe(name, passed, lang), "passed": passed})
     return rows
 
 
