@@ -141,6 +141,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
         if run.smpp is not None:
             await run.smpp.start()  # MO flows from here on: after recovery
         run.tasks.append(asyncio.create_task(dispatcher.run(), name="outbox"))
+        retention = dt.timedelta(hours=settings.menu.inbox_retention_h)
+        run.tasks.append(asyncio.create_task(engine.prune_forever(retention), name="prune"))
         log.info("server.started", http=run.http_url, billing=run.billing_url,
                  gateways=[g.name for g in dispatcher.gateways])
         yield run

@@ -51,6 +51,7 @@ class HttpSettings:
 class MenuSettings:
     lang: str = "zh"
     idle_timeout_s: int = 180
+    inbox_retention_h: int = 48
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,21 @@ class Engine:
             log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, ok=ok, reason=reason)
             return out
 
+    async def prune(self, older_than: dt.timedelta) -> int:
+        """Forget the answers to message keys older than ``older_than``; how many were dropped.
+
+        A redelivery comes within minutes; keys kept for days only grow the database.
+        """
+        return await self.ledger.op(steps.prune_inbox, older_than=older_than)
+
+    async def prune_forever(self, older_than: dt.timedelta, every: float = 600.0) -> None:
+        """Prune now and then every ``every`` seconds, until cancelled."""
+        while True:
+            dropped = await self.prune(older_than)
+            if dropped:
+                log.info("inbox.pruned", dropped=dropped)
+            await asyncio.sleep(every)
+
     async def __call__(self, msg: Inbound) -> list[Reply]:
         """The engine as an ``InboundHandler`` for transports."""
         return (await self.handle(msg)).replies

@@ -66,6 +66,13 @@ def _remember(conn: sqlite3.Connection, msg: Inbound, out: Outcome, now: dt.date
     return out
 
 
+def prune_inbox(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
+                older_than: dt.timedelta) -> int:
+    """Drop remembered answers older than ``older_than``; the number dropped."""
+    cur = conn.execute("DELETE FROM inbox WHERE at < ?", (iso(now - older_than),))
+    return cur.rowcount
+
+
 def recall(conn: sqlite3.Connection, key: str) -> Outcome | None:
     row = conn.execute("SELECT replies, final FROM inbox WHERE key = ?", (key,)).fetchone()
     if row is None:
