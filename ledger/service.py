@@ -7,6 +7,7 @@ its reference: never silently kept, never silently dropped.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from functools import partial
 from typing import Any
@@ -17,7 +18,7 @@ from ledger import queries, recharge, reversal
 from ledger.core import LedgerCore
 from ledger.recharge import Recharge
 from smsmenu.clock import from_iso
-from smsmenu.errors import BillingError, BillingTimeout, BillingUnavailable
+from smsmenu.errors import BillingError, BillingTimeout, BillingUnavailable, SmsmenuError
 from smsmenu.types import CreditResult, TargetKind
 
 log = structlog.get_logger("ledger.settle")
@@ -121,6 +122,18 @@ class Ledger(LedgerCore):
             counts["posted" if done["status"] == "succeeded" else "voided"] += 1
         log.info("recover.done", **counts)
         return counts
+
+    async def recover_forever(self, every: float, older_than: dt.timedelta) -> None:
+        """While serving: resolve reservations whose caller went away (a dropped request, a
+        cancelled task) once they are ``older_than``; every ``every`` seconds, until cancelled.
+        Safe beside an answer still on its way: billing is idempotent by reference and
+        ``finish`` only acts on a pending recharge."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.recover(older_than)
+            except SmsmenuError as exc:
+                log.error("recover.failed", error=exc.code)
 
 
 def _reversal_view(conn: Any, env: Any, now: Any, reversal_id: int) -> dict[str, Any]:

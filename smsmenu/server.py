@@ -143,6 +143,9 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
         run.tasks.append(asyncio.create_task(dispatcher.run(), name="outbox"))
         retention = dt.timedelta(hours=settings.menu.inbox_retention_h)
         run.tasks.append(asyncio.create_task(engine.prune_forever(retention), name="prune"))
+        stale = ledger.env.rules.reservation_timeout / 2
+        run.tasks.append(asyncio.create_task(
+            ledger.recover_forever(stale.total_seconds() / 2, stale), name="recover"))
         log.info("server.started", http=run.http_url, billing=run.billing_url,
                  gateways=[g.name for g in dispatcher.gateways])
         yield run

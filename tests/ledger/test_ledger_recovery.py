@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
@@ -211,3 +212,20 @@ async def test_restart_during_a_retry_of_an_applied_credit_pays_once(
         assert boss_balance(billing) == 10_000
         assert await available(after) == 50_000 - 9_800
         assert clean(await after.verify())
+
+
+async def test_reservations_whose_caller_went_away_are_resolved_while_serving(
+        ledger: Ledger, agent: dict[str, object]) -> None:
+    """A reservation left by a cancelled caller is settled by the periodic recovery, not at restart."""
+    held = await ledger.op(recharge.begin, key="gone", msisdn=AGENT, kind=TargetKind.MOBILE,
+                           target="18900001111", amount_fen=1_000, tx_password=TX)
+    task = asyncio.create_task(ledger.recover_forever(0.01, dt.timedelta(0)))
+    try:
+        for _ in range(200):
+            if (await ledger.get_recharge(held.id)).status != "pending":
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+    assert (await ledger.get_recharge(held.id)).status == "succeeded"
+    assert not any((await ledger.verify()).values())
