@@ -138,8 +138,13 @@ def check_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, agent: 
 
 
 def set_password(conn: sqlite3.Connection, env: Env, agent: Agent, purpose: str,
-                 password: str) -> None:
+                 password: str, now: dt.datetime) -> None:
+    """Store a new password; a new management password (the web login) also marks the
+    agent's credentials as changed, which ends its older web sessions."""
     passwords.check_format(password)
-    column = "tx_hash" if purpose == "tx" else "mgmt_hash"
     digest = passwords.digest(env.secret, agent.salt, purpose, password)
-    conn.execute(f"UPDATE agents SET {column} = ? WHERE id = ?", (digest, agent.id))
+    if purpose == "tx":
+        conn.execute("UPDATE agents SET tx_hash = ? WHERE id = ?", (digest, agent.id))
+    else:
+        conn.execute("UPDATE agents SET mgmt_hash = ?, credentials_at = ? WHERE id = ?",
+                     (digest, iso(now), agent.id))

@@ -31,7 +31,7 @@ def change_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msi
 def replace_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent: agents.Agent,
                      purpose: str, new: str) -> dict[str, Any]:
     """Store a new password for an agent whose old one was already checked; notify it."""
-    agents.set_password(conn, env, agent, purpose, new)
+    agents.set_password(conn, env, agent, purpose, new, now)
     which = env.texts.render(agent.lang, f"password.{purpose}")
     text = env.texts.render(agent.lang, "notice.password_changed", which=which)
     notice = outbox.enqueue(conn, agent.msisdn, text, "password_changed", iso(now))
@@ -47,7 +47,8 @@ def change_msisdn(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisd
     other = agents.find(conn, number)
     if other is not None and other.status != "closed":
         raise DuplicateAgent(msisdn=number)
-    conn.execute("UPDATE agents SET msisdn = ? WHERE id = ?", (number, agent.id))
+    conn.execute("UPDATE agents SET msisdn = ?, credentials_at = ? WHERE id = ?",
+                 (number, iso(now), agent.id))
     text = env.texts.render(agent.lang, "notice.msisdn_changed", msisdn=number)
     notice = outbox.enqueue(conn, number, text, "msisdn_changed", iso(now))
     return {"old_msisdn": agent.msisdn, "msisdn": number,

@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS agents (
     failed_attempts INTEGER NOT NULL DEFAULT 0,
     locked_until TEXT,
     opened_at TEXT NOT NULL,
-    closed_at TEXT
+    closed_at TEXT,
+    credentials_at TEXT
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS agents_open_msisdn ON agents(msisdn) WHERE status != 'closed';
 CREATE INDEX IF NOT EXISTS agents_msisdn ON agents(msisdn);
@@ -162,10 +163,24 @@ FIXED_ACCOUNTS = [
 FIXED_IDS = {code: account for account, code, _, _ in FIXED_ACCOUNTS}
 
 
+MIGRATIONS = [
+    # (table, column, definition): columns added after a database may already exist
+    ("agents", "credentials_at", "TEXT"),
+]
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    for table, column, definition in MIGRATIONS:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if have and column not in have:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
 def create(conn: sqlite3.Connection, extra_ddl: str = "") -> None:
-    """Create every table (idempotent) and the fixed accounts, in one transaction."""
+    """Create every table (idempotent), add later columns, the fixed accounts: one transaction."""
     conn.execute("BEGIN IMMEDIATE")
     try:
+        _migrate(conn)
         for statement in (DDL + extra_ddl).split(";\n"):
             if statement.strip():
                 conn.execute(statement)

@@ -12,13 +12,13 @@ from ledger import agents, credentials
 from ledger.context import Env
 from smsmenu.errors import DuplicateAgent, SmsmenuError
 from smsmenu.types import TargetKind
-from smsmenu.web import codes, state
+from smsmenu.web import codes, sessions, state
 from smsmenu.web.auth import agent_page, client_ip, me
 from smsmenu.web.errors import FormError
 from smsmenu.web.forms import form, raw
 from smsmenu.web.i18n import translator
 from smsmenu.web.render import page
-from smsmenu.web.state import AGENT, LANG
+from smsmenu.web.state import AGENT, CSRF_BASIS, LANG
 
 routes = web.RouteTableDef()
 
@@ -50,7 +50,25 @@ async def change_password(request: web.Request) -> web.Response:
     except SmsmenuError as exc:
         return _account(request, exc.http_status, error=exc.message(request[LANG]),
                         error_at=purpose)
-    return _account(request, done=t(f"account.done_{purpose}"))
+    if purpose == "tx":
+        return _account(request, done=t(f"account.done_{purpose}"))
+    return await _renewed(request, agent["agent_id"], done=t(f"account.done_{purpose}"))
+
+
+def _new_session(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent_id: int,
+                 ttl: dt.timedelta) -> str:
+    return sessions.start(conn, now, "agent", agent_id, ttl)
+
+
+async def _renewed(request: web.Request, agent_id: int, **page_args: Any) -> web.Response:
+    """A new management password or bound number ends every older session of the agent (other
+    browsers too); this browser goes on in a fresh one, its forms bound to the new token."""
+    web_ = state.get(request)
+    token = await web_.ledger.op(_new_session, agent_id=agent_id, ttl=web_.agent_ttl)
+    request[CSRF_BASIS] = token
+    response = _account(request, **page_args)
+    sessions.set_cookie(web_, response, sessions.COOKIE, token)
+    return response
 
 
 def _send_bind(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent_id: int,
@@ -106,4 +124,5 @@ async def change_number(request: web.Request) -> web.Response:
                         error_at="number", sent_to=new)
     request[AGENT] = {**agent, "msisdn": done["msisdn"]}
     t = translator(request[LANG])
-    return _account(request, done=t("account.done_number", msisdn=done["msisdn"]))
+    return await _renewed(request, agent["agent_id"],
+                          done=t("account.done_number", msisdn=done["msisdn"]))

@@ -40,7 +40,12 @@ def end_all(conn: sqlite3.Connection, kind: str, subject_id: int) -> None:
 
 
 def _lookup(token: str) -> Query[Session | None]:
-    return Query("SELECT kind, subject_id, expires_at FROM web_sessions WHERE token_hash = ?",
+    """The session of a token; an agent's session started before its management password or
+    bound number last changed (by any channel, SMS menu included) is over."""
+    return Query("SELECT s.kind, s.subject_id, s.expires_at FROM web_sessions s "
+                 "LEFT JOIN agents a ON s.kind = 'agent' AND a.id = s.subject_id "
+                 "WHERE s.token_hash = ? AND (a.credentials_at IS NULL "
+                 "OR s.created_at >= a.credentials_at)",
                  (digest(token),), lambda rows: Session(*rows[0]) if rows else None)
 
 
