@@ -28,6 +28,8 @@ STATES: list[tuple[str, str, str | None]] = [
     ("retry_password", "retry_password", "retry_list"),
     ("account", "account", "main"),
     ("balance", "balance_password", "account"),
+    ("records_password", "records_password", "account"),
+    ("records", "records", "account"),
     ("tx_old", "tx_old", "account"),
     ("tx_new", "tx_new", "account"),
     ("tx_again", "tx_again", "account"),
@@ -59,6 +61,10 @@ TRANSITIONS: list[tuple[str | list[str], str, list[str]]] = [
     ("account", "balance", ["pressed_1"]),
     ("account", "tx_old", ["pressed_2"]),
     ("account", "account", ["pressed_3", "said_not_open"]),
+    ("account", "records_password", ["pressed_4"]),
+    ("records_password", "records", ["records_password_ok"]),
+    ("records_password", "main", ["refused"]),
+    ("records", "records", ["pressed_more"]),
     ("balance", "main", ["showed_balance"]),
     ("balance", "main", ["refused"]),
     ("business", "mgmt_old", ["pressed_1"]),
@@ -76,7 +82,7 @@ NEXT = {"tx_old": "tx_new", "mgmt_old": "mgmt_new", "tx_new": "tx_again",
 
 SCREENS = {name: screen for name, screen, _ in STATES}
 PARENTS = {name: parent for name, _, parent in STATES}
-ON_ENTER = {"kind": "new_dialog", "retry_list": "load_failed"}
+ON_ENTER = {"kind": "new_dialog", "retry_list": "load_failed", "records": "load_records"}
 """Callbacks run on entering a state (by transition or by ``0`` back)."""
 
 

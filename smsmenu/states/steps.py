@@ -17,8 +17,8 @@ from ledger.recharge import Recharge
 from smsmenu.clock import iso
 from smsmenu.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.states import commands
-from smsmenu.states.checks import Session
 from smsmenu.states.menu import PARENTS
+from smsmenu.states.records import MenuSession as Session
 from smsmenu.states.session import Step
 from smsmenu.types import Inbound, Reply
 

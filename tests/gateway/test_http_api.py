@@ -102,7 +102,8 @@ async def test_without_an_id_every_request_is_a_new_message(http: aiohttp.Client
 async def test_a_country_code_is_the_same_agent(http: aiohttp.ClientSession, sender: str) -> None:
     """'+86…' and '86…' senders reach the agent's own session; the reply goes to its number."""
     replies = await sms(http, "3", "x", sender=sender)
-    assert replies == [{"to": AGENT, "text": "账户管理\n1余额查询\n2修改交易密码\n3暂未开放\n0返回"}]
+    account = "账户管理\n1余额查询\n2修改交易密码\n3暂未开放\n4最近充值\n0返回"
+    assert replies == [{"to": AGENT, "text": account}]
 
 
 async def test_an_unknown_number_is_answered_not_refused(http: aiohttp.ClientSession) -> None:

@@ -39,7 +39,12 @@ def worst_case(lang: str) -> dict[str, str]:
     assert NumberPlan.load_default().validate(TargetKind.PHS, LONGEST) == LONGEST
     item = TEXTS.render(lang, "menu.retry_item", n=PAGE, kind=TEXTS.render(lang, "kind.phs"),
                         target=LONGEST, amount=money.format_yuan(100_000))
-    return {"target": LONGEST, "amount": money.format_yuan(100_000),
+    status = max(TEXTS.tables[lang]["record_status"].values(), key=len)
+    record = TEXTS.render(lang, "menu.record_item", at="12-31", target=LONGEST, amount="1000",
+                          status=status)
+    return {"target": LONGEST, "amount": money.format_yuan(100_000), "at": "12-31",
+            "status": status,
+            "records": "\n".join([record] * PAGE),
             "charge": money.format_yuan(98_000), "balance": money.format_yuan(9_999_999),
             "available": money.format_yuan(9_999_999), "items": "\n".join([item] * PAGE),
             "more": TEXTS.render(lang, "menu.more"), "n": str(PAGE)}
@@ -53,6 +58,8 @@ def screens(lang: str) -> list[tuple[str, str]]:
         section = "kind_menu" if key == "menu.confirm" else "kind"
         for kind in TargetKind if "kind" in _fields(template) else [TargetKind.MOBILE]:
             values = {**worst_case(lang), "kind": TEXTS.render(lang, f"{section}.{kind}")}
+            if key == "menu.records":
+                values["items"] = values["records"]
             out.append((f"{key}[{kind}]", template.format(**values)))
     return out
 
