@@ -65,3 +65,12 @@ class BadSignature(Forbidden):
 class DuplicateOperator(Conflict):
     code = "E_DUPLICATE_OPERATOR"
     messages = {"zh": "操作员{name}已存在", "en": "Operator {name} already exists"}
+
+
+class OwnAccount(Refused):
+    """A supervisor may not deactivate or demote itself: there is always an active supervisor."""
+
+    code = "E_OWN_ACCOUNT"
+    messages = {"zh": "不能停用自己的账号或取消自己的主管角色（须始终保留一名在用的主管）",
+                "en": "You cannot deactivate your own account or give up your own supervisor role"
+                      " (there must always be an active supervisor)"}

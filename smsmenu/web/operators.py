@@ -27,9 +27,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                         "invoice", "report"}),
     "hotline": frozenset({"view", "lookup", "unlock", "reversal_check"}),
     "supervisor": frozenset({"view", "lookup", "open", "deposit", "suspend", "unlock", "close",
-                             "invoice", "rate", "reversal_check", "reversal", "report", "audit"}),
+                             "invoice", "rate", "reversal_check", "reversal", "report", "audit",
+                             "operators"}),
 }
-"""Counter clerks run the hall; the hotline looks up and prepares reversals; supervisors all."""
+"""Counter clerks run the hall; the hotline looks up and prepares reversals; supervisors all
+(and only they manage operator accounts)."""
 SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1, "dklen": 32}
 
 
@@ -53,8 +55,8 @@ def verify_password(password: str, salt: bytes, stored: bytes) -> bool:
     return hmac.compare_digest(hash_password(password, salt), stored)
 
 
-def _insert(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, name: str, role: str,
-            salt: bytes, pw_hash: bytes) -> dict[str, Any]:
+def insert(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, name: str, role: str,
+           salt: bytes, pw_hash: bytes) -> dict[str, Any]:
     if conn.execute("SELECT 1 FROM web_operators WHERE name = ?", (name,)).fetchone():
         raise DuplicateOperator(name=name)
     cur = conn.execute("INSERT INTO web_operators (name, role, salt, pw_hash, created_at) "
@@ -62,18 +64,27 @@ def _insert(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, name: str, 
     return {"operator_id": int(cur.lastrowid or 0), "name": name, "role": role}
 
 
-async def create_operator(ledger: Ledger, name: str, password: str, role: str) -> dict[str, Any]:
-    """Add an operator (the first one too: ``smsmenu operator add`` calls this)."""
+async def hashed(password: str) -> dict[str, bytes]:
+    """A fresh salt and the scrypt hash of a long enough password (off the event loop)."""
+    if len(password) < MIN_PASSWORD:
+        raise WeakPassword(min=MIN_PASSWORD)
+    salt = secrets.token_bytes(16)
+    return {"salt": salt, "pw_hash": await asyncio.to_thread(hash_password, password, salt)}
+
+
+async def prepare(name: str, password: str, role: str) -> dict[str, Any]:
+    """A new operator's checked fields for ``insert``, its password hashed."""
     name = name.strip()
     if role not in ROLES:
         raise InvalidCommand(why=f"role must be one of {', '.join(ROLES)}")
     if not name or len(name) > 40 or any(c.isspace() for c in name):
         raise InvalidCommand(why="an operator name is 1-40 characters without spaces")
-    if len(password) < MIN_PASSWORD:
-        raise WeakPassword(min=MIN_PASSWORD)
-    salt = secrets.token_bytes(16)
-    pw_hash = await asyncio.to_thread(hash_password, password, salt)
-    return await ledger.op(_insert, name=name, role=role, salt=salt, pw_hash=pw_hash)
+    return {"name": name, "role": role, **await hashed(password)}
+
+
+async def create_operator(ledger: Ledger, name: str, password: str, role: str) -> dict[str, Any]:
+    """Add an operator (the first one too: ``smsmenu operator add`` calls this)."""
+    return await ledger.op(insert, **await prepare(name, password, role))
 
 
 def by_name(name: str) -> Query[tuple[Operator, bytes, bytes] | None]:

@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 
 from ledger.context import Env
-from smsmenu.web import limits, operators, sessions, state
+from smsmenu.web import limits, operators, sessions, staff, state
 from smsmenu.web.auth import client_ip, session
 from smsmenu.web.errors import LoginFailed, RateLimited
 from smsmenu.web.forms import form, raw
@@ -30,6 +30,7 @@ def _failed(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, ip: str, wh
 def _start(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, who: Operator,
            ttl: dt.timedelta) -> str:
     token = sessions.start(conn, now, "operator", who.id, ttl)
+    staff.record_login(conn, now, who.id)
     operators.audit(conn, now, who, "login", who.name, {}, "ok")
     return token
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# web_operator_logins (each operator's last login) came later as a table, not a column: an older
+# database gains it on open through CREATE TABLE IF NOT EXISTS, with no migration.
+
 WEB_DDL = """
 CREATE TABLE IF NOT EXISTS web_operators (
     id INTEGER PRIMARY KEY,
@@ -11,6 +14,11 @@ CREATE TABLE IF NOT EXISTS web_operators (
     pw_hash BLOB NOT NULL,
     active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
     created_at TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE IF NOT EXISTS web_operator_logins (
+    operator_id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL
 ) STRICT;
 
 CREATE TABLE IF NOT EXISTS web_audit (
