@@ -64,19 +64,23 @@ def _agent(row: tuple[object, ...] | None) -> Agent | None:
     return Agent(*values)  # type: ignore[arg-type]
 
 
+_OPEN = f"SELECT {COLUMNS} FROM agents WHERE msisdn = ? AND status != 'closed'"
+_LATEST = f"SELECT {COLUMNS} FROM agents WHERE msisdn = ? ORDER BY id DESC LIMIT 1"
+_BY_ID = f"SELECT {COLUMNS} FROM agents WHERE id = ?"
+
+
 def find(conn: sqlite3.Connection, msisdn: str) -> Agent | None:
     """The open agent on ``msisdn``, else the most recently closed one, else None."""
-    row = conn.execute(
-        f"SELECT {COLUMNS} FROM agents WHERE msisdn = ? "
-        "ORDER BY status = 'closed', id DESC LIMIT 1",
-        (msisdn,),
-    ).fetchone()
+    # At most one agent per number is open (unique index agents_open_msisdn, which this
+    # lookup uses: no sort); without one, every agent on the number is closed.
+    row = conn.execute(_OPEN, (msisdn,)).fetchone()
+    if row is None:
+        row = conn.execute(_LATEST, (msisdn,)).fetchone()
     return _agent(row)
 
 
 def by_id(conn: sqlite3.Connection, agent_id: int) -> Agent:
-    agent = _agent(conn.execute(f"SELECT {COLUMNS} FROM agents WHERE id = ?",
-                                (agent_id,)).fetchone())
+    agent = _agent(conn.execute(_BY_ID, (agent_id,)).fetchone())
     if agent is None:
         raise UnknownAgent(msisdn=f"#{agent_id}")
     return agent

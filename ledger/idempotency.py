@@ -9,10 +9,14 @@ from typing import Any
 
 from smsmenu.errors import IdempotencyConflict
 
+# The encoders ``json.dumps`` would build on every call with these options (same text).
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)
+_RESULT = json.JSONEncoder(ensure_ascii=False)
+
 
 def fingerprint(op: str, fields: dict[str, Any]) -> str:
     """A digest of what the operation was asked to do. Never give it a password."""
-    canonical = json.dumps({"op": op, **fields}, sort_keys=True, ensure_ascii=False, default=str)
+    canonical = _CANONICAL.encode({"op": op, **fields})
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -34,5 +38,5 @@ def remember(conn: sqlite3.Connection, key: str, op: str, fields: dict[str, Any]
              result: dict[str, Any], now: str) -> None:
     conn.execute(
         "INSERT INTO idempotency (key, op, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)",
-        (key, op, fingerprint(op, fields), json.dumps(result, ensure_ascii=False), now),
+        (key, op, fingerprint(op, fields), _RESULT.encode(result), now),
     )

@@ -80,34 +80,40 @@ def reserve(conn: sqlite3.Connection, op: str, postings: Sequence[Posting], now:
     return transfer_id
 
 
-def _resolve(conn: sqlite3.Connection, transfer_id: int, state: str, now: str) -> list[Posting]:
-    cur = conn.execute(
-        "UPDATE transfers SET state = ?, resolved_at = ? WHERE id = ? AND state = 'pending'",
-        (state, now, transfer_id),
-    )
+_RESOLVE = "UPDATE transfers SET state = ?, resolved_at = ? WHERE id = ? AND state = 'pending'"
+_LEGS = "SELECT account_id, amount FROM postings WHERE transfer_id = ?"
+_COMMIT_LEG = "UPDATE accounts SET balance = balance + ?, reserved = reserved + ? WHERE id = ?"
+_VOID_LEG = "UPDATE accounts SET reserved = reserved + ? WHERE id = ?"
+
+
+def _resolve(conn: sqlite3.Connection, transfer_id: int, state: str, now: str,
+             legs: Sequence[Posting] | None) -> list[Posting]:
+    cur = conn.execute(_RESOLVE, (state, now, transfer_id))
     if cur.rowcount != 1:
         raise StaleState(why=f"transfer {transfer_id} is not pending")
-    rows = conn.execute(
-        "SELECT account_id, amount FROM postings WHERE transfer_id = ?", (transfer_id,)
-    ).fetchall()
-    return [(int(a), int(b)) for a, b in rows]
+    if legs is not None:  # as stored: zero legs dropped, in primary-key (account id) order
+        return sorted((acc, amount) for acc, amount in legs if amount != 0)
+    return [(int(a), int(b)) for a, b in conn.execute(_LEGS, (transfer_id,)).fetchall()]
 
 
-def commit(conn: sqlite3.Connection, transfer_id: int, now: str) -> None:
-    """Post a pending transfer: held debits leave the balance, credits arrive."""
-    for acc, amount in _resolve(conn, transfer_id, "posted", now):
-        held = amount if amount < 0 else 0
-        conn.execute(
-            "UPDATE accounts SET balance = balance + ?, reserved = reserved + ? WHERE id = ?",
-            (amount, held, acc),
-        )
+def commit(conn: sqlite3.Connection, transfer_id: int, now: str,
+           legs: Sequence[Posting] | None = None) -> None:
+    """Post a pending transfer: held debits leave the balance, credits arrive.
+
+    ``legs``, when the caller has them, are the postings the transfer was reserved with (as
+    given to ``reserve``): they save reading them back.
+    """
+    for acc, amount in _resolve(conn, transfer_id, "posted", now, legs):
+        conn.execute(_COMMIT_LEG, (amount, amount if amount < 0 else 0, acc))
 
 
-def void(conn: sqlite3.Connection, transfer_id: int, now: str) -> None:
-    """Cancel a pending transfer: held debits are released, nothing moves."""
-    for acc, amount in _resolve(conn, transfer_id, "voided", now):
+def void(conn: sqlite3.Connection, transfer_id: int, now: str,
+         legs: Sequence[Posting] | None = None) -> None:
+    """Cancel a pending transfer: held debits are released, nothing moves. ``legs``: as for
+    ``commit``."""
+    for acc, amount in _resolve(conn, transfer_id, "voided", now, legs):
         if amount < 0:
-            conn.execute("UPDATE accounts SET reserved = reserved + ? WHERE id = ?", (amount, acc))
+            conn.execute(_VOID_LEG, (amount, acc))
 
 
 def available(conn: sqlite3.Connection, account: int) -> int:

@@ -6,12 +6,20 @@ import dataclasses
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from ledger import agents, idempotency, money, outbox, postings
 from ledger.context import Env
+from ledger.postings import Posting
 from smsmenu.clock import iso
-from smsmenu.errors import InvalidCommand, InvalidNumber, StaleState, UnknownRecharge
+from smsmenu.errors import (
+    InvalidCommand,
+    InvalidNumber,
+    StaleState,
+    UnknownAgent,
+    UnknownRecharge,
+)
 from smsmenu.types import CreditResult, TargetKind
 
 COLUMNS = ("id, agent_id, kind, target, notice_to, amount, commission, status, attempts, "
@@ -47,26 +55,44 @@ class Recharge:
         return self.amount - self.commission
 
     def as_dict(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in FIELDS}
-        data["amount_fen"], data["commission_fen"] = data.pop("amount"), data.pop("commission")
-        return {"recharge_id": data.pop("id"), **data, "charge_fen": self.charge}
+        """``recharge_id``, the other fields in order (``amount``, ``commission`` renamed
+        ``amount_fen``, ``commission_fen`` and moved last), then ``charge_fen``."""
+        data = dict(zip(_DICT_KEYS, _dict_values(self), strict=True))
+        data["charge_fen"] = self.amount - self.commission
+        return data
 
 
 FIELDS = [f.name for f in dataclasses.fields(Recharge)]
+_MIDDLE = [name for name in FIELDS if name not in ("id", "amount", "commission")]
+_DICT_KEYS = ("recharge_id", *_MIDDLE, "amount_fen", "commission_fen")
+_dict_values = attrgetter("id", *_MIDDLE, "amount", "commission")
+
+_SELECT = f"SELECT {COLUMNS} FROM recharges WHERE id = ?"
+_SELECT_FOR_FINISH = (  # the recharge, its agent's number, language and account, available
+    f"SELECT {', '.join('r.' + name for name in FIELDS)}, a.msisdn, a.lang, a.account_id, "
+    "c.balance - c.reserved FROM recharges r LEFT JOIN agents a ON a.id = r.agent_id "
+    "LEFT JOIN accounts c ON c.id = a.account_id WHERE r.id = ?")
+_WIDTH = len(FIELDS)
 
 
 def get(conn: sqlite3.Connection, recharge_id: int) -> Recharge:
-    row = conn.execute(f"SELECT {COLUMNS} FROM recharges WHERE id = ?", (recharge_id,)).fetchone()
+    row = conn.execute(_SELECT, (recharge_id,)).fetchone()
     if row is None:
         raise UnknownRecharge(recharge=recharge_id)
     return Recharge(*row)
 
 
-def _reserve(conn: sqlite3.Connection, agent: agents.Agent, kind: str, amount: int,
-             commission: int, stamp: str) -> tuple[int, str]:
-    legs = [(agent.account_id, -(amount - commission)),
+def _legs(conn: sqlite3.Connection, account: int, kind: str, amount: int,
+          commission: int) -> list[Posting]:
+    """A recharge's transfer: the agent pays the charge, the operator the commission."""
+    return [(account, -(amount - commission)),
             (postings.account_id(conn, "expense:commission"), -commission),
             (postings.account_id(conn, f"settlement:{kind}"), amount)]
+
+
+def _reserve(conn: sqlite3.Connection, agent: agents.Agent, kind: str, amount: int,
+             commission: int, stamp: str) -> tuple[int, str]:
+    legs = _legs(conn, agent.account_id, kind, amount, commission)
     transfer = postings.reserve(conn, "recharge", legs, stamp)
     reference = f"RC{transfer:010d}"
     conn.execute("UPDATE transfers SET reference = ? WHERE id = ?", (reference, transfer))
@@ -143,15 +169,24 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
     ``reason`` is a code of ``[reason]`` in the texts (timeout, unavailable, declined, lost),
     optionally followed by ``": detail"``; by default it comes from billing's answer.
     """
-    r = get(conn, recharge_id)
+    row = conn.execute(_SELECT_FOR_FINISH, (recharge_id,)).fetchone()
+    if row is None:
+        raise UnknownRecharge(recharge=recharge_id)
+    r = Recharge(*row[:_WIDTH])
     if r.status != "pending" or r.reference != reference:
         return {**r.as_dict(), "notices": []}
-    agent = agents.by_id(conn, r.agent_id)
+    msisdn, lang, account, available = row[_WIDTH:]
+    if msisdn is None:
+        raise UnknownAgent(msisdn=f"#{r.agent_id}")
     stamp = iso(now)
-    kind_text = env.texts.render(agent.lang, f"kind.{r.kind}")
-    amounts = {"kind": kind_text, "target": r.target, "amount": money.format_yuan(r.amount)}
+    # The legs the transfer was reserved with (``_reserve``): same agent, kind and amounts.
+    legs = _legs(conn, account, r.kind, r.amount, r.commission)
+    kind_text = env.texts.render(lang, f"kind.{r.kind}")
+    amount_text = money.format_yuan(r.amount)
+    amounts = {"kind": kind_text, "target": r.target, "amount": amount_text}
+    done = r.as_dict()
     if result is not None and result.ok:
-        postings.commit(conn, r.transfer_id, stamp)
+        postings.commit(conn, r.transfer_id, stamp, legs)
         reference, past = r.reference, r.past_references
         if result.reference in past.split():  # R-18: an earlier attempt was the one BOSS applied
             reference, past = result.reference, " ".join(
@@ -160,30 +195,36 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
             "UPDATE recharges SET status = 'succeeded', account_type = ?, bill_month = ?, "
             "completed_at = ?, reference = ?, past_references = ? WHERE id = ?",
             (result.account_type, result.bill_month, stamp, reference, past, r.id))
-        done = dataclasses.replace(r, status="succeeded", account_type=result.account_type,
-                                   bill_month=result.bill_month, completed_at=stamp,
-                                   reference=reference, past_references=past)
-        balance = postings.available(conn, agent.account_id)
-        text = env.texts.render(agent.lang, "notice.recharge_ok", **amounts,
+        done.update(status="succeeded", account_type=result.account_type,
+                    bill_month=result.bill_month, completed_at=stamp, reference=reference,
+                    past_references=past)
+        # The agent's available balance after the commit, without reading it again: a held
+        # debit leaves balance and reserved alike (no change), a credit adds to the balance.
+        balance = available + sum(amount for acc, amount in legs if acc == account and amount > 0)
+        text = env.texts.render(lang, "notice.recharge_ok", **amounts,
                                 commission=money.format_yuan(r.commission),
                                 charge=money.format_yuan(r.charge),
                                 balance=money.format_yuan(balance), reference=reference)
-        sent = [outbox.enqueue(conn, agent.msisdn, text, "receipt", stamp)]
+        sent = [outbox.enqueue(conn, msisdn, text, "receipt", stamp)]
         customer = r.notice_to or (r.target if r.kind in ("mobile", "phs") else None)
         if customer:  # the customer's language is unknown: the platform's default
-            amounts["kind"] = env.texts.render(env.lang, f"kind.{r.kind}")
+            if env.lang != lang:
+                amounts["kind"] = env.texts.render(env.lang, f"kind.{r.kind}")
+            local = env.local(now)
             text = env.texts.render(env.lang, "notice.customer", **amounts,
-                                    time=env.local(now).strftime("%m-%d %H:%M"))
+                                    time=f"{local.month:02d}-{local.day:02d} "
+                                         f"{local.hour:02d}:{local.minute:02d}")
             sent.append(outbox.enqueue(conn, customer, text, "customer", stamp))
     else:
-        postings.void(conn, r.transfer_id, stamp)
+        postings.void(conn, r.transfer_id, stamp, legs)
         why = reason or (f"declined: {result.reason}" if result is not None else "lost")
         conn.execute("UPDATE recharges SET status = 'failed', failure = ?, completed_at = ? "
                      "WHERE id = ?", (why, stamp, r.id))
-        done = dataclasses.replace(r, status="failed", failure=why, completed_at=stamp)
+        done.update(status="failed", failure=why, completed_at=stamp)
         code, _, detail = why.partition(": ")
-        said = env.texts.render(agent.lang, f"reason.{code}") + (f" ({detail})" if detail else "")
-        text = env.texts.render(agent.lang, "notice.recharge_failed", **amounts, reason=said,
+        said = env.texts.render(lang, f"reason.{code}") + (f" ({detail})" if detail else "")
+        text = env.texts.render(lang, "notice.recharge_failed", **amounts, reason=said,
                                 id=r.id)
-        sent = [outbox.enqueue(conn, agent.msisdn, text, "recharge_failed", stamp)]
-    return {**done.as_dict(), "notices": outbox.as_dicts(*sent)}
+        sent = [outbox.enqueue(conn, msisdn, text, "recharge_failed", stamp)]
+    done["notices"] = outbox.as_dicts(*sent)
+    return done

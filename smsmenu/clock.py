@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 BUSINESS_TZ = "Asia/Shanghai"
+_UTC = dt.UTC
 
 
 class SystemClock:
@@ -40,8 +41,17 @@ class ManualClock:
 
 
 def iso(when: dt.datetime) -> str:
-    """A timestamp as stored: UTC, fixed width, so that text order is time order."""
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A timestamp as stored: UTC, fixed width, so that text order is time order.
+
+    The same text as ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")``, formatted field by field: it is on
+    every write's path and strftime costs about three times as much.
+    """
+    u = when.astimezone(_UTC)
+    if u.year < 1000:  # strftime does not pad %Y: keep its text for these
+        return u.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # %-formatting: about half the cost of the equivalent f-string with format specs
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" % (  # noqa: UP031
+        u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond)
 
 
 def from_iso(text: str) -> dt.datetime:
