@@ -18,6 +18,7 @@ from ledger.context import Env, Rules
 from ledger.numberplan import NumberPlan
 from ledger.passwords import load_secret
 from ledger.recharge import Recharge
+from ledger.verify import invariants
 from ledger.writer import Writer
 from smsmenu.clock import iso
 from smsmenu.settings import Settings
@@ -138,6 +139,5 @@ class LedgerCore:
     # -- verification ------------------------------------------------------------------------
     async def verify(self) -> dict[str, list[str]]:
         """Every invariant by name with its breaches; all lists empty when the ledger is sound."""
-        from ledger.verify import invariants
         cutoff = iso(self.now() - self.env.rules.reservation_timeout)
         return {name: await self.read(query) for name, query in invariants(cutoff)}

@@ -16,8 +16,10 @@ import structlog
 from aiohttp import web
 
 from ledger import Ledger
+from ledger.queries import scalar
 from simulator.billing import BillingSimulator
 from simulator.billing_http import billing_app
+from simulator.smsc_http import smsc_control_app
 from smsmenu.app import create_app
 from smsmenu.billing import HttpBilling
 from smsmenu.clock import SystemClock
@@ -80,7 +82,6 @@ def make_billing(settings: Settings, clock: Clock) -> Billing:
 
 async def seed_demo(ledger: Ledger) -> dict[str, str] | None:
     """On an empty database: a demo agent with a 1000 yuan deposit, to try the menu at once."""
-    from ledger.queries import scalar
     if await ledger.read(scalar("SELECT COUNT(*) FROM agents")):
         return None
     await ledger.open_agent(**DEMO)
@@ -91,7 +92,6 @@ async def seed_demo(ledger: Ledger) -> dict[str, str] | None:
 
 async def seed_operator(ledger: Ledger) -> dict[str, str] | None:
     """On a database without operators: a supervisor ``admin`` with a fresh random password."""
-    from ledger.queries import scalar
     if await ledger.read(scalar("SELECT COUNT(*) FROM web_operators")):
         return None
     password = secrets.token_urlsafe(9)
@@ -169,7 +169,6 @@ async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
     if run.kannel is not None:
         app.add_routes(kannel_routes(run.engine, clock, run.receipts))
     if run.smpp is not None and run.smpp.smsc is not None:
-        from simulator.smsc_http import smsc_control_app
         app.add_subapp("/smsc", smsc_control_app(run.smpp.smsc))
     return app
 
