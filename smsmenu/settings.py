@@ -39,6 +39,10 @@ class BillingSettings:
     sim_latency_s: float = 0.0
     sim_failure_rate: float = 0.0
     sim_timeout_rate: float = 0.0
+    retry_every_s: float = 10.0
+    """A credit whose outcome is unknown is re-sent under its reference this often."""
+    give_up_after_s: float = 900.0
+    """Past this age an unknown credit is cancelled at BOSS (and voided once BOSS confirms)."""
 
 
 @dataclass(frozen=True)

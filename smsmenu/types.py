@@ -66,12 +66,30 @@ class CreditResult:
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class BossCredit:
+    """One credit as BOSS's books hold it (``GET /credits?date=D``)."""
+
+    reference: str
+    kind: TargetKind
+    number: Msisdn
+    amount_fen: Fen
+    ok: bool
+    """Applied. False: refused or cancelled (``reason`` says which)."""
+    reason: str
+    at: str
+    """When BOSS first received it, ISO 8601 with offset."""
+
+
 class Billing(Protocol):
     """The operator's billing system (BOSS), as far as the platform needs it.
 
     Every call is idempotent by ``reference``: repeating a credit with the same reference never
-    credits twice. A call that does not answer in time raises ``errors.BillingTimeout``; an
-    unreachable BOSS raises ``errors.BillingUnavailable``.
+    credits twice. A call that does not answer in time raises ``errors.BillingTimeout`` (its
+    outcome is unknown); an unreachable BOSS raises ``errors.BillingUnavailable`` (the call
+    certainly did not take effect). The protocol for an unknown outcome is in the README
+    ("Billing protocol"): re-send under the same reference until BOSS answers, ``cancel`` only
+    by an operator or after ``[billing] give_up_after_s``.
     """
 
     async def credit(
@@ -86,6 +104,20 @@ class Billing(Protocol):
 
     async def balance(self, kind: TargetKind, number: Msisdn) -> Fen:
         """The customer account's balance in fen (what a reversal could take back, R-25)."""
+        ...
+
+    async def cancel(self, reference: str) -> CreditResult:
+        """Close ``reference`` for good and return its final result.
+
+        ``ok=True``: BOSS had applied it (nothing is cancelled; post it). ``ok=False``: it was
+        never applied and never will be: BOSS refuses any later credit under it (reason
+        ``cancelled``, or the failure it had already). Idempotent, like every call.
+        """
+        ...
+
+    async def credits(self, day: dt.date) -> list[BossCredit]:
+        """Every credit BOSS received on ``day`` (its business day, Asia/Shanghai), for
+        reconciliation: applied, refused and cancelled alike."""
         ...
 
 
