@@ -4,29 +4,32 @@ Accounts are keyed by (kind, number); the books live in ``simulator.billing_stat
 to the balance; on a postpaid account it also pays the bill of the current month (clock time taken
 in Asia/Shanghai) and answers ``postpaid`` with that ``bill_month``. An unknown number gets a
 prepaid account with balance 0 (``auto_create=True``) or the final failure ``"no such account"``.
-Every credit or reversal is stored under its reference, failures included: the same reference
-with the same request returns the stored result and never credits twice; the same reference with
-another request answers ``ok=False`` (reason ``REUSED``) and changes nothing.
+Every credit or reversal is stored under its reference, failures included, with the time BOSS
+first received it: the same reference with the same request returns the stored result and never
+credits twice; the same reference with another request answers ``ok=False`` (reason ``REUSED``)
+and changes nothing. Faults (``simulator.billing_faults``) apply to the four original calls.
 
-Faults, in this order for each call: ``down`` raises ``BillingUnavailable`` (any of the four
-calls; nothing happens); ``latency`` seconds of ``asyncio.sleep``; for credit and reverse only, a
-timeout (queued by ``timeout_next`` or drawn at ``timeout_rate``) raises ``BillingTimeout``:
-AFTER applying the call when ``applied`` (drawn at ``timeout_applies``, default 0.5), touching
-nothing otherwise, and changing nothing for an already stored reference. Last, only for a new
-reference, a failure (``fail_next`` or ``failure_rate``) stores ``ok=False`` with reason
-``"simulated failure"``. So ``BillingUnavailable`` means "certainly not applied" and
-``BillingTimeout`` "maybe applied: ask ``status``". Draws use ``random.Random(seed)``; with latency
-0 a run is deterministic and each call is atomic (no await between reading and writing the books).
+``cancel(reference)`` closes a reference for good: an applied one answers its ok result (nothing is
+cancelled); a failed one keeps its failure; a never-seen one answers ``ok=False`` reason
+``"cancelled"``. Any later credit under a closed reference answers that same final result and
+applies nothing; the books are read after the latency sleep, so a credit asleep when the cancel
+lands is refused too. Cancel, like status, is subject to ``down`` and ``latency`` only (no timeout
+or failure draws: to make it time out at a client, set latency above the client's timeout).
+``credits(day)`` lists the credit requests first received on that Shanghai day. ``on_change``, when
+set, is called with the books after every change to them, before the call returns (persistence).
+Each call is atomic: no await between reading and writing the books.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections import deque
+import datetime as dt
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
+from simulator.billing_faults import Faults
 from simulator.billing_state import (
+    CANCEL_ONLY,
+    CANCELLED,
     SHANGHAI,
     Account,
     AccountType,
@@ -35,37 +38,31 @@ from simulator.billing_state import (
     Entry,
     Request,
     ShanghaiClock,
-    check_rate,
     failed,
 )
 from smsmenu.errors import BillingTimeout, BillingUnavailable
-from smsmenu.types import Clock, CreditResult, Fen, Msisdn, TargetKind
+from smsmenu.types import BossCredit, Clock, CreditResult, Fen, Msisdn, TargetKind
 
-__all__ = ["Account", "Bill", "BillingSimulator", "ShanghaiClock"]
+__all__ = ["CANCELLED", "Account", "Bill", "BillingSimulator", "Books", "ShanghaiClock"]
 
 SIMULATED_FAILURE = "simulated failure"
 REUSED = "reference already used for a different request"
 
 
-class BillingSimulator:
-    """A simulated BOSS. ``latency``, ``failure_rate``, ``timeout_rate``, ``timeout_applies``,
-    ``down`` and ``clock`` are plain attributes a tester may change at any time."""
+class BillingSimulator(Faults):
+    """A simulated BOSS. The fault dials, ``clock``, ``books`` and ``on_change`` are plain
+    attributes a tester may change at any time."""
 
     def __init__(
         self, *, clock: Clock | None = None, latency: float = 0.0, failure_rate: float = 0.0,
         timeout_rate: float = 0.0, timeout_applies: float = 0.5, seed: int | None = 0,
         auto_create: bool = True,
     ) -> None:
+        super().__init__(latency=latency, failure_rate=failure_rate, timeout_rate=timeout_rate,
+                         timeout_applies=timeout_applies, seed=seed)
         self.clock: Clock = clock or ShanghaiClock()
-        self.latency = latency
-        self.failure_rate = check_rate("failure_rate", failure_rate)
-        self.timeout_rate = check_rate("timeout_rate", timeout_rate)
-        self.timeout_applies = check_rate("timeout_applies", timeout_applies)
-        self.down = False
-        self.rng = random.Random(seed)
         self.books = Books(auto_create)
-        self._fail_next = 0
-        self._timeouts: deque[bool] = deque()
+        self.on_change: Callable[[Books], None] | None = None
 
     # -- tester controls -------------------------------------------------------------------
     def open_account(
@@ -75,23 +72,13 @@ class BillingSimulator:
         """Open (or replace) an account; ``bills`` maps ``YYYY-MM`` to the amount due in fen."""
         if account_type not in ("prepaid", "postpaid"):
             raise ValueError(f"account_type must be prepaid or postpaid, got {account_type!r}")
-        return self.books.open(TargetKind(kind), number, account_type, balance_fen, bills)
+        account = self.books.open(TargetKind(kind), number, account_type, balance_fen, bills)
+        self._changed()
+        return account
 
     def account(self, kind: TargetKind | str, number: Msisdn) -> Account | None:
         """The live account (a tester may edit it, e.g. spend its balance), or None."""
         return self.books.accounts.get((TargetKind(kind), number))
-
-    def set_failure(self, rate: float) -> None:
-        """Fail new credits and reversals with probability ``rate``."""
-        self.failure_rate = check_rate("failure_rate", rate)
-
-    def fail_next(self, n: int = 1) -> None:
-        """The next ``n`` new credits or reversals fail with ``"simulated failure"``."""
-        self._fail_next += n
-
-    def timeout_next(self, n: int = 1, applied: bool = False) -> None:
-        """The next ``n`` credit/reverse calls raise ``BillingTimeout``, applied or not."""
-        self._timeouts.extend([applied] * n)
 
     # -- the Billing protocol --------------------------------------------------------------
     async def credit(
@@ -118,37 +105,35 @@ class BillingSimulator:
         account = self.books.accounts.get((TargetKind(kind), number))
         return account.balance_fen if account else 0
 
+    async def cancel(self, reference: str) -> CreditResult:
+        at = self._received()
+        await self._arrive()
+        result, changed = self.books.cancel(reference, at)
+        if changed:
+            self._changed()
+        return result
+
+    async def credits(self, day: dt.date) -> list[BossCredit]:
+        await self._arrive()
+        return self.books.credits_on(day)
+
     # -- internals -------------------------------------------------------------------------
-    async def _arrive(self) -> None:
-        if self.down:
-            raise BillingUnavailable()
-        if self.latency > 0:
-            await asyncio.sleep(self.latency)
-            if self.down:
-                raise BillingUnavailable()
-
-    def _draw_timeout(self) -> bool | None:
-        if self._timeouts:
-            return self._timeouts.popleft()
-        if self.timeout_rate > 0 and self.rng.random() < self.timeout_rate:
-            return self.rng.random() < self.timeout_applies
-        return None
-
-    def _draw_failure(self) -> bool:
-        if self._fail_next > 0:
-            self._fail_next -= 1
-            return True
-        return self.failure_rate > 0 and self.rng.random() < self.failure_rate
-
     async def _call(
         self, reference: str, request: Request, apply: Callable[[], Entry]
     ) -> CreditResult:
-        await self._arrive()
+        at = self._received()
+        await self._arrive()  # the books are read after the sleep: a cancel meanwhile counts
         timeout = self._draw_timeout()
         known = self.books.entries.get(reference)
         if timeout is False or (timeout and known is not None):
             raise BillingTimeout()
         if known is not None:
+            if known.cancelled:
+                if known.request == CANCEL_ONLY and request[0] == "credit":
+                    del self.books.entries[reference]  # listed in the order received
+                    self.books.entries[reference] = replace(known, request=request, at=at)
+                    self._changed()  # the first credit under a cancelled reference, refused
+                return known.result
             if known.request != request:
                 return CreditResult(ok=False, reference=reference, reason=REUSED)
             return known.result
@@ -156,13 +141,27 @@ class BillingSimulator:
             entry = failed(request, reference, SIMULATED_FAILURE)
         else:
             entry = apply()
-        self.books.entries[reference] = entry
+        self.books.entries[reference] = replace(entry, at=at)
+        self._changed()
         if timeout:
             raise BillingTimeout()
         return entry.result
 
-    def _month(self) -> str:
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(self.books)
+
+    def _received(self) -> str:
+        """When a write was received (``down`` refuses it first: it never was)."""
+        if self.down:
+            raise BillingUnavailable()
+        return self._now().isoformat()
+
+    def _now(self) -> dt.datetime:
         now = self.clock.now()
         if now.tzinfo is None:
             raise ValueError("the clock must return an aware datetime")
-        return now.astimezone(SHANGHAI).strftime("%Y-%m")
+        return now.astimezone(SHANGHAI)
+
+    def _month(self) -> str:
+        return self._now().strftime("%Y-%m")

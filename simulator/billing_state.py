@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from smsmenu.types import CreditResult, Fen, Msisdn, TargetKind
+from smsmenu.types import BossCredit, CreditResult, Fen, Msisdn, TargetKind
 
 AccountType = Literal["prepaid", "postpaid"]
 Key = tuple[TargetKind, Msisdn]
 Request = tuple[str, ...]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NO_ACCOUNT = "no such account"
+CANCELLED = "cancelled"
+CANCEL_ONLY: Request = ("cancel",)
+"""The request of an entry made by a cancel of a reference BOSS had never seen."""
 
 
 class ShanghaiClock:
@@ -42,11 +45,11 @@ class Account:
     balance_fen: Fen = 0
     bills: dict[str, Bill] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, object]:
-        """The account in the simulator's HTTP wire format."""
+    def as_json(self, credits: Mapping[str, Fen] | None = None) -> dict[str, object]:
+        """The account in the simulator's HTTP wire format, with its applied ``credits``."""
         bills = {m: {"due_fen": b.due_fen, "paid_fen": b.paid_fen} for m, b in self.bills.items()}
         return {"kind": self.kind.value, "number": self.number, "account_type": self.account_type,
-                "balance_fen": self.balance_fen, "bills": bills}
+                "balance_fen": self.balance_fen, "bills": bills, "credits": dict(credits or {})}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +57,16 @@ class Entry:
     """What a reference was first used for (``request``) and the final result stored for it.
 
     ``key`` and ``amount_fen`` are set only for a successful credit (what a reversal takes back).
+    ``at``: when BOSS first received the request (ISO 8601, Asia/Shanghai offset). ``cancelled``:
+    the reference is closed; ``request`` is ``CANCEL_ONLY`` until a credit arrives under it.
     """
 
     request: Request
     result: CreditResult
     key: Key | None = None
     amount_fen: Fen = 0
+    at: str = ""
+    cancelled: bool = False
 
 
 def failed(request: Request, reference: str, reason: str) -> Entry:
@@ -70,7 +77,7 @@ def failed(request: Request, reference: str, reason: str) -> Entry:
 class Books:
     """Accounts and stored results; every method runs without awaiting, hence atomically."""
 
-    def __init__(self, auto_create: bool) -> None:
+    def __init__(self, auto_create: bool = True) -> None:
         self.auto_create = auto_create
         self.accounts: dict[Key, Account] = {}
         self.entries: dict[str, Entry] = {}
@@ -125,6 +132,40 @@ class Books:
             account.bills[month].paid_fen -= orig.amount_fen
         self.reversed_by[original] = reference
         return Entry(request, CreditResult(True, reference, orig.result.account_type, month))
+
+    def cancel(self, reference: str, at: str) -> tuple[CreditResult, bool]:
+        """Close ``reference``: its final result, and whether the books changed.
+
+        Applied: its ok result, nothing changes. Failed: marked cancelled, its failure stands.
+        Never seen: a cancel-only entry answering ``ok=False`` reason ``cancelled``.
+        """
+        entry = self.entries.get(reference)
+        if entry is None:
+            result = CreditResult(ok=False, reference=reference, reason=CANCELLED)
+            self.entries[reference] = Entry(CANCEL_ONLY, result, at=at, cancelled=True)
+            return result, True
+        if entry.result.ok or entry.cancelled:
+            return entry.result, False
+        self.entries[reference] = replace(entry, cancelled=True)
+        return entry.result, True
+
+    def credits_on(self, day: dt.date) -> list[BossCredit]:
+        """Every credit request first received on ``day`` (Asia/Shanghai), in time order."""
+        found: list[tuple[dt.datetime, BossCredit]] = []
+        for reference, entry in self.entries.items():
+            if entry.request[0] != "credit" or not entry.at:
+                continue
+            at = dt.datetime.fromisoformat(entry.at)
+            if at.astimezone(SHANGHAI).date() == day:
+                _, kind, number, amount = entry.request
+                found.append((at, BossCredit(reference, TargetKind(kind), number, int(amount),
+                                             entry.result.ok, entry.result.reason, entry.at)))
+        return [credit for _, credit in sorted(found, key=lambda pair: pair[0])]
+
+    def credits_of(self, key: Key) -> dict[str, Fen]:
+        """The applied, not reversed, credits to the account ``key``: reference -> amount."""
+        return {ref: e.amount_fen for ref, e in self.entries.items()
+                if e.key == key and e.result.ok and ref not in self.reversed_by}
 
 
 def check_rate(name: str, rate: float) -> float:

@@ -7,6 +7,12 @@ Wire format (UTF-8 JSON; amounts are integer fen in fields ending ``_fen``; kind
 - ``POST /reverse`` ``{"original_reference", "reference"}`` -> 200 result
 - ``GET /status/{reference}`` -> 200 result, or 404 ``{"error"}`` when BOSS never saw it
 - ``GET /balance/{kind}/{number}`` -> 200 ``{"kind", "number", "balance_fen"}``
+- ``POST /cancel`` ``{"reference"}`` -> 200 result: ``ok=true`` if BOSS had applied it (nothing is
+  cancelled), else ``ok=false`` (its failure, or reason ``cancelled``) and BOSS refuses every later
+  credit under it for good; idempotent
+- ``GET /credits?date=YYYY-MM-DD`` -> 200 ``{"date", "credits": [{"reference", "kind", "number",
+  "amount_fen", "ok", "reason", "at"}]}``: every credit BOSS received that business day (Asia/
+  Shanghai), applied, refused and cancelled; ``at`` is ISO 8601 with offset; 400 on a bad date
 
 A result is ``{"ok": bool, "reference": str, "account_type": "prepaid"|"postpaid",
 "bill_month": "YYYY-MM"|null, "reason": str}``; ``ok=false`` is a final failure. Errors carry
@@ -15,14 +21,17 @@ timed out (maybe applied).
 
 Exceptions: ``BillingUnavailable`` means the call certainly did not take effect (nothing
 listening, connection refused, 503 or 4xx). ``BillingTimeout`` means it may have: the per-call
-``timeout`` ran out, 504, or, for credit and reverse, the connection broke mid-call, a 5xx or an
-unreadable answer; resolve it with ``status(reference)``. Reads (status, balance) map every
-failure other than a timeout to ``BillingUnavailable``.
+``timeout`` ran out, 504, or, for the writes (credit, reverse, cancel), the connection broke
+mid-call, a 5xx or an unreadable answer; resolve it with ``status(reference)`` (or by repeating
+the cancel). Reads (status, balance, credits) map every failure other than a timeout to
+``BillingUnavailable``. Answers are parsed strictly (``smsmenu.billing_wire``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -30,34 +39,18 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from smsmenu.billing_wire import (
+    balance_from_json,
+    credits_from_json,
+    result_from_json,
+    result_to_json,
+)
 from smsmenu.errors import BillingTimeout, BillingUnavailable
-from smsmenu.types import CreditResult, Fen, Msisdn, TargetKind
+from smsmenu.types import BossCredit, CreditResult, Fen, Msisdn, TargetKind
 
 __all__ = ["HttpBilling", "result_from_json", "result_to_json"]
 
 T = TypeVar("T")
-
-
-def result_to_json(result: CreditResult) -> dict[str, object]:
-    """A result in the wire format."""
-    return {"ok": result.ok, "reference": result.reference, "account_type": result.account_type,
-            "bill_month": result.bill_month, "reason": result.reason}
-
-
-def result_from_json(data: Any) -> CreditResult:
-    """A result from the wire format; ValueError when it is not one."""
-    try:
-        ok, reference = data["ok"], data["reference"]
-        account_type, month = data.get("account_type", "prepaid"), data.get("bill_month")
-        reason = data.get("reason", "")
-    except (TypeError, KeyError, AttributeError) as exc:
-        raise ValueError(f"not a billing result: {data!r}") from exc
-    texts_ok = isinstance(reference, str) and isinstance(reason, str)
-    month_ok = month is None or isinstance(month, str)
-    if not (isinstance(ok, bool) and texts_ok and month_ok
-            and account_type in ("prepaid", "postpaid")):
-        raise ValueError(f"not a billing result: {data!r}")
-    return CreditResult(ok, reference, account_type, month, reason)
 
 
 class HttpBilling:
@@ -85,7 +78,16 @@ class HttpBilling:
 
     async def balance(self, kind: TargetKind, number: Msisdn) -> Fen:
         path = f"/balance/{_seg(TargetKind(kind).value)}/{_seg(number)}"
-        return _found(await self._call("GET", path, None, _balance_from_json, write=False))
+        return _found(await self._call("GET", path, None, balance_from_json, write=False))
+
+    async def cancel(self, reference: str) -> CreditResult:
+        body = {"reference": reference}
+        return _found(await self._call("POST", "/cancel", body, result_from_json, write=True))
+
+    async def credits(self, day: dt.date) -> list[BossCredit]:
+        path = f"/credits?date={day.isoformat()}"
+        parse = partial(credits_from_json, day=day)
+        return _found(await self._call("GET", path, None, parse, write=False))
 
     async def aclose(self) -> None:
         """Close the shared session (a later call opens a new one)."""
@@ -135,13 +137,6 @@ class HttpBilling:
 def _found(value: T | None) -> T:
     if value is None:  # a 404 where the API has none: not a BOSS we can use
         raise BillingUnavailable()
-    return value
-
-
-def _balance_from_json(data: Any) -> Fen:
-    value = data.get("balance_fen") if isinstance(data, dict) else None
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ValueError(f"not a balance: {data!r}")
     return value
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "smsmenu.cli_ledger",
     "smsmenu.cli_serve",
     "smsmenu.cli_smsc",
+    "smsmenu.cli_billing",
     "smsmenu.cli_phone",
     "smsmenu.cli_load",
     "smsmenu.cli_operator",

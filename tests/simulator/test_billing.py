@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.billing import REUSED, SIMULATED_FAILURE, BillingSimulator
+from simulator.billing import CANCELLED, REUSED, SIMULATED_FAILURE, BillingSimulator
+from smsmenu.clock import ManualClock
 from smsmenu.errors import BillingTimeout, BillingUnavailable
-from smsmenu.types import Billing, CreditResult, TargetKind
+from smsmenu.types import Billing, BossCredit, CreditResult, TargetKind
 
 SH = ZoneInfo("Asia/Shanghai")
 MOBILE, LANDLINE = TargetKind.MOBILE, TargetKind.LANDLINE
@@ -324,3 +325,152 @@ def test_rates_must_be_probabilities(kwargs: dict[str, float]) -> None:
     """A rate outside 0..1 is refused at construction."""
     with pytest.raises(ValueError, match="between 0 and 1"):
         BillingSimulator(**kwargs)  # type: ignore[arg-type]
+
+
+# -- cancel: closing a reference for good -------------------------------------------------------
+
+@pytest.mark.parametrize(("before", "answer"), [
+    pytest.param("never", CreditResult(False, "r1", reason=CANCELLED), id="never-seen"),
+    pytest.param("failed", CreditResult(False, "r1", reason=SIMULATED_FAILURE), id="failed"),
+    pytest.param("applied", CreditResult(True, "r1"), id="applied"),
+])
+async def test_cancel_answers_the_final_result(before: str, answer: CreditResult) -> None:
+    """cancel answers ok for an applied credit, its failure for a failed one, else cancelled."""
+    sim = BillingSimulator()
+    if before == "failed":
+        sim.fail_next()
+    if before != "never":
+        await sim.credit(MOBILE, PHONE, 1000, "r1")
+    assert await sim.cancel("r1") == answer
+    assert await sim.cancel("r1") == answer  # idempotent
+    assert await sim.status("r1") == answer
+    assert await sim.balance(MOBILE, PHONE) == (1000 if answer.ok else 0)
+
+
+@pytest.mark.parametrize("call", [
+    pytest.param(lambda sim: sim.credit(MOBILE, PHONE, 1000, "r1"), id="credit"),
+    pytest.param(lambda sim: sim.credit(TargetKind.PHS, "0271234", 5, "r1"), id="other-credit"),
+    pytest.param(lambda sim: sim.reverse("r0", "r1"), id="reverse"),
+])
+async def test_any_call_after_cancel_is_refused(call: Call) -> None:
+    """After a cancel of a never-seen reference every later call under it is refused, unapplied."""
+    sim = BillingSimulator()
+    await sim.credit(MOBILE, PHONE, 700, "r0")
+    await sim.cancel("r1")
+    assert await call(sim) == CreditResult(False, "r1", reason=CANCELLED)
+    assert await call(sim) == CreditResult(False, "r1", reason=CANCELLED)
+    assert await sim.balance(MOBILE, PHONE) == 700
+    assert await sim.balance(TargetKind.PHS, "0271234") == 0
+
+
+async def test_credit_after_cancel_of_failed_keeps_the_failure() -> None:
+    """A failed reference, cancelled, answers its own failure to a repeated credit; no credit."""
+    sim = BillingSimulator()
+    sim.fail_next()
+    failed = await sim.credit(MOBILE, PHONE, 1000, "r1")
+    await sim.cancel("r1")
+    assert await sim.credit(MOBILE, PHONE, 1000, "r1") == failed
+    assert await sim.balance(MOBILE, PHONE) == 0
+
+
+async def test_cancel_racing_a_slow_credit_refuses_it() -> None:
+    """A credit asleep in latency when the cancel lands wakes to find its reference closed."""
+    sim = BillingSimulator(latency=0.2)
+    credit = asyncio.create_task(sim.credit(MOBILE, PHONE, 1000, "r1"))
+    await asyncio.sleep(0.05)
+    sim.latency = 0.0
+    assert await sim.cancel("r1") == CreditResult(False, "r1", reason=CANCELLED)
+    assert await credit == CreditResult(False, "r1", reason=CANCELLED)
+    assert await sim.balance(MOBILE, PHONE) == 0
+    assert await sim.status("r1") == CreditResult(False, "r1", reason=CANCELLED)
+
+
+async def test_cancel_after_a_slow_credit_landed_answers_ok() -> None:
+    """A cancel that arrives after the slow credit applied answers ok and cancels nothing."""
+    sim = BillingSimulator(latency=0.05)
+    credit = asyncio.create_task(sim.credit(MOBILE, PHONE, 1000, "r1"))
+    await asyncio.sleep(0.01)
+    cancel = asyncio.create_task(sim.cancel("r1"))  # sleeps as long, lands after the credit
+    assert (await credit).ok and (await cancel).ok
+    assert await sim.balance(MOBILE, PHONE) == 1000
+
+
+async def test_cancel_follows_down_and_latency_but_not_timeouts() -> None:
+    """cancel is refused while down; it ignores queued timeouts, which stay for the next credit."""
+    sim = BillingSimulator()
+    sim.down = True
+    with pytest.raises(BillingUnavailable):
+        await sim.cancel("r1")
+    sim.down = False
+    assert await sim.status("r1") is None  # nothing happened
+    sim.timeout_next(1)
+    assert (await sim.cancel("r1")).reason == CANCELLED
+    with pytest.raises(BillingTimeout):
+        await sim.credit(MOBILE, PHONE, 1000, "r2")
+
+
+async def test_on_change_sees_every_change_and_only_changes() -> None:
+    """on_change runs after each change to the books (before the call returns), not on reads."""
+    sim = BillingSimulator()
+    seen: list[int] = []
+    sim.on_change = lambda books: seen.append(len(books.entries))
+    sim.open_account(MOBILE, PHONE)
+    await sim.credit(MOBILE, PHONE, 1000, "r1")
+    await sim.credit(MOBILE, PHONE, 1000, "r1")  # a repeat changes nothing
+    await sim.status("r1")
+    await sim.cancel("r1")  # applied: nothing cancelled
+    await sim.cancel("r2")
+    await sim.cancel("r2")
+    await sim.credit(MOBILE, PHONE, 1000, "r2")  # recorded as a refused credit
+    assert seen == [0, 1, 2, 2]
+
+
+# -- credits(day): what BOSS received, by business day ------------------------------------------
+
+async def test_credits_by_shanghai_day_across_midnight() -> None:
+    """credits(day) lists each credit by the Shanghai day it was received, with every outcome."""
+    clock = ManualClock("2024-05-15T23:59:58")
+    sim = BillingSimulator(clock=clock)
+    await sim.credit(MOBILE, PHONE, 1000, "a1")
+    sim.fail_next()
+    await sim.credit(MOBILE, PHONE, 2000, "a2")
+    await sim.cancel("a2")
+    await sim.cancel("c0")  # cancel-only: not a credit
+    await sim.reverse("a1", "v1")  # a reversal: not a credit
+    clock.advance(seconds=2)  # 2024-05-16 00:00:00 +08:00, still 05-15 in UTC
+    await sim.credit(LANDLINE, LINE, 300, "b1")
+    await sim.credit(MOBILE, PHONE, 400, "c0")  # refused: cancelled the day before
+    day1, day2 = await sim.credits(dt.date(2024, 5, 15)), await sim.credits(dt.date(2024, 5, 16))
+    assert day1 == [
+        BossCredit("a1", MOBILE, PHONE, 1000, True, "", "2024-05-15T23:59:58+08:00"),
+        BossCredit("a2", MOBILE, PHONE, 2000, False, SIMULATED_FAILURE,
+                   "2024-05-15T23:59:58+08:00"),
+    ]
+    assert day2 == [
+        BossCredit("b1", LANDLINE, LINE, 300, True, "", "2024-05-16T00:00:00+08:00"),
+        BossCredit("c0", MOBILE, PHONE, 400, False, CANCELLED, "2024-05-16T00:00:00+08:00"),
+    ]
+    assert await sim.credits(dt.date(2024, 5, 17)) == []
+
+
+async def test_credit_time_is_when_received_not_when_applied() -> None:
+    """at is the clock when the credit arrived, before its latency; a repeat keeps the first."""
+    clock = ManualClock("2024-05-15T10:00:00")
+    sim = BillingSimulator(clock=clock, latency=0.05)
+    credit = asyncio.create_task(sim.credit(MOBILE, PHONE, 1000, "r1"))
+    await asyncio.sleep(0.01)
+    clock.advance(hours=1)
+    await credit
+    await sim.credit(MOBILE, PHONE, 1000, "r1")
+    [listed] = await sim.credits(dt.date(2024, 5, 15))
+    assert listed.at == "2024-05-15T10:00:00+08:00"
+
+
+async def test_credits_and_cancel_refused_while_down() -> None:
+    """With down set, credits() and cancel() raise BillingUnavailable like the other calls."""
+    sim = BillingSimulator()
+    sim.down = True
+    with pytest.raises(BillingUnavailable):
+        await sim.credits(dt.date(2024, 5, 15))
+    with pytest.raises(BillingUnavailable):
+        await sim.cancel("r1")
