@@ -474,3 +474,33 @@ async def test_credits_and_cancel_refused_while_down() -> None:
         await sim.credits(dt.date(2024, 5, 15))
     with pytest.raises(BillingUnavailable):
         await sim.cancel("r1")
+
+
+CANCEL_OPS = st.lists(st.tuples(st.sampled_from(["credit", "reverse", "cancel"]),
+                                st.integers(0, 4)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops=CANCEL_OPS, seed=st.integers(0, 1000))
+def test_a_cancelled_reference_never_turns_ok(ops: list[tuple[str, int]], seed: int) -> None:
+    """Under random faults, once cancel answers not-ok that reference stays not-ok, unapplied."""
+
+    async def run() -> None:
+        sim = BillingSimulator(seed=seed, failure_rate=0.2, timeout_rate=0.2)
+        closed: set[str] = set()
+        for op, ref in ops:
+            try:
+                if op == "credit":
+                    await sim.credit(MOBILE, PHONE, 100, f"r{ref}")
+                elif op == "reverse":
+                    await sim.reverse(f"r{ref}", f"v{ref}")
+                elif not (await sim.cancel(f"r{ref}")).ok:
+                    closed.add(f"r{ref}")
+            except BillingTimeout:
+                pass
+            for reference in closed:
+                result = await sim.status(reference)
+                assert result is not None and not result.ok
+            assert not closed & set(sim.books.credits_of((MOBILE, PHONE)))
+
+    asyncio.run(run())
