@@ -1,0 +1,1 @@
+"""The reliability suite's harness (`make chaos`): processes, faults, traffic, ground truth."""
