@@ -23,6 +23,10 @@ class Rules:
     reversal_window: dt.timedelta = dt.timedelta(minutes=30)
     close_refund_limit_fen: int = 1_000
     reservation_timeout: dt.timedelta = dt.timedelta(seconds=120)
+    billing_retry: dt.timedelta = dt.timedelta(seconds=10)
+    """An unknown credit is re-sent under its reference this often."""
+    billing_give_up: dt.timedelta = dt.timedelta(seconds=900)
+    """Past this age an unknown credit is cancelled at BOSS (voided once BOSS confirms)."""
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
 
     @classmethod
@@ -37,6 +41,8 @@ class Rules:
             reversal_window=dt.timedelta(minutes=r.reversal_window_minutes),
             close_refund_limit_fen=r.close_refund_limit_yuan * 100,
             reservation_timeout=dt.timedelta(seconds=settings.ledger.reservation_timeout_s),
+            billing_retry=dt.timedelta(seconds=settings.billing.retry_every_s),
+            billing_give_up=dt.timedelta(seconds=settings.billing.give_up_after_s),
             tz=ZoneInfo(settings.ledger.timezone),
         )
 

@@ -43,6 +43,8 @@ class LedgerCore:
         self.env = env
         self.billing = billing
         self.clock = clock
+        self.inflight: set[str] = set()
+        """References this process is asking BOSS about right now (the follow-up skips them)."""
 
     @classmethod
     async def open(cls, settings: Settings, billing: Billing, clock: Clock, *,

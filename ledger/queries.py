@@ -61,9 +61,40 @@ def pending_recharges() -> Query[list[Recharge]]:
                  _recharges)
 
 
-def pending_reversals() -> Query[list[tuple[int, str]]]:
-    return Query("SELECT id, reference FROM reversals WHERE status = 'pending' ORDER BY id", (),
-                 lambda rows: [(int(r[0]), str(r[1])) for r in rows])
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """A reservation whose outcome BOSS has not confirmed: a recharge or a reversal."""
+
+    op: str
+    """``recharge`` or ``reversal``."""
+    id: int
+    reference: str
+    agent_id: int
+    amount: int
+    reserved_at: str
+    answer: str | None
+    """What BOSS last said (``timeout``, ``unknown``...); None: nobody asked since the hold."""
+    asked_at: str | None
+    tries: int
+
+
+def unsettled() -> Query[list[Unsettled]]:
+    """Every pending recharge and reversal with its reservation time and BOSS's last answer."""
+    return Query(
+        "SELECT 'recharge', r.id, r.reference, r.agent_id, r.amount, t.created_at, b.answer, "
+        "b.asked_at, COALESCE(b.tries, 0) FROM recharges r JOIN transfers t ON t.id = r.transfer_id "
+        "LEFT JOIN boss_calls b ON b.reference = r.reference WHERE r.status = 'pending' "
+        "UNION ALL SELECT 'reversal', v.id, v.reference, v.agent_id, c.amount, t.created_at, "
+        "b.answer, b.asked_at, COALESCE(b.tries, 0) FROM reversals v "
+        "JOIN transfers t ON t.id = v.transfer_id JOIN recharges c ON c.id = v.recharge_id "
+        "LEFT JOIN boss_calls b ON b.reference = v.reference WHERE v.status = 'pending' "
+        "ORDER BY 6", (), lambda rows: [Unsettled(*row) for row in rows])
+
+
+def oldest_pending() -> Query[str | None]:
+    """When the oldest reservation still pending was made (None: there is none)."""
+    return Query("SELECT MIN(created_at) FROM transfers WHERE state = 'pending'", (),
+                 lambda rows: rows[0][0] if rows else None)
 
 
 def balances() -> Query[dict[str, tuple[int, int]]]:

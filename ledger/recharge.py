@@ -1,4 +1,10 @@
-"""Recharging a customer: reserve, then post or void on billing's answer; retry (R-13..R-18)."""
+"""Recharging a customer: reserve, then post or void on billing's answer; retry (R-13..R-18).
+
+Billing's answer is final (applied or refused), certain non-application (``unavailable`` on the
+first send) or unknown. An unknown outcome keeps the reservation pending: ``finish`` records
+what BOSS last said (``boss_calls``) and tells the agent the result follows by SMS; the credit
+is re-sent under the same reference until BOSS answers (``ledger.service``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
-from ledger import agents, idempotency, money, outbox, postings
+from ledger import agents, boss_calls, idempotency, money, outbox, postings
 from ledger.context import Env
 from ledger.postings import Posting
 from smsmenu.clock import iso
@@ -25,6 +31,10 @@ from smsmenu.types import CreditResult, TargetKind
 COLUMNS = ("id, agent_id, kind, target, notice_to, amount, commission, status, attempts, "
            "reference, past_references, transfer_id, account_type, bill_month, invoice_taken, "
            "failure, channel, created_at, completed_at")
+
+
+UNKNOWN = ("timeout", "unknown")
+"""Reason codes of an unconfirmed outcome: the reservation stays pending."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,15 @@ class Recharge:
         data = dict(zip(_DICT_KEYS, _dict_values(self), strict=True))
         data["charge_fen"] = self.amount - self.commission
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A reservation as ``begin`` returns it; ``fresh`` when this very call made it, so its
+    reference was never sent to BOSS (an idempotent repeat returns the first one, not fresh)."""
+
+    recharge: Recharge
+    fresh: bool
 
 
 FIELDS = [f.name for f in dataclasses.fields(Recharge)]
@@ -101,12 +120,13 @@ def _reserve(conn: sqlite3.Connection, agent: agents.Agent, kind: str, amount: i
 
 def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
           kind: TargetKind, target: str, amount_fen: int, tx_password: str,
-          notice_to: str | None = None, channel: str = "cli") -> Recharge:
-    """Check every rule, then hold ``amount - commission`` of the agent's deposit (pending)."""
+          notice_to: str | None = None, channel: str = "cli") -> Held:
+    """Check every rule, then hold ``amount - commission`` of the agent's deposit (pending).
+
+    The password is checked on every call, a repeat of the key included (it then returns the
+    first reservation, whatever became of it)."""
     fields = {"msisdn": msisdn, "kind": str(kind), "target": target, "amount_fen": amount_fen,
               "notice_to": notice_to}
-    if (done := idempotency.recall(conn, key, "recharge", fields)) is not None:
-        return get(conn, done["recharge_id"])
     agent = agents.get(conn, msisdn)
     agents.require_can_recharge(agent, env, now)
     try:
@@ -120,6 +140,8 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msi
                             why="a notice number is only for landline and broadband")
     notice = env.plan.validate_notice(notice_to) if notice_to else None
     agents.check_password(conn, env, now, agent, "tx", tx_password)
+    if (done := idempotency.recall(conn, key, "recharge", fields)) is not None:
+        return Held(get(conn, done["recharge_id"]), fresh=False)
     commission = money.commission(amount_fen, agent.rate(env))
     stamp = iso(now)
     transfer, reference = _reserve(conn, agent, str(kind), amount_fen, commission, stamp)
@@ -130,27 +152,28 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msi
                   transfer, channel, stamp))
     recharge_id = int(cur.lastrowid or 0)
     idempotency.remember(conn, key, "recharge", fields, {"recharge_id": recharge_id}, stamp)
-    return Recharge(recharge_id, agent.id, str(kind), number, notice, amount_fen, commission,
-                    "pending", 1, reference, "", transfer, None, None, 0, None, channel, stamp,
-                    None)
+    return Held(Recharge(recharge_id, agent.id, str(kind), number, notice, amount_fen, commission,
+                         "pending", 1, reference, "", transfer, None, None, 0, None, channel,
+                         stamp, None), fresh=True)
 
 
 def begin_retry(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
-                recharge_id: int, tx_password: str) -> Recharge:
-    """R-18: hold the money again for a failed recharge; one already done is returned as is."""
+                recharge_id: int, tx_password: str) -> Held:
+    """R-18: hold the money again for a failed recharge; one already done is returned as is.
+    The password is checked first, on every call."""
     fields = {"msisdn": msisdn, "recharge_id": recharge_id}
-    if (done := idempotency.recall(conn, key, "retry", fields)) is not None:
-        return get(conn, done["recharge_id"])
     agent = agents.get(conn, msisdn)
     agents.require_can_recharge(agent, env, now)
     old = get(conn, recharge_id)
     if old.agent_id != agent.id:
         raise UnknownRecharge(recharge=recharge_id)
-    if old.status == "succeeded":
-        return old
+    agents.check_password(conn, env, now, agent, "tx", tx_password)
+    if (done := idempotency.recall(conn, key, "retry", fields)) is not None:
+        return Held(get(conn, done["recharge_id"]), fresh=False)
+    if old.status in ("succeeded", "pending"):  # done, or its outcome is still being settled
+        return Held(old, fresh=False)
     if old.status != "failed":
         raise StaleState(why=f"recharge {recharge_id} is {old.status}")
-    agents.check_password(conn, env, now, agent, "tx", tx_password)
     stamp = iso(now)
     transfer, reference = _reserve(conn, agent, old.kind, old.amount, old.commission, stamp)
     past = f"{old.past_references} {old.reference}".strip()
@@ -159,7 +182,7 @@ def begin_retry(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: st
         "past_references = ?, transfer_id = ?, failure = NULL WHERE id = ?",
         (reference, past, transfer, old.id))
     idempotency.remember(conn, key, "retry", fields, {"recharge_id": old.id}, stamp)
-    return get(conn, old.id)
+    return Held(get(conn, old.id), fresh=True)
 
 
 def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id: int,
@@ -191,6 +214,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
         if result.reference in past.split():  # R-18: an earlier attempt was the one BOSS applied
             reference, past = result.reference, " ".join(
                 r.reference if ref == result.reference else ref for ref in past.split())
+        boss_calls.settled(conn, r.reference)
         conn.execute(
             "UPDATE recharges SET status = 'succeeded', account_type = ?, bill_month = ?, "
             "completed_at = ?, reference = ?, past_references = ? WHERE id = ?",
@@ -215,9 +239,13 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
                                     time=f"{local.month:02d}-{local.day:02d} "
                                          f"{local.hour:02d}:{local.minute:02d}")
             sent.append(outbox.enqueue(conn, customer, text, "customer", stamp))
+    elif result is None and reason in UNKNOWN:  # BOSS may still apply it: keep the money held
+        done["notices"] = outbox.as_dicts(*_unknown(conn, env, r, msisdn, lang, reason, stamp))
+        return done
     else:
         postings.void(conn, r.transfer_id, stamp, legs)
-        why = reason or (f"declined: {result.reason}" if result is not None else "lost")
+        why = reason or (_refusal(result.reason) if result is not None else "lost")
+        boss_calls.settled(conn, r.reference)
         conn.execute("UPDATE recharges SET status = 'failed', failure = ?, completed_at = ? "
                      "WHERE id = ?", (why, stamp, r.id))
         done.update(status="failed", failure=why, completed_at=stamp)
@@ -228,3 +256,20 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
         sent = [outbox.enqueue(conn, msisdn, text, "recharge_failed", stamp)]
     done["notices"] = outbox.as_dicts(*sent)
     return done
+
+
+def _refusal(said: str) -> str:
+    """The failure code of a refusal: ``cancelled`` for a reference closed at BOSS."""
+    return "cancelled" if said == boss_calls.CANCELLED else f"declined: {said}"
+
+
+def _unknown(conn: sqlite3.Connection, env: Env, r: Recharge, msisdn: str, lang: str,
+             reason: str, stamp: str) -> list[outbox.Notice]:
+    """Record an unconfirmed answer; the first one tells the agent the result follows by SMS."""
+    if not boss_calls.record(conn, r.reference, reason, stamp):
+        return []
+    text = env.texts.render(lang, "notice.recharge_pending",
+                            kind=env.texts.render(lang, f"kind.{r.kind}"), target=r.target,
+                            amount=money.format_yuan(r.amount), charge=money.format_yuan(r.charge),
+                            id=r.id)
+    return [outbox.enqueue(conn, msisdn, text, "recharge_pending", stamp)]

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlite3
 from typing import Any
 
-from ledger import agents, idempotency, money, outbox, postings
+from ledger import agents, boss_calls, idempotency, money, outbox, postings
 from ledger.context import Env
 from ledger.recharge import Recharge, get
 from smsmenu.clock import from_iso, iso
@@ -81,6 +81,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id:
     if rv["status"] != "pending":
         return {**rv, "notices": []}
     stamp = iso(now)
+    boss_calls.settled(conn, rv["reference"])
     if not ok:
         postings.void(conn, rv["transfer_id"], stamp)
         conn.execute("UPDATE reversals SET status = 'failed', failure = ?, completed_at = ? "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from ledger import boss_calls
+
 SCHEMA_VERSION = 1
 
 DDL = """
@@ -140,7 +142,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at TEXT,
     gateway TEXT,
     message_id TEXT,
-    receipt TEXT
+    receipt TEXT,
+    claimed_by TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS outbox_queued ON outbox(next_at) WHERE status = 'queued';
 CREATE INDEX IF NOT EXISTS outbox_message ON outbox(message_id) WHERE message_id IS NOT NULL;
@@ -166,6 +169,7 @@ FIXED_IDS = {code: account for account, code, _, _ in FIXED_ACCOUNTS}
 MIGRATIONS = [
     # (table, column, definition): columns added after a database may already exist
     ("agents", "credentials_at", "TEXT"),
+    ("outbox", "claimed_by", "TEXT"),
 ]
 
 
@@ -181,7 +185,7 @@ def create(conn: sqlite3.Connection, extra_ddl: str = "") -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         _migrate(conn)
-        for statement in (DDL + extra_ddl).split(";\n"):
+        for statement in (DDL + boss_calls.DDL + extra_ddl).split(";\n"):
             if statement.strip():
                 conn.execute(statement)
         conn.executemany(

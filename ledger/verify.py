@@ -38,9 +38,11 @@ def invariants(pending_cutoff: str) -> list[tuple[str, Query[Breaches]]]:
             "SELECT code, balance - reserved FROM accounts "
             "WHERE no_overdraft = 1 AND balance - reserved < 0", (),
             "account {0} is overdrawn: {1} fen available"),
-        "no stale reservation": (
-            "SELECT id, op, created_at FROM transfers WHERE state = 'pending' AND created_at < ?",
-            (pending_cutoff,), "transfer {0} ({1}) pending since {2}"),
+        "no stale reservation": (  # one awaiting BOSS is followed up: stale if nobody asks
+            "SELECT t.id, t.op, t.created_at FROM transfers t LEFT JOIN boss_calls b "
+            "ON b.reference = t.reference WHERE t.state = 'pending' AND t.created_at < ? "
+            "AND (b.asked_at IS NULL OR b.asked_at < ?)",
+            (pending_cutoff, pending_cutoff), "transfer {0} ({1}) pending since {2}"),
         "recharges match their transfers": (
             "SELECT r.id, r.status, t.state FROM recharges r JOIN transfers t "
             "ON t.id = r.transfer_id WHERE NOT ("

@@ -99,10 +99,11 @@ class Session(SessionBase):
             kind=TargetKind(d["kind"]), target=d["target"], amount_fen=d["amount"],
             tx_password=s.text, notice_to=d["notice"], channel="sms")))
 
-    def _reserve(self, begin: Callable[[], recharge.Recharge]) -> None:
+    def _reserve(self, begin: Callable[[], recharge.Held]) -> None:
         passwords.check_format(self.step.text)
         with self.ledger_call():
-            self.step.pending = begin()
+            held = begin()
+        self.step.pending, self.step.fresh = held.recharge, held.fresh
 
     # -- 异常处理 · 重复充值 ----------------------------------------------------------------
     def first_page(self) -> bool:

@@ -5,8 +5,9 @@
     CF*ID*PASSWORD                            retry failed recharge ID (R-18)
 
 ``RC``, ``BAL`` and ``RETRY`` are English aliases; fields may be separated by ``*``, ``#`` or
-spaces. A money command's key is its text less the password, within a 10-minute window: the
-same line sent twice in that window (a redelivery, or a double send) gets the first result.
+spaces. A money command is known by its fields less the password: the same fields sent again
+within 10 minutes of the first copy (a redelivery, or a double send) get the first result, once
+the password checks out again (``steps.line_key``: the window slides from the first copy).
 """
 
 from __future__ import annotations
@@ -40,10 +41,10 @@ class Command:
     verb: str
     args: list[str]
 
-    def key(self, msisdn: str, received_ts: float) -> str:
-        """The idempotency key; without the password (last), whose hash could be brute-forced."""
-        digest = hashlib.sha256(" ".join([self.verb, *self.args[:-1]]).encode()).hexdigest()[:20]
-        return f"line:{msisdn}:{digest}:{int(received_ts) // WINDOW_S}"
+    def digest(self) -> str:
+        """What identifies the command: verb and fields without the password (last), whose
+        hash could be brute-forced."""
+        return hashlib.sha256(" ".join([self.verb, *self.args[:-1]]).encode()).hexdigest()[:20]
 
     def kind(self, lang: str = "zh") -> TargetKind:
         raw = self.args[0].lower()

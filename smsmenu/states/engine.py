@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 import structlog
 
 from ledger import Ledger
+from ledger.recharge import UNKNOWN
+from smsmenu.errors import StorageError
 from smsmenu.metrics import Metrics
 from smsmenu.states import steps
 from smsmenu.states.menu import build_machine
@@ -69,14 +71,26 @@ class Engine:
                 log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
                          replies=len(out.replies))
                 return out
-            r = out.pending
-            result, reason = await self.ledger.outcome(r)
-            out = await self.ledger.op(steps.finish, msg=msg, recharge_id=r.id,
-                                       reference=r.reference, result=result, reason=reason,
-                                       direct=direct)
-            ok = bool(result and result.ok)
-            self.metrics.recharges.labels("succeeded" if ok else "failed", r.kind).inc()
-            log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, ok=ok, reason=reason)
+            r, unrecorded = out.pending, out.unrecorded
+            result, reason = await self.ledger.outcome(r, out.fresh)
+            try:
+                out = await self.ledger.op(steps.finish, msg=msg, recharge_id=r.id,
+                                           reference=r.reference, result=result, reason=reason,
+                                           direct=direct)
+            except StorageError:
+                # The money step's outcome could not be recorded: the reservation stays
+                # pending and the follow-up settles it; the agent is told the result follows
+                # by SMS, never to try again. SMS: not acknowledged, the SMSC redelivers it.
+                log.error("menu.recharge_unrecorded", msisdn=msg.msisdn, recharge=r.id)
+                self.metrics.recharges.labels("unrecorded", r.kind).inc()
+                if not direct:
+                    raise
+                return steps.Outcome([Reply(msg.msisdn, unrecorded)], final=True)
+            status = "succeeded" if result and result.ok else (
+                "pending" if result is None and reason in UNKNOWN else "failed")
+            self.metrics.recharges.labels(status, r.kind).inc()
+            log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, status=status,
+                     reason=reason)
             return out
 
     async def prune(self, older_than: dt.timedelta) -> int:

@@ -43,6 +43,8 @@ class Step:
     notices: list[dict[str, Any]] = field(default_factory=list)
     fatal: bool = False
     pending: Recharge | None = None
+    fresh: bool = False
+    """``pending`` was reserved by this very message (its reference never went to BOSS)."""
 
 
 class SessionBase:

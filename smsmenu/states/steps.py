@@ -30,6 +30,14 @@ CREATE TABLE IF NOT EXISTS inbox (
     final INTEGER NOT NULL,
     at TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS line_commands (
+    msisdn TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    first_at TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (msisdn, digest, first_at)
+) STRICT, WITHOUT ROWID;
 """
 
 
@@ -40,6 +48,10 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     final: bool = False
     pending: Recharge | None = None
+    fresh: bool = False
+    """``pending`` was reserved by this message: its reference never went to BOSS before."""
+    unrecorded: str = ""
+    """With ``pending``: what to tell the agent if billing's answer cannot be recorded."""
 
 
 def normalize(text: str) -> str:
@@ -70,6 +82,8 @@ def prune_inbox(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
                 older_than: dt.timedelta) -> int:
     """Drop remembered answers older than ``older_than``; the number dropped."""
     cur = conn.execute("DELETE FROM inbox WHERE at < ?", (iso(now - older_than),))
+    window = dt.timedelta(seconds=commands.WINDOW_S)
+    conn.execute("DELETE FROM line_commands WHERE first_at < ?", (iso(now - window),))
     return cur.rowcount
 
 
@@ -113,7 +127,8 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         session.data["recharge_id"] = s.pending.id
         session.state = "billing"
         session.save(conn, now)
-        return Outcome(pending=s.pending)  # remembered when billing has answered (finish)
+        # remembered when billing has answered (finish)
+        return Outcome(pending=s.pending, fresh=s.fresh, unrecorded=summary(conn, env, s.pending))
     if s.pending is not None:  # a retry of one already done, or a repeated command
         session.go("main")
         lines = [summary(conn, env, s.pending)]
@@ -126,12 +141,21 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
 def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
           idle: dt.timedelta) -> list[str]:
     """Apply the input to the session; the lines of the agent's reply."""
-    if session.state == "billing":
-        r = recharge.get(s.conn, session.data["recharge_id"])
-        if r.status == "pending":
-            return [session.t("menu.processing")]
-        session.go("main")
-        return [summary(s.conn, s.env, r), session.screen()]
+    if session.state != "billing":
+        return _apply(session, s, machine, msg, idle)
+    # Left by a step whose billing answer was never recorded (a crash, storage failing): the
+    # receipt follows by SMS; this message runs from the main menu, like any other.
+    r = recharge.get(s.conn, session.data["recharge_id"])
+    session.go("main")
+    lines = _apply(session, s, machine, msg, idle)
+    if r.status != "pending":
+        return lines
+    help_ = session.t("menu.help")
+    return [session.t("menu.pending_note", id=r.id), *(line for line in lines if line != help_)]
+
+
+def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
+           idle: dt.timedelta) -> list[str]:
     if session.state != "main" and session.idle(s.now, idle):
         session.go("main")
         return [session.t("menu.expired"), session.screen()]
@@ -157,7 +181,9 @@ def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
 
 def run_command(session: Session, command: commands.Command, msg: Inbound) -> None:
     """Execute a one-line command through the same checks the menu uses."""
-    s, key = session.step, command.key(msg.msisdn, msg.received_at.timestamp())
+    s = session.step
+    key = line_key(s.conn, msg.msisdn, command, msg.received_at) if command.verb != "balance" \
+        else ""
     s.text = command.args[-1]  # the password comes last
     if command.verb == "balance":
         session.showed_balance()
@@ -176,10 +202,34 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
             tx_password=s.text, notice_to=notice, channel=msg.channel.value)))
 
 
+def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
+             received_at: dt.datetime) -> str:
+    """The idempotency key of a money command: that of the same command (same sender, same
+    fields but the password) first received less than ``WINDOW_S`` ago, else a new one.
+
+    The window slides from the first copy; the caller holds the agent's turn, and the lookup
+    and the insert share the step's transaction."""
+    digest, first = command.digest(), iso(received_at)
+    since = iso(received_at - dt.timedelta(seconds=commands.WINDOW_S))
+    row = conn.execute("SELECT key FROM line_commands WHERE msisdn = ? AND digest = ? AND "
+                       "first_at > ? AND first_at <= ? ORDER BY first_at DESC LIMIT 1",
+                       (msisdn, digest, since, first)).fetchone()
+    if row is not None:
+        return str(row[0])
+    key = f"line:{msisdn}:{digest}:{first}"
+    conn.execute("INSERT OR IGNORE INTO line_commands (msisdn, digest, first_at, key) "
+                 "VALUES (?, ?, ?, ?)", (msisdn, digest, first, key))
+    return key
+
+
 def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
     """A recharge's outcome as a receipt, for one whose notices were sent before."""
     agent = agents.by_id(conn, r.agent_id)
     kind = env.texts.render(agent.lang, f"kind.{r.kind}")
+    if r.status == "pending":
+        return env.texts.render(agent.lang, "notice.recharge_pending", kind=kind, target=r.target,
+                                amount=money.format_yuan(r.amount),
+                                charge=money.format_yuan(r.charge), id=r.id)
     if r.status in ("succeeded", "reversed"):
         return env.texts.render(
             agent.lang, "notice.recharge_ok", kind=kind, target=r.target,

@@ -14,6 +14,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.clock import ManualClock
 from smsmenu.errors import (
     AgentSuspended,
+    BillingUnavailable,
     IdempotencyConflict,
     InsufficientFunds,
     InvalidAmount,
@@ -276,15 +277,84 @@ async def test_billing_timeout_applied_is_resolved_as_success(ledger: Ledger,
     assert await ledger.failed(AGENT) == []
 
 
-async def test_billing_timeout_not_applied_fails_the_recharge(ledger: Ledger,
-                                                              billing: BillingSimulator) -> None:
-    """R-18: a credit that timed out and BOSS never saw is failed and nothing is charged."""
+async def test_billing_timeout_not_seen_stays_pending(ledger: Ledger,
+                                                     billing: BillingSimulator) -> None:
+    """A credit that timed out and BOSS has not seen (yet) is unknown: held, never voided."""
     billing.timeout_next(1, applied=False)
     done = await recharge(ledger, "r1")
-    assert (done["status"], done["failure"]) == ("failed", "timeout")
+    assert (done["status"], done["failure"]) == ("pending", None)
+    assert sent(done) == [(AGENT, "recharge_pending")]
+    assert await available(ledger) == 50_000 - 9_800
+    assert (await ledger.agent(AGENT))["reserved_fen"] == 9_800
+    assert await ledger.failed(AGENT) == []
+
+
+async def test_late_credit_after_a_timeout_is_posted_not_given_away(
+        ledger: Ledger, billing: BillingSimulator, clock: ManualClock) -> None:
+    """Issue 9 defect 2: BOSS applies a timed-out credit a moment later: the agent is charged."""
+    billing.timeout_next(1, applied=False)
+    done = await recharge(ledger, "r1")
+    await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, done["reference"])  # arrives late
+    clock.advance(seconds=10)
+    assert await ledger.recover(retry_after=dt.timedelta(seconds=10)) == {
+        "posted": 1, "voided": 0, "kept": 0}
+    after = await ledger.get_recharge(done["recharge_id"])
+    assert after.status == "succeeded"
+    assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
+    assert await available(ledger) == 50_000 - 9_800
+    assert (await ledger.agent(AGENT))["reserved_fen"] == 0
+
+
+async def test_unknown_credit_is_resent_under_its_reference_once(
+        ledger: Ledger, billing: BillingSimulator, clock: ManualClock) -> None:
+    """The follow-up re-sends an unknown credit under the same reference: BOSS applies it once."""
+    billing.timeout_next(1, applied=False)
+    done = await recharge(ledger, "r1")
+    clock.advance(seconds=5)
+    assert (await ledger.recover(retry_after=dt.timedelta(seconds=10)))["posted"] == 0  # not due
+    clock.advance(seconds=5)
+    assert (await ledger.recover(retry_after=dt.timedelta(seconds=10)))["posted"] == 1
+    assert (await ledger.recover())["posted"] == 0
+    assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
+    assert (await ledger.get_recharge(done["recharge_id"])).status == "succeeded"
+
+
+async def test_unknown_credit_is_cancelled_after_give_up_and_voided(
+        ledger: Ledger, billing: BillingSimulator, clock: ManualClock) -> None:
+    """Past give_up_after_s BOSS is asked to cancel; once it confirms, the hold is voided and a
+    credit arriving after that under the reference is refused at BOSS."""
+    billing.timeout_next(1, applied=False)
+    billing.down = False
+    done = await recharge(ledger, "r1")
+    billing.down = True  # BOSS unreachable during the whole follow-up window
+    clock.advance(seconds=ledger.env.rules.billing_give_up.total_seconds() - 1)
+    assert (await ledger.recover())["kept"] == 1
+    clock.advance(seconds=2)
+    assert (await ledger.recover())["kept"] == 1  # the cancel cannot reach BOSS either: held
+    billing.down = False
+    assert (await ledger.recover())["voided"] == 1
+    after = await ledger.get_recharge(done["recharge_id"])
+    assert (after.status, after.failure) == ("failed", "cancelled")
+    late = await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, done["reference"])
+    assert (late.ok, late.reason) == (False, "cancelled")
     assert boss_balance(billing, MOBILE, CUSTOMER) == 0
     assert await available(ledger) == 50_000
-    assert len(await ledger.failed(AGENT)) == 1
+
+
+async def test_cancel_of_an_applied_credit_posts_it(
+        ledger: Ledger, billing: BillingSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cancel that finds the credit applied at BOSS posts the recharge: never voided."""
+    async def unreachable(reference: str) -> None:
+        raise BillingUnavailable()
+    billing.timeout_next(1, applied=True)
+    monkeypatch.setattr(billing, "status", unreachable)
+    done = await recharge(ledger, "r1")
+    assert done["status"] == "pending"  # applied, but BOSS could not say so after the timeout
+    monkeypatch.undo()
+    cancelled = await ledger.cancel(done["recharge_id"], operator="li")
+    assert cancelled["status"] == "succeeded"
+    assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
+    assert await available(ledger) == 50_000 - 9_800
 
 
 async def test_billing_unavailable_fails_the_recharge(ledger: Ledger,

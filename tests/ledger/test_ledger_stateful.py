@@ -157,7 +157,15 @@ class LedgerMachine(RuleBasedStateMachine):
             self.billing.timeout_next(1, applied=False)
         elif fault == "down":
             self.billing.down = True
-        return "succeeded" if fault in ("none", "timeout-applied") else "failed"
+        # timeout-lost: unknown at first (pending), then the follow-up's re-send applies it
+        return "succeeded" if fault in ("none", "timeout-applied", "timeout-lost") else "failed"
+
+    def followed_up(self, done: dict[str, Any]) -> dict[str, Any]:
+        """An unknown outcome stays pending until the follow-up settles it with BOSS."""
+        if done["status"] != "pending":
+            return done
+        self.run(self.ledger.recover())
+        return {**self.run(self.ledger.get_recharge(done["recharge_id"])).as_dict(), "notices": []}
 
     def disarm(self) -> None:
         self.billing.down = False
@@ -248,6 +256,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.disarm()
         if done is None:
             return
+        done = self.followed_up(done)
         assert agent is not None and done["status"] == status, (done, status)
         assert done["charge_fen"] == charge
         r = ModelRecharge(done["recharge_id"], who, agent.gen, kind, number, amount, charge,
@@ -272,6 +281,7 @@ class LedgerMachine(RuleBasedStateMachine):
                                               tx_password=PASSWORD), expected)
         self.disarm()
         if done is not None:
+            done = self.followed_up(done)
             assert done["status"] == status, (done, status)
             self.completed(r, done)
 

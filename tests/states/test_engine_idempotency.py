@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from states_support import AGENT, Rig
 
+from smsmenu.clock import ManualClock
 from smsmenu.states.steps import Outcome
 
 WALK = ["1", "2", "18012345678", "50", "1"]
@@ -95,3 +97,46 @@ async def test_a_one_line_command_with_a_wrong_then_the_right_password_pays_once
     right = await rig.send(AGENT, "CZ*2*18012345678*50*123456")
     assert right[0][1].startswith("充值成功 手机18012345678 50.00元")
     assert (await counts(rig))[0::2] == (1, 50_000 - 4_900)
+
+
+LINE = "CZ*2*18012345678*50*123456"
+
+
+@pytest.mark.parametrize(("first_at", "gap_s", "recharges"), [
+    pytest.param("2026-11-10T10:09:56", 8, 1, id="redelivered-across-a-10-minute-mark"),
+    pytest.param("2026-11-10T10:00:01", 599, 1, id="redelivered-just-inside-the-window"),
+    pytest.param("2026-11-10T10:00:01", 601, 2, id="sent-again-after-the-window"),
+])
+async def test_a_one_line_command_is_the_same_within_a_window_sliding_from_the_first_copy(
+        rig: Rig, clock: ManualClock, first_at: str, gap_s: int, recharges: int) -> None:
+    """Issue 9 defect 1: the same line from the same sender within 600 s of its first copy is
+    one recharge (even across hh:m0:00, where a fixed bucket made two); after that, a new one."""
+    clock.set(first_at)
+    first = await rig.send(AGENT, LINE)
+    clock.advance(seconds=gap_s)
+    again = await rig.send(AGENT, LINE)
+    assert first[0][1].startswith("充值成功") and again[0][1].startswith("充值成功")
+    assert (await counts(rig))[0] == recharges
+    account = rig.billing.account("mobile", "18012345678")
+    assert account is not None and account.balance_fen == 5_000 * recharges
+
+
+async def test_a_copy_within_the_window_checks_the_password_again(rig: Rig,
+                                                                  clock: ManualClock) -> None:
+    """A copy with a wrong password is refused (and counted toward the lockout, R-2), never
+    answered with the first copy's receipt."""
+    await rig.send(AGENT, LINE)
+    clock.advance(seconds=8)
+    wrong = await rig.send(AGENT, LINE.replace("123456", "000000"))
+    assert wrong == [(AGENT, "密码错误，还可尝试4次 (R-2)")]
+    assert (await counts(rig))[0] == 1
+
+
+async def test_a_copy_while_locked_is_refused(rig: Rig, clock: ManualClock) -> None:
+    """R-2: a locked agent's repeated command gets the lock, not the stored receipt."""
+    await rig.send(AGENT, LINE)
+    for _ in range(5):
+        await rig.send(AGENT, "YE*000000")
+    clock.advance(seconds=8)
+    again = await rig.send(AGENT, LINE)
+    assert "锁定" in again[0][1] and (await counts(rig))[0] == 1
