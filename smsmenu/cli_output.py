@@ -54,10 +54,12 @@ VALUES: dict[str, dict[str, str]] = {
         "mobile": "C网手机", "landline": "固定电话", "phs": "小灵通", "broadband": "宽带",
         "prepaid": "预付费", "postpaid": "后付费", "tx": "交易密码", "mgmt": "管理密码",
         "timeout": "计费系统超时", "unavailable": "计费系统暂不可用", "lost": "计费系统未收到",
+        "cancelled": "计费系统未执行，已撤销", "unknown": "计费系统无应答",
     },
     "en": {"phs": "PHS", "tx": "transaction password", "mgmt": "management password",
            "timeout": "billing timed out", "unavailable": "billing unavailable",
-           "lost": "billing never received it"},
+           "lost": "billing never received it", "cancelled": "billing did not apply it; cancelled",
+           "unknown": "no answer from billing"},
 }
 
 
@@ -69,6 +71,8 @@ TITLES: dict[str, dict[str, str]] = {
         "reversal_ok": "返销成功", "reversal_failed": "返销失败", "checks": "返销检查",
         "records": "充值记录", "failed": "失败的充值", "invoice": "已登记发票",
         "verify_ok": "账本检查通过", "verify_breach": "账本检查发现问题", "recover": "待定交易已处理",
+        "recharge_pending": "充值结果待确认：计费系统尚未确认，结果将以短信通知代办户",
+        "pending": "待确认的交易", "reconcile_ok": "对账一致", "reconcile_mismatch": "对账不一致",
     },
     "en": {
         "opened": "Agent opened", "deposit": "Deposit made", "agent": "Agent",
@@ -79,6 +83,9 @@ TITLES: dict[str, dict[str, str]] = {
         "checks": "Reversal checks", "records": "Recharges", "failed": "Failed recharges",
         "invoice": "Invoice recorded", "verify_ok": "Ledger sound",
         "verify_breach": "Ledger breached", "recover": "Pending transfers resolved",
+        "recharge_pending": "Recharge awaiting billing: the result follows to the agent by SMS",
+        "pending": "Unconfirmed transfers", "reconcile_ok": "Reconciled: both sides agree",
+        "reconcile_mismatch": "Reconciliation found mismatches",
     },
 }
 

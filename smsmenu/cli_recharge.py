@@ -26,10 +26,12 @@ FAILED_EXIT = BillingError.exit_code
 
 
 def _done(s: Session, result: dict[str, Any]) -> int:
-    """Print a finished recharge; non-zero when it failed."""
-    ok = result["status"] == "succeeded"
-    s.emit(result, "recharge_ok" if ok else "recharge_failed")
-    return 0 if ok else FAILED_EXIT
+    """Print a finished recharge; non-zero when it failed or awaits billing (never "failed"
+    for one BOSS may still apply: it stays pending and the agent gets the result by SMS)."""
+    status = result["status"]
+    s.emit(result, {"succeeded": "recharge_ok", "pending": "recharge_pending"}.get(
+        status, "recharge_failed"))
+    return 0 if status == "succeeded" else FAILED_EXIT
 
 
 async def recharge(args: argparse.Namespace) -> int:

@@ -15,9 +15,11 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class _Live(Collector):
     """Gauges read at scrape time: SMPP binds and window use, pending ledger reservations."""
 
-    def __init__(self, gateways: Callable[[], Sequence[Any]], pending: Callable[[], int]) -> None:
+    def __init__(self, gateways: Callable[[], Sequence[Any]], pending: Callable[[], int],
+                 oldest: Callable[[], float]) -> None:
         self._gateways = gateways
         self._pending = pending
+        self._oldest = oldest
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         bound = GaugeMetricFamily("smsmenu_gateway_up", "1 when the transport is bound/up",
@@ -39,6 +41,11 @@ class _Live(Collector):
                                     "recharges and reversals waiting for billing's answer")
         pending.add_metric([], float(self._pending()))
         yield pending
+        oldest = GaugeMetricFamily("smsmenu_ledger_oldest_pending_seconds",
+                                   "age of the oldest reservation BOSS has not confirmed "
+                                   "(0: none); alert when it passes [billing] give_up_after_s")
+        oldest.add_metric([], self._oldest())
+        yield oldest
 
 
 class Metrics:
@@ -57,10 +64,12 @@ class Metrics:
             ["channel"], registry=self.registry,
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0))
         self.pending = 0
+        self.oldest_pending_s = 0.0
 
     def watch(self, gateways: Callable[[], Sequence[Any]]) -> None:
         """Add the scrape-time gauges; ``gateways`` lists the transports to report."""
-        self.registry.register(_Live(gateways, lambda: self.pending))
+        self.registry.register(_Live(gateways, lambda: self.pending,
+                                     lambda: self.oldest_pending_s))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

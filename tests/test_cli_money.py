@@ -204,3 +204,33 @@ def test_recover_resolves_a_crashed_reservation(run: Cli) -> None:
     run.ok("ledger", "verify")
     shown = run.ok("records", "--msisdn", AGENT, "--json").json
     assert shown["recharges"][0]["status"] == "succeeded"
+
+
+def test_unknown_outcome_pending_reconcile_and_cancel(run: Cli, boss: BillingSimulator) -> None:
+    """Issue 9: a timed-out credit BOSS never saw is pending (exit 6, never 'failed'); `ledger
+    pending` lists it, `ledger reconcile` reports it (exit 1), an operator's `ledger cancel`
+    voids it once BOSS confirms, and a credit BOSS made under a reference we never made shows."""
+    run.agent()
+    boss.timeout_next(1, applied=False)
+    held = run.recharge("100", "mobile", CUSTOMER, "--json")
+    assert held.code == 6 and held.json["status"] == "pending"
+    human = run("recharge", "--msisdn", AGENT, "--kind", "mobile", "--target", CUSTOMER,
+                "--amount", "100", "--tx-password", TX, "--key", "other")
+    assert human.code == 0 and "充值成功" in human.out  # another recharge: BOSS answers again
+    listed = run.ok("ledger", "pending", "--json").json["pending"]
+    assert [(p["op"], p["id"], p["answer"], p["tries"]) for p in listed] == [
+        ("recharge", held.json["recharge_id"], "timeout", 1)]
+    asyncio.run(boss.credit(TargetKind.MOBILE, CUSTOMER, 500, "RC9999999999"))
+    day = run.clock.now().date().isoformat()
+    report = run("ledger", "reconcile", "--date", day, "--json")
+    assert report.code == 1
+    assert [(m["kind"], m["reference"]) for m in report.json["mismatches"]] == [
+        ("unknown_to_us", "RC9999999999"), ("pending", held.json["reference"])]
+    assert report.json["posted_fen"] == 10_000 and report.json["credited_fen"] == 10_500
+    cancelled = run.ok("ledger", "cancel", "--recharge", str(held.json["recharge_id"]),
+                       "--operator", "li", "--json").json
+    assert (cancelled["status"], cancelled["failure"]) == ("failed", "cancelled")
+    assert run.ok("ledger", "pending", "--json").json["pending"] == []
+    after = run("ledger", "reconcile", "--date", day, "--lang", "en")
+    assert after.code == 1 and "unknown_to_us" in after.out and "pending" not in after.out
+    assert run.ok("agent", "show", "--msisdn", AGENT, "--json").json["balance_fen"] == 90_200

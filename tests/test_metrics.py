@@ -40,3 +40,20 @@ async def test_metrics_count_messages_recharges_and_reservations(
     assert _value(text, 'smsmenu_step_seconds_count{channel="http"}') == 6
     assert _value(text, "smsmenu_ledger_pending_reservations") == 0
     assert _value(text, 'smsmenu_gateway_up{gateway="mock",link=""}') == 1
+
+
+async def test_oldest_pending_gauge_shows_an_unconfirmed_credit_by_age(
+        settings: Settings, ledger: Ledger, billing: BillingSimulator, clock: ManualClock,
+        agent: dict[str, object]) -> None:
+    """A credit BOSS has not confirmed shows as pending, and its age grows with the clock."""
+    app = create_app(settings, ledger, billing, [], clock)
+    billing.timeout_next(1, applied=False)
+    async with TestClient(TestServer(app)) as client:
+        sent = await client.post("/api/sms", json={"from": AGENT, "id": "a",
+                                                   "text": f"CZ*2*18900001111*100*{TX}"})
+        assert sent.status == 200
+        clock.advance(seconds=42)
+        text = await (await client.get("/metrics")).text()
+    assert _value(text, "smsmenu_ledger_pending_reservations") == 1
+    assert _value(text, "smsmenu_ledger_oldest_pending_seconds") == 42
+    assert _value(text, 'smsmenu_recharges_total{kind="mobile",outcome="pending"}') == 1

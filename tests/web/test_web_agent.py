@@ -109,6 +109,17 @@ async def test_failed_then_retry(logged_in: Browser, ledger: Ledger,
     assert "没有失败的充值" in (await logged_in.get("/web/home")).text
 
 
+async def test_unconfirmed_recharge_is_shown_pending_not_failed(
+        logged_in: Browser, ledger: Ledger, billing: BillingSimulator) -> None:
+    """Issue 9: billing timed out and cannot say: the receipt says the amount is held and the
+    result follows by SMS; no retry is offered (the first attempt may still complete)."""
+    billing.timeout_next(1, applied=False)
+    page = await recharge(logged_in)
+    assert page.url == "/web/recharges/1" and 'id="pending"' in page.text
+    assert "请勿重复充值" in page.text and "/web/recharges/1/retry" not in page.text
+    assert await sql(ledger, "SELECT status FROM recharges") == [("pending",)]
+
+
 async def test_history_paging_and_dates(logged_in: Browser, ledger: Ledger,
                                         clock: ManualClock) -> None:
     """R-21: history between two dates, 20 a page."""
