@@ -281,4 +281,5 @@ class TransportError(SmsmenuError):
 class StorageError(SmsmenuError):
     code = "E_STORAGE"
     http_status = 503
-    messages = {"zh": "数据库暂不可用，请稍后再试", "en": "Storage unavailable; try again later"}
+    messages = {"zh": "数据库暂不可用，本条未执行，请稍后重发",
+                "en": "Not processed: storage unavailable; send it again later"}
