@@ -33,6 +33,12 @@ class Channel(StrEnum):
     WEB = "web"
     CLI = "cli"
 
+    @property
+    def dialog(self) -> str:
+        """The menu session a message of this channel belongs to: ``sms`` (SMPP, SMGP, Kannel;
+        any bind, any instance), ``ussd`` or ``api``. One never reads or changes another's."""
+        return {"ussd": "ussd", "http": "api"}.get(self.value, "sms")
+
 
 class Clock(Protocol):
     """Source of the current time; always timezone-aware."""

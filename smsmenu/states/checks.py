@@ -90,14 +90,17 @@ class Session(SessionBase):
                 "charge": money.format_yuan(self.data["charge"])}
 
     def _dialog_key(self) -> str:
-        return f"dialog:{self.msisdn}:{self.dialog}"
+        """SMS dialogs keep the key they had before channels had dialogs of their own."""
+        if self.channel == "sms":
+            return f"dialog:{self.msisdn}:{self.dialog}"
+        return f"dialog:{self.msisdn}:{self.channel}:{self.dialog}"
 
     def reserved_recharge(self) -> bool:
         s, d = self.step, self.data
         return self._try(lambda: self._reserve(lambda: recharge.begin(
             s.conn, s.env, s.now, key=self._dialog_key(), msisdn=self.msisdn,
             kind=TargetKind(d["kind"]), target=d["target"], amount_fen=d["amount"],
-            tx_password=s.text, notice_to=d["notice"], channel="sms")))
+            tx_password=s.text, notice_to=d["notice"], channel=s.channel)))
 
     def _reserve(self, begin: Callable[[], recharge.Held]) -> None:
         passwords.check_format(self.step.text)

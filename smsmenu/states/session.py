@@ -26,7 +26,21 @@ CREATE TABLE IF NOT EXISTS sessions (
     dialog INTEGER NOT NULL DEFAULT 0,
     updated_at TEXT NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS menu_sessions (
+    msisdn TEXT NOT NULL,
+    channel TEXT NOT NULL CHECK (channel IN ('sms', 'ussd', 'api')),
+    state TEXT NOT NULL,
+    data TEXT NOT NULL,
+    dialog INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (msisdn, channel)
+) STRICT, WITHOUT ROWID;
+INSERT OR IGNORE INTO menu_sessions (msisdn, channel, state, data, dialog, updated_at)
+    SELECT msisdn, 'sms', state, data, dialog, updated_at FROM sessions;
+DELETE FROM sessions;
 """
+"""Sessions by (agent, dialog channel); ``sessions`` (one per agent, before channels had their
+own dialogs) is emptied into ``menu_sessions`` as the SMS dialogs on open."""
 
 
 @dataclass
@@ -38,6 +52,8 @@ class Step:
     now: dt.datetime
     agent: Agent
     text: str
+    channel: str = "sms"
+    """The message's channel as recharges record it (``sms``, ``ussd``, ``http``)."""
     error: str | None = None
     result: list[str] = field(default_factory=list)
     notices: list[dict[str, Any]] = field(default_factory=list)
@@ -51,8 +67,10 @@ class SessionBase:
     """Persisted fields (state, data, dialog) plus the current ``Step``."""
 
     def __init__(self, msisdn: str, state: str = "main", data: dict[str, Any] | None = None,
-                 dialog: int = 0, updated_at: str | None = None) -> None:
+                 dialog: int = 0, updated_at: str | None = None, channel: str = "sms") -> None:
         self.msisdn = msisdn
+        self.channel = channel
+        """The dialog channel (``Channel.dialog``): ``sms``, ``ussd`` or ``api``."""
         self.state = state
         self.data: dict[str, Any] = data or {}
         self.dialog = dialog
@@ -73,20 +91,21 @@ class SessionBase:
 
     # -- persistence ---------------------------------------------------------------------
     @classmethod
-    def load(cls, conn: sqlite3.Connection, msisdn: str) -> Any:
-        row = conn.execute("SELECT state, data, dialog, updated_at FROM sessions WHERE msisdn = ?",
-                           (msisdn,)).fetchone()
+    def load(cls, conn: sqlite3.Connection, msisdn: str, channel: str = "sms") -> Any:
+        row = conn.execute("SELECT state, data, dialog, updated_at FROM menu_sessions "
+                           "WHERE msisdn = ? AND channel = ?", (msisdn, channel)).fetchone()
         if row is None:
-            return cls(msisdn)
-        return cls(msisdn, row[0], json.loads(row[1]), int(row[2]), row[3])
+            return cls(msisdn, channel=channel)
+        return cls(msisdn, row[0], json.loads(row[1]), int(row[2]), row[3], channel)
 
     def save(self, conn: sqlite3.Connection, now: dt.datetime) -> None:
         conn.execute(
-            "INSERT INTO sessions (msisdn, state, data, dialog, updated_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (msisdn) DO UPDATE SET state = excluded.state, data = excluded.data, "
-            "dialog = excluded.dialog, updated_at = excluded.updated_at",
-            (self.msisdn, self.state, json.dumps(self.data, ensure_ascii=False), self.dialog,
-             iso(now)))
+            "INSERT INTO menu_sessions (msisdn, channel, state, data, dialog, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (msisdn, channel) DO UPDATE SET "
+            "state = excluded.state, data = excluded.data, dialog = excluded.dialog, "
+            "updated_at = excluded.updated_at",
+            (self.msisdn, self.channel, self.state, json.dumps(self.data, ensure_ascii=False),
+             self.dialog, iso(now)))
 
     def idle(self, now: dt.datetime, timeout: dt.timedelta) -> bool:
         return self.updated_at is not None and now - from_iso(self.updated_at) > timeout

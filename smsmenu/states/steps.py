@@ -119,8 +119,8 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
                 else AgentClosed().message(lang))
         return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
                          now, direct)
-    session = Session.load(conn, msg.msisdn)
-    s = Step(conn, env, now, agent, normalize(msg.text))
+    session = Session.load(conn, msg.msisdn, msg.channel.dialog)
+    s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel.value)
     session.begin(s)
     lines = _move(session, s, machine, msg, idle)
     if s.pending is not None and s.pending.status == "pending":
@@ -247,7 +247,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msg: Inbound
     """Record billing's answer, end the dialog and reply with the receipts, in one transaction."""
     done = recharge.finish(conn, env, now, recharge_id=recharge_id, reference=reference,
                            result=result, reason=reason)
-    session = Session.load(conn, msg.msisdn)
+    session = Session.load(conn, msg.msisdn, msg.channel.dialog)
     if session.state == "billing" and session.data.get("recharge_id") == recharge_id:
         session.state, session.data = "main", {}
         session.save(conn, now)

@@ -18,7 +18,7 @@ async def test_two_racing_messages_of_one_agent_are_applied_in_order(rig: Rig) -
     first, second = await asyncio.gather(rig.send(AGENT, "1"), rig.send(AGENT, "2"))
     assert first[0][1].startswith("充值\n1固定电话") and second[0][1] == "请输入C网手机号码\n0返回"
     row = await rig.ledger.op(lambda conn, env, now: conn.execute(
-        "SELECT state, data FROM sessions WHERE msisdn = ?", (AGENT,)).fetchone())
+        "SELECT state, data FROM menu_sessions WHERE msisdn = ? AND channel = 'sms'", (AGENT,)).fetchone())
     assert (row[0], json.loads(row[1])) == ("number", {"kind": "mobile"})
 
 

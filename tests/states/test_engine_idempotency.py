@@ -17,7 +17,7 @@ WALK = ["1", "2", "18012345678", "50", "1"]
 
 async def state(rig: Rig) -> tuple[str, dict[str, Any]]:
     row = await rig.ledger.op(lambda conn, env, now: conn.execute(
-        "SELECT state, data FROM sessions WHERE msisdn = ?", (AGENT,)).fetchone())
+        "SELECT state, data FROM menu_sessions WHERE msisdn = ? AND channel = 'sms'", (AGENT,)).fetchone())
     return row[0], json.loads(row[1])
 
 

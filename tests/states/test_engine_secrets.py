@@ -76,7 +76,7 @@ async def test_no_new_password_in_the_database_during_and_after_a_change(rig: Ri
     for text in ("3", "2", "123456", NEW):
         await rig.send(AGENT, text)
     state = await rig.ledger.op(lambda conn, env, now: conn.execute(
-        "SELECT state, data FROM sessions WHERE msisdn = ?", (AGENT,)).fetchone())
+        "SELECT state, data FROM menu_sessions WHERE msisdn = ? AND channel = 'sms'", (AGENT,)).fetchone())
     assert state[0] == "tx_again" and "new" in json.loads(state[1])
     assert NEW.encode() not in _db_bytes(rig)
     assert "已修改" in (await rig.send(AGENT, NEW))[-1][1]
