@@ -31,6 +31,12 @@ CREATE TABLE IF NOT EXISTS inbox (
     at TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 
+CREATE TABLE IF NOT EXISTS stranger_replies (
+    msisdn TEXT PRIMARY KEY,
+    since TEXT NOT NULL,
+    count INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS line_commands (
     msisdn TEXT NOT NULL,
     digest TEXT NOT NULL,
@@ -39,6 +45,12 @@ CREATE TABLE IF NOT EXISTS line_commands (
     PRIMARY KEY (msisdn, digest, first_at)
 ) STRICT, WITHOUT ROWID;
 """
+
+
+STRANGER_REPLIES = 2
+"""Replies per number and hour to a sender that is no (open) agent: enough to tell a person
+where to apply, too few to pump SMS to a number by sending as it."""
+STRANGER_WINDOW = dt.timedelta(hours=1)
 
 
 @dataclass
@@ -84,7 +96,22 @@ def prune_inbox(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
     cur = conn.execute("DELETE FROM inbox WHERE at < ?", (iso(now - older_than),))
     window = dt.timedelta(seconds=commands.WINDOW_S)
     conn.execute("DELETE FROM line_commands WHERE first_at < ?", (iso(now - window),))
+    conn.execute("DELETE FROM stranger_replies WHERE since < ?", (iso(now - STRANGER_WINDOW),))
     return cur.rowcount
+
+
+def _may_answer_stranger(conn: sqlite3.Connection, msisdn: str, now: dt.datetime) -> bool:
+    """Count a reply to a non-agent; False past ``STRANGER_REPLIES`` in the window."""
+    row = conn.execute("SELECT since, count FROM stranger_replies WHERE msisdn = ?",
+                       (msisdn,)).fetchone()
+    if row is None or row[0] < iso(now - STRANGER_WINDOW):
+        conn.execute("INSERT OR REPLACE INTO stranger_replies (msisdn, since, count) "
+                     "VALUES (?, ?, 1)", (msisdn, iso(now)))
+        return True
+    if row[1] >= STRANGER_REPLIES:
+        return False
+    conn.execute("UPDATE stranger_replies SET count = count + 1 WHERE msisdn = ?", (msisdn,))
+    return True
 
 
 def recall(conn: sqlite3.Connection, key: str) -> Outcome | None:
@@ -114,6 +141,8 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         return done
     agent = agents.find(conn, msg.msisdn)
     if agent is None or agent.status == "closed":
+        if not _may_answer_stranger(conn, msg.msisdn, now):
+            return _remember(conn, msg, Outcome([], True), now, direct)
         lang = agent.lang if agent else env.lang
         text = (env.texts.render(lang, "menu.not_agent") if agent is None
                 else AgentClosed().message(lang))
