@@ -39,7 +39,7 @@ def mark_sent(conn: sqlite3.Connection, ids: list[int], gateway: str, now: str,
     ids_ = message_ids or [None] * len(ids)
     conn.executemany(
         "UPDATE outbox SET status = 'sent', sent_at = ?, gateway = ?, message_id = ?, "
-        "attempts = attempts + 1 WHERE id = ? AND status = 'queued'",
+        "attempts = attempts + 1, claimed_by = NULL WHERE id = ? AND status = 'queued'",
         [(now, gateway, mid, oid) for oid, mid in zip(ids, ids_, strict=True)],
     )
 
@@ -47,7 +47,7 @@ def mark_sent(conn: sqlite3.Connection, ids: list[int], gateway: str, now: str,
 def mark_retry(conn: sqlite3.Connection, outbox_id: int, next_at: str, max_attempts: int) -> None:
     """Count a failed send; retry later, or give up (status failed) after ``max_attempts``."""
     conn.execute(
-        "UPDATE outbox SET attempts = attempts + 1, next_at = ?, "
+        "UPDATE outbox SET attempts = attempts + 1, next_at = ?, claimed_by = NULL, "
         "status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'queued' END "
         "WHERE id = ? AND status = 'queued'",
         (next_at, max_attempts, outbox_id),
@@ -65,13 +65,24 @@ def as_dicts(*items: Notice) -> list[dict[str, object]]:
     return [{"id": n.outbox_id, "to": n.to, "text": n.text, "kind": n.kind} for n in items]
 
 
-def claim(conn: sqlite3.Connection, now: str, lease_until: str, limit: int = 100) -> list[Notice]:
-    """Due messages, leased to the caller until ``lease_until`` so no other drain sends them.
+def claim(conn: sqlite3.Connection, now: str, lease_until: str, limit: int = 100,
+          holder: str = "") -> list[Notice]:
+    """Due messages, leased to ``holder`` until ``lease_until`` so no other drain sends them.
 
-    A sender that dies mid-send leaves the lease to expire: the message is sent again
-    (at least once, never lost).
+    A sender that dies mid-send leaves the lease: another instance sends the message once the
+    lease ends, the same instance (``holder``) as soon as it starts again (``release``); at
+    least once, never lost.
     """
     notices = due(conn, now, limit)
-    conn.executemany("UPDATE outbox SET next_at = ? WHERE id = ?",
-                     [(lease_until, n.outbox_id) for n in notices])
+    conn.executemany("UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id = ?",
+                     [(lease_until, holder or None, n.outbox_id) for n in notices])
     return notices
+
+
+def release(conn: sqlite3.Connection, holder: str, now: str) -> int:
+    """End every lease ``holder`` still has (it crashed, or stopped mid-send): those rows are
+    due at ``now``. Leases of other holders stay. The number of rows released."""
+    cur = conn.execute(
+        "UPDATE outbox SET next_at = ?, claimed_by = NULL "
+        "WHERE status = 'queued' AND claimed_by = ? AND next_at > ?", (now, holder, now))
+    return cur.rowcount

@@ -8,16 +8,24 @@ operation either ran whole and committed, or never ran.
 
 An exception with a true ``commit_effects`` attribute (a wrong password: the failure counter
 must stick) releases its savepoint instead of rolling it back, then reaches the caller.
+
+The writer remembers how its last batch ended: a failed COMMIT (or BEGIN), or an operation hit
+by a storage error (disk full, I/O error, read-only, corrupt, locked), sets ``failure`` (since
+when, and the error); the next batch that commits cleanly clears it. ``probe`` commits one tiny
+write (the ``meta`` heartbeat row) to prove the database can be written right now.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
@@ -27,6 +35,36 @@ from smsmenu.errors import SmsmenuError, StorageError
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]
 log = structlog.get_logger("ledger.writer")
+STORAGE_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY,
+                           sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB,
+                           sqlite3.SQLITE_PERM, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+                           sqlite3.SQLITE_PROTOCOL})
+"""Primary result codes that say the storage, not the operation, is at fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Storage is failing: since when (epoch seconds, first failure of the run) and the last error."""
+
+    since: float
+    error: str
+
+    @property
+    def since_iso(self) -> str:
+        return dt.datetime.fromtimestamp(self.since, dt.UTC).isoformat(timespec="seconds")
+
+
+def storage_error(exc: BaseException) -> bool:
+    """A sqlite error that means the database cannot be written (not a constraint or a bug)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and code is not None and code & 0xFF in STORAGE_CODES
+
+
+def heartbeat(conn: sqlite3.Connection) -> None:
+    """The probe's write: one ``meta`` row set to the time (a real change: a page is written)."""
+    conn.execute("INSERT INTO meta (key, value) VALUES ('heartbeat', ?) "
+                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                 (dt.datetime.now(dt.UTC).isoformat(),))
 
 
 def connect(path: str, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
@@ -47,14 +85,17 @@ def savepoint(conn: sqlite3.Connection, name: str = "op") -> Iterator[None]:
     """Run a block as one unit inside the open transaction: all of it, or none of it.
 
     An exception whose ``commit_effects`` is true keeps what the block wrote (failure counters).
+    When SQLite itself rolled the whole transaction back (disk full, I/O error), the block's
+    error goes on as it is: there is no savepoint left to roll back to.
     """
     conn.execute(f"SAVEPOINT {name}")
     try:
         yield
     except Exception as exc:
-        if not getattr(exc, "commit_effects", False):
-            conn.execute(f"ROLLBACK TO {name}")
-        conn.execute(f"RELEASE {name}")
+        if conn.in_transaction:
+            if not getattr(exc, "commit_effects", False):
+                conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
         raise
     conn.execute(f"RELEASE {name}")
 
@@ -73,6 +114,8 @@ class Writer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batches = 0
         self.operations = 0
+        self.failure: Failure | None = None
+        """Set while the last batch failed to commit (or hit a storage error); else None."""
 
     def start(self, init: Callable[[sqlite3.Connection], None] | None = None) -> None:
         """Open the connection (running ``init`` on it first) and start the thread."""
@@ -91,6 +134,20 @@ class Writer:
         future: asyncio.Future[T] = self._loop.create_future()
         self._queue.put((fn, future))
         return await future
+
+    async def probe(self, timeout: float) -> str | None:  # noqa: ASYNC109
+        """Commit the heartbeat within ``timeout`` s: None when it did, else why not.
+
+        It goes through the queue and commits like any operation (``synchronous`` FULL: fsynced),
+        so a full disk, a read-only or locked database or a stuck writer shows here.
+        """
+        try:
+            await asyncio.wait_for(self.run(heartbeat), timeout)
+        except TimeoutError:
+            return f"the writer did not commit within {timeout:g} s"
+        except SmsmenuError as exc:
+            return str(exc.__cause__) if exc.__cause__ is not None else exc.code
+        return None
 
     async def aclose(self) -> None:
         """Finish the queued operations, then close the connection."""
@@ -125,6 +182,7 @@ class Writer:
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        broken: BaseException | None = None
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, future in batch:
@@ -135,16 +193,22 @@ class Writer:
                         result = fn(conn)
                 except Exception as exc:
                     outcomes.append((future, None, _mapped(exc)))
+                    if storage_error(exc):
+                        broken = exc
+                    if not conn.in_transaction:  # SQLite rolled back the whole batch: stop here
+                        raise sqlite3.OperationalError(f"transaction rolled back: {exc}") from exc
                 else:
                     outcomes.append((future, result, None))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            log.error("ledger.commit_failed", error=str(exc), batch=len(batch))
+            broken = broken if broken is not None else exc
+            log.error("ledger.commit_failed", error=str(broken), batch=len(batch))
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             failure = StorageError()
-            failure.__cause__ = exc
+            failure.__cause__ = broken
             outcomes = [(future, None, failure) for _, future in batch]
+        self._outcome(broken)
         self.batches += 1
         self.operations += len(outcomes)
         assert self._loop is not None
@@ -152,6 +216,17 @@ class Writer:
             self._loop.call_soon_threadsafe(_settle, outcomes)
         except RuntimeError:  # the loop is gone (interpreter exit): the commit stands regardless
             log.warning("ledger.loop_closed", batch=len(batch))
+
+
+    def _outcome(self, broken: BaseException | None) -> None:
+        """Remember how this batch ended: failing (keeping the first failure's time) or fine."""
+        if broken is None:
+            if self.failure is not None:
+                log.info("ledger.storage_recovered", failing_since=self.failure.since_iso)
+            self.failure = None
+            return
+        since = self.failure.since if self.failure is not None else time.time()
+        self.failure = Failure(since, str(broken) or type(broken).__name__)
 
 
 def _mapped(exc: Exception) -> BaseException:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ledger import Ledger
 from ledger.queries import scalar
+from smsmenu import readiness
 from smsmenu.errors import SmsmenuError
 from smsmenu.gateway import http as http_gateway
 from smsmenu.gateway import ussd as ussd_gateway
@@ -23,6 +24,7 @@ from smsmenu.types import Billing, Clock
 ENGINE = web.AppKey("engine", Engine)
 LEDGER = web.AppKey("ledger", Ledger)
 GATEWAYS = web.AppKey("gateways", list[Gateway])
+READINESS = web.AppKey("readiness", readiness.Readiness)
 log = structlog.get_logger("http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -52,33 +54,31 @@ async def metrics(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     pending = "SELECT COUNT(*) FROM transfers WHERE state = 'pending'"
     engine.metrics.pending = int(await request.app[LEDGER].read(scalar(pending)) or 0)
+    engine.metrics.oldest_pending_s = await request.app[LEDGER].oldest_pending_seconds()
     return web.Response(body=engine.metrics.render(),
                         headers={"Content-Type": CONTENT_TYPE})
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Whether the ledger answers and each gateway is up."""
-    ledger = request.app[LEDGER]
-    ok = True
-    try:
-        await ledger.read(scalar("SELECT 1"))
-    except SmsmenuError:
-        ok = False
-    gateways = {g.name: bool(getattr(g, "bound", True)) for g in request.app[GATEWAYS]}
-    healthy = ok and all(gateways.values())
-    return web.json_response({"ok": healthy, "ledger": ok, "gateways": gateways},
-                             status=200 if healthy else 503)
+    """200 when ready (start-up recovery done, ledger answers, storage takes a write) and each
+    gateway is up; else 503 saying why."""
+    gateways: list[Gateway] = request.app[GATEWAYS]
+    body = await readiness.report(request.app[LEDGER], request.app[READINESS], gateways)
+    return web.json_response(body, status=200 if body["ok"] else 503)
 
 
 def create_app(settings: Settings, ledger: Ledger, billing: Billing,
-               gateways: Sequence[Gateway], clock: Clock, engine: Engine | None = None
-               ) -> web.Application:
-    """The server's HTTP side: JSON SMS API, USSD callback, health."""
+               gateways: Sequence[Gateway], clock: Clock, engine: Engine | None = None,
+               ready: readiness.Readiness | None = None) -> web.Application:
+    """The server's HTTP side: JSON SMS API, USSD callback, health.
+
+    ``ready``: the server's start-up state for ``/healthz`` (default: nothing to wait for)."""
     del billing  # the engine reaches billing through the ledger; kept for a uniform signature
     idle = dt.timedelta(seconds=settings.menu.idle_timeout_s)
     engine = engine or Engine(ledger, idle_timeout=idle)
     app = web.Application(middlewares=[errors], client_max_size=64 * 1024)
     app[ENGINE], app[LEDGER], app[GATEWAYS] = engine, ledger, list(gateways)
+    app[READINESS] = ready or readiness.Readiness(recovered=True)
     app.add_routes(http_gateway.routes(engine, clock))
     app.add_routes(ussd_gateway.routes(engine, clock))
     def transports() -> list[Gateway]:

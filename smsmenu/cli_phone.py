@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from smsmenu.cli_common import ConfigError, Subparsers
+from smsmenu.healthwait import WAIT_S, NotReady, wait_healthy
 from smsmenu.settings import load_settings
 
 DEMO_AGENT = "18900000001"
@@ -24,13 +25,22 @@ def _defaults(config: str | None) -> tuple[str, str]:
 
 
 async def _probe(args: argparse.Namespace, server: str) -> str | None:
-    """Why the server (or its SMSC control API) cannot be reached; None when it answers."""
-    url = (f"{args.smsc_control or server + '/smsc'}/handsets/{args.msisdn}/inbox?timeout=0"
-           if args.via == "smsc" else f"{server}/healthz")
+    """Why the server (or its SMSC control API) cannot be used; None when it is ready.
+
+    First the server's ``/healthz`` must answer 200 (waiting up to ``--wait`` s, saying so),
+    then, for ``--via smsc``, the SMSC simulator's handset API must answer.
+    """
+    try:
+        await wait_healthy(server, wait=args.wait, say=print)
+    except NotReady as exc:
+        return str(exc)
+    if args.via != "smsc":
+        return None
+    url = f"{args.smsc_control or server + '/smsc'}/handsets/{args.msisdn}/inbox?timeout=0"
     try:
         async with aiohttp.ClientSession() as http, \
                 http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
-            if args.via == "http" or resp.status == 200:
+            if resp.status == 200:
                 return None
             return f"{url} answered {resp.status} (is the SMSC simulator served? try --via http)"
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -87,5 +97,8 @@ def register(subparsers: Subparsers) -> None:
                    help="billing simulator for '! billing ...' directives (default: settings)")
     p.add_argument("--timeout", type=float, default=5.0, metavar="S",
                    help="seconds to wait for each expected reply in --script mode (default 5)")
+    p.add_argument("--wait", type=float, default=WAIT_S, metavar="S",
+                   help=f"seconds to wait for the server's /healthz to answer 200 (default "
+                        f"{WAIT_S:g}); then exit 2")
     p.add_argument("--config", metavar="FILE", help="settings TOML (for the default addresses)")
     p.set_defaults(func=phone)

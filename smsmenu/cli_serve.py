@@ -8,20 +8,24 @@ import signal
 
 from smsmenu import logs
 from smsmenu.cli_common import Subparsers, common_options, load
-from smsmenu.server import running
+from smsmenu.readiness import wait_ready
+from smsmenu.server import Running, running
 from smsmenu.server_smpp import add_options, apply_options
 from smsmenu.settings import Settings, describe
 
 
-async def serve(settings: Settings, demo: bool = True) -> int:
-    """Run until SIGINT/SIGTERM."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+async def serve(settings: Settings, demo: bool = True, stop: asyncio.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop``); the started lines once ready (``/healthz``)."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
     async with running(settings, demo=demo, smpp=True) as run:
-        print(f"smsmenu listening on {run.http_url} (POST /api/sms, POST /ussd, GET /healthz, "
-              f"GET /metrics)\nweb portal: {run.http_url}/web/  back office: {run.http_url}"
+        if not await _ready(run, stop):
+            return 0
+        print(f"smsmenu ready, listening on {run.http_url} (POST /api/sms, POST /ussd, "
+              f"GET /healthz, GET /metrics)\nweb portal: {run.http_url}/web/  back office: {run.http_url}"
               f"/web/ops/\nphone: make phone (or: smsmenu phone --msisdn 18900000001)",
               flush=True)
         if run.smpp is not None:
@@ -32,6 +36,24 @@ async def serve(settings: Settings, demo: bool = True) -> int:
             print(f"SMPP {'bound' if run.smpp.gateway.bound else 'binding'}: {links}", flush=True)
         await stop.wait()
     return 0
+
+
+async def _ready(run: Running, stop: asyncio.Event) -> bool:
+    """Wait until the server is ready, saying why not meanwhile; False when stopped first."""
+    def waiting(why: str) -> None:
+        print(f"smsmenu not ready yet on {run.http_url}: {why}", flush=True)
+
+    ready = asyncio.create_task(wait_ready(run.ledger, run.readiness, run.gateways,
+                                           waiting=waiting))
+    stopped = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({ready, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (ready, stopped):
+        task.cancel()
+    await asyncio.gather(ready, stopped, return_exceptions=True)
+    if ready in done:
+        ready.result()  # an unexpected failure is raised, not taken for a stop
+        return True
+    return False
 
 
 def register(subparsers: Subparsers) -> None:

@@ -42,11 +42,16 @@ class Dispatcher:
     notices queued elsewhere, retries, rows whose sender died. A row is never on the wire twice
     at once. Messages go round-robin over the gateways that are up; with none up they stay
     queued: a transport that is down delays SMS, never loses them.
+
+    Claims carry ``instance`` (this server's id): after a crash, ``release`` at the next start
+    makes this instance's leased rows due at once; other instances' leases are left alone.
     """
 
     def __init__(self, ledger: Ledger, gateways: Sequence[Gateway], *, interval: float = 0.5,
-                 batch: int = 100, concurrency: int = 20, retry_after: float = 5.0) -> None:
+                 batch: int = 100, concurrency: int = 20, retry_after: float = 5.0,
+                 instance: str = "") -> None:
         self.ledger = ledger
+        self.instance = instance
         self.gateways = list(gateways)
         self.interval = interval
         self.batch = batch
@@ -98,7 +103,18 @@ class Dispatcher:
         now = self.ledger.now()
         return await self.ledger.writer.run(partial(
             outbox.claim, now=iso(now), lease_until=iso(now + dt.timedelta(seconds=LEASE_S)),
-            limit=self.batch))
+            limit=self.batch, holder=self.instance))
+
+    async def release(self) -> int:
+        """Before ``run``: rows this instance leased in an earlier life go due now (it died or
+        stopped mid-send); the number released."""
+        if not self.instance:
+            return 0
+        released = await self.ledger.writer.run(partial(
+            outbox.release, holder=self.instance, now=iso(self.ledger.now())))
+        if released:
+            log.info("outbox.released", instance=self.instance, rows=released)
+        return released
 
     async def _send(self, notice: outbox.Notice) -> None:
         gateway = self._gateway()
@@ -152,7 +168,8 @@ class Dispatcher:
     async def aclose(self, grace: float = 2.0) -> None:
         """After ``run`` was cancelled: let sends on the wire finish (``grace`` s), cancel the rest.
 
-        A cancelled send keeps its row queued: it goes out again after its lease (at least once).
+        A cancelled send keeps its row queued: it goes out again at this instance's next start
+        (``release``), or after its lease (at least once).
         """
         if self._sending:
             _done, pending = await asyncio.wait(set(self._sending.values()), timeout=grace)

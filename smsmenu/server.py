@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import os
 import secrets
+import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from smsmenu.dispatch import Dispatcher
 from smsmenu.gateway.base import Gateway
 from smsmenu.gateway.kannel import DLR_PATH, KannelGateway
 from smsmenu.gateway.kannel import routes as kannel_routes
+from smsmenu.readiness import Readiness
 from smsmenu.schema import EXTRA_DDL
 from smsmenu.server_smpp import Smpp, prepare
 from smsmenu.settings import Settings
@@ -56,6 +58,8 @@ class Running:
     """Our ESME (``smpp.gateway``) and the SMSC simulator (``smpp.smsc``) when they run."""
     receipts: ReceiptBook | None = None
     kannel: KannelGateway | None = None
+    readiness: Readiness = field(default_factory=Readiness)
+    """``recovered`` once start-up (recovery, leases released, parts started) is done."""
 
     @property
     def gateways(self) -> list[Gateway]:
@@ -69,6 +73,11 @@ async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRu
     await site.start()
     addresses = runner.addresses
     return runner, int(addresses[0][1]) if addresses else port
+
+
+def instance_id(settings: Settings) -> str:
+    """This server's id on the database: ``[server] instance``, else ``hostname:http_port``."""
+    return settings.server.instance or f"{socket.gethostname()}:{settings.http.port}"
 
 
 def make_billing(settings: Settings, clock: Clock) -> Billing:
@@ -113,7 +122,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     clock = clock or SystemClock(settings.ledger.timezone)
     billing = billing or make_billing(settings, clock)
     ledger = await Ledger.open(settings, billing, clock, extra_ddl=EXTRA_DDL)
-    dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval)
+    dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval,
+                            instance=instance_id(settings))
     engine = WakingEngine(ledger, on_queued=dispatcher.send_now,
                           idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s))
     run = Running(ledger, engine, billing, dispatcher, "", receipts=ReceiptBook(ledger))
@@ -140,14 +150,16 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
                   f"-> {run.http_url}/web/ops/", flush=True)
         if run.smpp is not None:
             await run.smpp.start()  # MO flows from here on: after recovery
+        await dispatcher.release()  # what this instance had leased before a crash: due now
         run.tasks.append(asyncio.create_task(dispatcher.run(), name="outbox"))
         retention = dt.timedelta(hours=settings.menu.inbox_retention_h)
         run.tasks.append(asyncio.create_task(engine.prune_forever(retention), name="prune"))
         stale = ledger.env.rules.reservation_timeout / 2
         run.tasks.append(asyncio.create_task(
             ledger.recover_forever(stale.total_seconds() / 2, stale), name="recover"))
+        run.readiness.recovered = True  # /healthz may answer 200 from here on
         log.info("server.started", http=run.http_url, billing=run.billing_url,
-                 gateways=[g.name for g in dispatcher.gateways])
+                 gateways=[g.name for g in dispatcher.gateways], instance=dispatcher.instance)
         yield run
     finally:
         await _stop(run)
@@ -164,7 +176,8 @@ async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
     if settings.kannel.sendsms_url:
         run.kannel = KannelGateway(settings.kannel)
         run.gateways.append(run.kannel)
-    app = create_app(settings, run.ledger, run.billing, run.gateways, clock, run.engine)
+    app = create_app(settings, run.ledger, run.billing, run.gateways, clock, run.engine,
+                     ready=run.readiness)
     setup_web(app, run.ledger, settings, clock)
     if run.kannel is not None:
         app.add_routes(kannel_routes(run.engine, clock, run.receipts))

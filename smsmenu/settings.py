@@ -52,6 +52,12 @@ class HttpSettings:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    instance: str = ""
+    """This server's id on the shared database (outbox leases); empty: ``hostname:http_port``."""
+
+
+@dataclass(frozen=True)
 class MenuSettings:
     lang: str = "zh"
     idle_timeout_s: int = 180
@@ -94,6 +100,7 @@ class Settings:
     rules: RulesSettings = field(default_factory=RulesSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     menu: MenuSettings = field(default_factory=MenuSettings)
     smpp: SmppSettings = field(default_factory=SmppSettings)
     kannel: KannelSettings = field(default_factory=KannelSettings)

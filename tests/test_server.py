@@ -35,7 +35,8 @@ async def test_it_starts_serves_healthz_and_stops_cleanly(
         assert run.http_url.startswith("http://127.0.0.1:") and not run.http_url.endswith(":0")
         async with http.get("/healthz") as resp:
             assert resp.status == 200
-            assert await resp.json() == {"ok": True, "ledger": True, "gateways": {}}
+            assert await resp.json() == {"ok": True, "ready": True, "ledger": True,
+                                         "storage": "ok", "recovered": True, "gateways": {}}
         url, tasks = run.http_url, list(run.tasks)
         assert tasks and not any(t.done() for t in tasks)
     assert all(t.done() for t in tasks)

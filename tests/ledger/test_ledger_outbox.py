@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ import structlog
 from ledger_support import AGENT, CUSTOMER, LANDLINE, MGMT, TX, Sql
 from ledger_support import recharge as do_recharge
 
-from ledger import Ledger, outbox, recharge
+from ledger import Ledger, outbox, recharge, schema
 from simulator.billing import BillingSimulator
 from smsmenu.clock import ManualClock, iso
 from smsmenu.errors import InsufficientFunds, SmsmenuError
@@ -84,6 +86,59 @@ async def test_queued_notices_survive_a_restart(settings: Settings, billing: Bil
         await before.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as after:
         assert [(n.to, n.kind) for n in await due(after)] == [(AGENT, "opened")]
+
+
+async def claim(ledger: Ledger, holder: str, limit: int = 1) -> list[int]:
+    now = ledger.now()
+    return [n.outbox_id for n in await ledger.writer.run(partial(
+        outbox.claim, now=iso(now), lease_until=iso(now + dt.timedelta(seconds=60)), limit=limit,
+        holder=holder))]
+
+
+async def test_a_claim_names_its_holder_and_release_ends_only_its_leases(
+        agent: dict[str, Any], ledger: Ledger, sql: Sql) -> None:
+    """A lease records its instance; releasing one instance's leases leaves the others' alone."""
+    [mine], [theirs] = await claim(ledger, "node-a"), await claim(ledger, "node-b")
+    assert await due(ledger) == []
+    now = iso(ledger.now())
+    assert await ledger.writer.run(partial(outbox.release, holder="node-a", now=now)) == 1
+    assert [n.outbox_id for n in await due(ledger)] == [mine]
+    assert await sql("SELECT id, claimed_by FROM outbox ORDER BY id") == [
+        (mine, None), (theirs, "node-b")]
+    assert await ledger.writer.run(partial(outbox.release, holder="node-a", now=now)) == 0
+
+
+@pytest.mark.parametrize("finish", [
+    pytest.param(lambda conn, oid, now: outbox.mark_sent(conn, [oid], "smpp", now), id="sent"),
+    pytest.param(lambda conn, oid, now: outbox.mark_retry(conn, oid, now, 20), id="retry"),
+])
+async def test_a_finished_send_ends_its_lease(agent: dict[str, Any], ledger: Ledger, sql: Sql,
+                                              finish: Callable[[Any, int, str], None]) -> None:
+    """Marked sent or scheduled for a retry: the row is no longer anyone's lease to release."""
+    [leased] = await claim(ledger, "node-a")
+    now = iso(ledger.now())
+    await ledger.writer.run(lambda conn: finish(conn, leased, now))
+    assert await sql("SELECT claimed_by FROM outbox WHERE id = ?", leased) == [(None,)]
+    assert await ledger.writer.run(partial(outbox.release, holder="node-a", now=now)) == 0
+
+
+def test_an_older_database_gains_the_claimed_by_column(tmp_path: Path) -> None:
+    """The migration adds ``outbox.claimed_by`` to a database made before it; rows are kept."""
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    try:
+        conn.execute("CREATE TABLE outbox (id INTEGER PRIMARY KEY, to_msisdn TEXT NOT NULL, "
+                     "text TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL DEFAULT "
+                     "'queued', attempts INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, "
+                     "next_at TEXT NOT NULL, sent_at TEXT, gateway TEXT, message_id TEXT, "
+                     "receipt TEXT) STRICT")
+        conn.execute("INSERT INTO outbox (to_msisdn, text, kind, created_at, next_at) "
+                     "VALUES ('1', 'x', 'receipt', 'a', 'a')")
+        schema.create(conn)
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(outbox)")]
+        assert columns[-1] == "claimed_by"
+        assert conn.execute("SELECT kind, claimed_by FROM outbox").fetchall() == [("receipt", None)]
+    finally:
+        conn.close()
 
 
 # -- no password anywhere -------------------------------------------------------------------------

@@ -267,3 +267,100 @@ async def test_confirmed_operations_survive_a_restart(settings: Settings, billin
     async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as second:
         assert await available(second) == 50_000 - 9_800
         assert clean(await second.verify())
+
+
+# -- storage health -------------------------------------------------------------------------------
+async def test_a_failed_commit_marks_storage_failing_until_the_next_commit(
+        agent: dict[str, Any], ledger: Ledger, settings: Settings) -> None:
+    """A batch that cannot commit sets ``failure`` (since, error); the next clean commit clears it."""
+    assert ledger.writer.failure is None
+    await ledger.writer.run(lambda conn: conn.execute("PRAGMA busy_timeout = 0"))
+    other = sqlite3.connect(settings.ledger.db, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StorageError):
+            await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=1_000, channel="online")
+        first = ledger.writer.failure
+        assert first is not None and first.error == "database is locked"
+        assert await ledger.writer.probe(5.0) == "database is locked"
+        assert ledger.writer.failure is not None and ledger.writer.failure.since == first.since
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    assert await ledger.writer.probe(5.0) is None
+    assert ledger.writer.failure is None
+    await ledger.writer.run(lambda conn: conn.execute("PRAGMA busy_timeout = 10000"))
+
+
+def fill_disk(conn: sqlite3.Connection) -> None:
+    """Write more than the file may grow by: SQLITE_FULL, as on a full disk."""
+    limit = conn.execute("PRAGMA max_page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+    try:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('filler', ?)", ("x" * 100_000,))
+    finally:
+        conn.execute(f"PRAGMA max_page_count = {limit}")
+
+
+def duplicate_key(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', 'x')")
+
+
+def no_such_table(conn: sqlite3.Connection) -> None:
+    conn.execute("SELECT * FROM no_such_table")
+
+
+@pytest.mark.parametrize("operation, failing", [
+    pytest.param(fill_disk, True, id="disk-full"),
+    pytest.param(duplicate_key, False, id="constraint"),
+    pytest.param(no_such_table, False, id="programming-error"),
+])
+async def test_an_operation_hit_by_a_storage_error_marks_storage_failing(
+        ledger: Ledger, operation: Callable[[sqlite3.Connection], None], failing: bool) -> None:
+    """Disk full inside an operation is a storage failure though its batch commits; a refused
+    constraint or a bad query is the operation's own error."""
+    with pytest.raises(StorageError):
+        await ledger.writer.run(operation)
+    assert (ledger.writer.failure is not None) == failing
+    assert ledger.writer.failure is None or "full" in ledger.writer.failure.error
+    assert await ledger.writer.run(lambda conn: 1) == 1
+    assert ledger.writer.failure is None
+
+
+async def test_the_probe_commits_a_heartbeat(ledger: Ledger, sql: Sql) -> None:
+    """``probe`` commits the ``meta`` heartbeat row through the queue: None when it did."""
+    assert await ledger.writer.probe(5.0) is None
+    [(beat,)] = await sql("SELECT value FROM meta WHERE key = 'heartbeat'")
+    assert beat.endswith("+00:00")
+
+
+async def test_a_stuck_writer_fails_the_probe(ledger: Ledger) -> None:
+    """A writer that does not get to the heartbeat within the timeout says so (nothing hangs)."""
+    async with held(ledger.writer):
+        assert await ledger.writer.probe(0.05) == "the writer did not commit within 0.05 s"
+    assert await ledger.writer.probe(5.0) is None
+
+
+async def test_a_closed_writer_fails_the_probe(tmp_path: Path) -> None:
+    """After ``aclose`` the probe reports the storage error instead of raising."""
+    writer = Writer(str(tmp_path / "w.db"), synchronous="OFF")
+    assert await writer.probe(1.0) == "E_STORAGE"
+
+
+async def test_a_full_disk_fails_its_whole_batch_and_commits_nothing(
+        agent: dict[str, Any], ledger: Ledger) -> None:
+    """R-15: SQLite rolls the batch back on a full disk: every operation in it fails, none sticks."""
+    async with held(ledger.writer):
+        results = asyncio.gather(
+            ledger.deposit(key="before", msisdn=AGENT, amount_fen=1_000, channel="online"),
+            ledger.writer.run(fill_disk),
+            ledger.deposit(key="after", msisdn=AGENT, amount_fen=2_000, channel="online"),
+            return_exceptions=True)
+    failed = await results
+    assert all(isinstance(r, StorageError) for r in failed), failed
+    assert all("full" in str(r.__cause__) for r in failed if isinstance(r, StorageError))
+    assert ledger.writer.failure is not None
+    assert await available(ledger) == 50_000  # an operation that commits: no longer failing
+    assert ledger.writer.failure is None
+    done = await ledger.deposit(key="after", msisdn=AGENT, amount_fen=2_000, channel="online")
+    assert done["balance_fen"] == 52_000
