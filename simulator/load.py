@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.money import commission
-from simulator.load_agents import AMOUNT_YUAN, MGMT, TX, Agent, Tally
+from ledger.queries import Query
+from simulator.load_agents import MGMT, TX, Agent, Tally
 from simulator.load_report import figures, percentile, render
 from simulator.load_rig import Rig, own_server, remote_server
 from simulator.load_spawn import spawned_server
+from smsmenu.healthwait import WAIT_S
 from smsmenu.settings import Settings, load_settings
 
 DEPOSIT_FEN = 100_000_000
 """Each agent's float: a million yuan, more than any run can spend."""
-AMOUNT_FEN = AMOUNT_YUAN * 100
 MAX_AGENTS = 9999
 """Agent numbers are 133, four digits of the run, four of the agent."""
 
@@ -35,14 +35,16 @@ class Progress:
     dialogs: int
     mo: int
     errors: int
+    resyncs: int = 0
 
 
 @asynccontextmanager
 async def _rig(via: str, server: str | None, settings: Settings | None, failure_rate: float,
-               smsc_control: str | None, synchronous: str, spawn: bool) -> AsyncIterator[Rig]:
+               smsc_control: str | None, synchronous: str, spawn: bool,
+               ready_wait: float) -> AsyncIterator[Rig]:
     if server is not None:
         async with remote_server(settings or load_settings(), server,
-                                 control_url=smsc_control) as rig:
+                                 control_url=smsc_control, wait=ready_wait) as rig:
             if not failure_rate:
                 yield rig
                 return
@@ -78,7 +80,7 @@ async def _faults(rig: Rig, faults: dict[str, float]) -> dict[str, Any]:
     return before
 
 
-async def _fund(rig: Rig, agents: int, prefix: str) -> list[tuple[str, str]]:
+async def fund(rig: Rig, agents: int, prefix: str) -> list[tuple[str, str]]:
     """Open and fund ``agents`` agents; their (number, recharge target) pairs."""
     pairs = [(f"{prefix}{i:04d}", f"1530{i:07d}") for i in range(1, agents + 1)]
     for msisdn, _ in pairs:
@@ -93,24 +95,26 @@ async def run_load(*, agents: int = 10, duration: float = 10.0, via: str = "smpp
                    billing_failure_rate: float = 0.0, server: str | None = None,
                    settings: Settings | None = None, smsc_control: str | None = None,
                    synchronous: str = "FULL", reply_timeout: float = 10.0, balance_every: int = 5,
-                   spawn: bool = False,
+                   spawn: bool = False, ready_wait: float = WAIT_S,
                    progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Run the load (1 to ``MAX_AGENTS`` agents); the figures, ``money`` and ``verify`` (breaches).
 
     Without ``server`` it starts its own server on a temp database (``synchronous`` FULL:
     durable, as in production): in this process, or with ``spawn`` in a child process bound
     over SMPP to an SMSC simulator in this one. With ``server`` it funds agents in that
-    server's database (``settings``) and drives it over HTTP or its SMSC control API.
+    server's database (``settings``) and drives it over HTTP or its SMSC control API, once its
+    ``/healthz`` answers 200 (``healthwait.NotReady`` after ``ready_wait`` s).
     """
     if not 1 <= agents <= MAX_AGENTS:
         raise ValueError(f"agents must be 1 to {MAX_AGENTS}")
     async with _rig(via, server, settings, billing_failure_rate, smsc_control,
-                    synchronous, spawn) as rig:
+                    synchronous, spawn, ready_wait) as rig:
         prefix = f"133{random.randrange(1, 10_000) if server else 0:04d}"  # + 4 digits
-        pairs = await _fund(rig, agents, prefix)
+        pairs = await fund(rig, agents, prefix)
         tally = Tally()
-        step = rig.step(via, reply_timeout)
-        walkers = [Agent(m, t, step, tally, balance_every=balance_every) for m, t in pairs]
+        line = rig.line(via, reply_timeout)
+        walkers = [Agent(m, t, line.step, tally, late=line.late, balance_every=balance_every,
+                         quiet=min(0.3, reply_timeout)) for m, t in pairs]
         start = time.perf_counter()
         deadline = start + duration
         tasks = [asyncio.create_task(w.run(deadline)) for w in walkers]
@@ -119,25 +123,46 @@ async def run_load(*, agents: int = 10, duration: float = 10.0, via: str = "smpp
             if progress is not None:
                 progress(Progress(time.perf_counter() - start, duration,
                                   sum(tally.dialogs.values()), tally.mo,
-                                  sum(tally.errors.values())))
+                                  sum(tally.errors.values()), tally.resyncs))
         for task in tasks:
             task.result()
         elapsed = time.perf_counter() - start
-        money = await _money(rig, pairs, tally)
+        money = await reconcile(rig, pairs, tally)
         breaches = {k: v for k, v in (await rig.ledger.verify()).items() if v}
     return figures(agents, via, elapsed, tally, money, breaches)
 
 
-async def _money(rig: Rig, pairs: list[tuple[str, str]], tally: Tally) -> dict[str, Any]:
-    """The agents' debits against success receipts × charge (amount less commission, R-16)."""
-    debited = expected = 0
+def _recharges(msisdn: str) -> Query[list[tuple[str, int, int, str]]]:
+    """The agent's recharges as the ledger has them: status, amount, commission, reference."""
+    return Query("SELECT r.status, r.amount, r.commission, r.reference FROM recharges r "
+                 "JOIN agents a ON a.id = r.agent_id WHERE a.msisdn = ? AND a.status != 'closed'",
+                 (msisdn,), lambda rows: [(str(s), int(a), int(c), str(f)) for s, a, c, f in rows])
+
+
+async def reconcile(rig: Rig, pairs: list[tuple[str, str]], tally: Tally) -> dict[str, Any]:
+    """The money by the ledger's records, checked against the receipts the agents received.
+
+    ``ok``: what left the agents' balances is exactly the charge (amount less commission, R-16)
+    of the recharges the ledger shows succeeded, and every success receipt received names one
+    of them. A succeeded recharge whose receipt never arrived is ``unconfirmed``, not an error.
+    """
+    debited = charged = received = succeeded = matched_fen = pending = 0
+    unmatched: list[str] = []
     for msisdn, _ in pairs:
         view = await rig.ledger.agent(msisdn)
         debited += DEPOSIT_FEN - int(view["balance_fen"])
-        charge = AMOUNT_FEN - commission(AMOUNT_FEN, int(view["rate_ppm"]))
-        expected += tally.succeeded[msisdn] * charge
-    return {"debited_fen": debited, "receipts_fen": expected,
-            "recharges_succeeded": sum(tally.succeeded.values()), "ok": debited == expected}
+        rows = await rig.ledger.read(_recharges(msisdn))
+        done = {ref: amount - fee for status, amount, fee, ref in rows if status == "succeeded"}
+        pending += sum(1 for row in rows if row[0] == "pending")
+        receipts = tally.receipts.get(msisdn, set())
+        succeeded, charged = succeeded + len(done), charged + sum(done.values())
+        received += len(receipts)
+        matched_fen += sum(done[ref] for ref in receipts if ref in done)
+        unmatched += sorted(ref for ref in receipts if ref not in done)
+    return {"debited_fen": debited, "ledger_fen": charged, "receipts_fen": matched_fen,
+            "recharges_succeeded": succeeded, "receipts": received,
+            "unconfirmed": succeeded - (received - len(unmatched)), "pending": pending,
+            "unmatched_receipts": unmatched, "ok": debited == charged and not unmatched}
 
 
 __all__ = ["Progress", "percentile", "render", "run_load"]

@@ -27,7 +27,8 @@ def figures(agents: int, via: str, elapsed: float, tally: Tally, money: dict[str
         "dialogs_per_s": round(dialogs / elapsed, 1), "mo_per_s": round(tally.mo / elapsed, 1),
         "latency_ms": {"p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
                        "p99": percentile(latencies, 0.99), "max": percentile(latencies, 1.0)},
-        "outcomes": dict(tally.outcomes), "errors": dict(tally.errors), "money": money,
+        "outcomes": dict(tally.outcomes), "errors": dict(tally.errors),
+        "resyncs": tally.resyncs, "late_replies": tally.late, "money": money,
         "verify": {"ok": not breaches, "breaches": breaches},
         "ok": not breaches and money["ok"],
     }
@@ -41,6 +42,7 @@ def render(result: dict[str, Any]) -> str:
     errors = ", ".join(f"{k} {v}" for k, v in sorted(result["errors"].items())) or "none"
     money = result["money"]
     verify = "OK" if result["verify"]["ok"] else "BREACH " + ", ".join(result["verify"]["breaches"])
+    unmatched = money.get("unmatched_receipts") or []
     return "\n".join([
         f"{result['agents']} agents over {result['via']} for {result['elapsed_s']} s",
         f"  dialogs   {result['dialogs']} ({kinds}): {result['dialogs_per_s']}/s",
@@ -48,9 +50,13 @@ def render(result: dict[str, Any]) -> str:
         f"  step latency  p50 {lat['p50']} ms  p95 {lat['p95']} ms  p99 {lat['p99']} ms  "
         f"max {lat['max']} ms",
         f"  recharges {outcomes}",
-        f"  money     debited {money['debited_fen'] / 100:.2f} yuan; {money['recharges_succeeded']}"
-        f" success receipts × charge = {money['receipts_fen'] / 100:.2f} yuan: "
-        f"{'OK' if money['ok'] else 'MISMATCH'}",
+        f"  money     debited {money['debited_fen'] / 100:.2f} yuan; the ledger's "
+        f"{money['recharges_succeeded']} succeeded recharges × charge = "
+        f"{money['ledger_fen'] / 100:.2f} yuan: {'OK' if money['ok'] else 'MISMATCH'}",
+        f"  receipts  {money['receipts']} success receipts received; {money['unconfirmed']} "
+        f"succeeded unconfirmed (reply lost or late), {money['pending']} pending"
+        + (f"; NOT IN THE LEDGER: {', '.join(unmatched)}" if unmatched else ""),
         f"  errors    {errors}",
+        f"  resyncs   {result['resyncs']} ({result['late_replies']} late replies discarded)",
         f"  ledger verify: {verify}",
     ])

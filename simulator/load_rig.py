@@ -14,11 +14,12 @@ import aiohttp
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from simulator.load_agents import Step
+from simulator.load_agents import Late, Step
 from simulator.smsc import SmscSimulator
 from simulator.smsc_handset import Received
 from simulator.smsc_http import RemoteHandset
 from smsmenu.clock import SystemClock
+from smsmenu.healthwait import WAIT_S, wait_healthy
 from smsmenu.server import running
 from smsmenu.settings import Settings
 from smsmenu.states.engine import DDL
@@ -34,6 +35,14 @@ class HandsetLike(Protocol):
     async def receive(self, timeout: float = 5.0) -> Received: ...  # noqa: ASYNC109
 
 
+@dataclass(frozen=True)
+class Line:
+    """How agents reach the server: ``step`` (one MO, its reply), ``late`` (replies unasked)."""
+
+    step: Step
+    late: Late
+
+
 @dataclass
 class Rig:
     """Where load goes: the HTTP URL, the handsets (SMPP) and the ledger to fund and verify."""
@@ -47,12 +56,12 @@ class Rig:
     billing_url: str | None = None
     http: aiohttp.ClientSession | None = None
 
-    def step(self, via: str, timeout: float) -> Step:
-        """The agents' ``step`` over HTTP or over the SMSC's handsets."""
-        return _http_step(self, timeout) if via == "http" else _smpp_step(self, timeout)
+    def line(self, via: str, timeout: float) -> Line:
+        """The agents' line over HTTP or over the SMSC's handsets."""
+        return _http_line(self, timeout) if via == "http" else _smpp_line(self, timeout)
 
 
-def _http_step(rig: Rig, timeout: float) -> Step:
+def _http_line(rig: Rig, timeout: float) -> Line:
     url, ids, run = f"{rig.http_url}/api/sms", itertools.count(1), uuid.uuid4().hex[:8]
     limit = aiohttp.ClientTimeout(total=timeout)
 
@@ -65,26 +74,37 @@ def _http_step(rig: Rig, timeout: float) -> Step:
             replies = (await resp.json())["replies"]
         return next((r["text"] for r in replies if r["to"] == msisdn), "")
 
-    return step
+    async def late(msisdn: str, quiet: float) -> list[str]:
+        return []  # each request carries its own replies: nothing comes unasked
+
+    return Line(step, late)
 
 
-def _smpp_step(rig: Rig, timeout: float) -> Step:
+def _smpp_line(rig: Rig, timeout: float) -> Line:
+    """Handsets: a reply is the next text received, so one that comes late (a duplicated MO, a
+    timeout) would pass for the answer to the next MO until ``late`` discards it."""
     assert rig.handset is not None
-    handset, taken = rig.handset, dict[str, int]()
+    handset = rig.handset
 
     async def step(msisdn: str, text: str) -> str:
         phone = handset(msisdn)
-        while len(phone.inbox) > taken.get(msisdn, 0):  # late texts of an earlier error
-            await phone.receive(timeout)
-            taken[msisdn] = taken.get(msisdn, 0) + 1
         await phone.send(text)
         while True:
             message = await phone.receive(timeout)
-            taken[msisdn] = taken.get(msisdn, 0) + 1
             if not message.text.startswith("【"):  # notices (opened, deposit) are not replies
                 return message.text
 
-    return step
+    async def late(msisdn: str, quiet: float) -> list[str]:
+        phone, texts = handset(msisdn), list[str]()
+        while True:
+            try:
+                message = await phone.receive(quiet)
+            except TimeoutError:
+                return texts
+            if not message.text.startswith("【"):
+                texts.append(message.text)
+
+    return Line(step, late)
 
 
 def smpp_settings(settings: Settings, window: int | None = None) -> Settings:
@@ -117,15 +137,17 @@ async def own_server(settings: Settings, via: str, *, window: int | None = None,
 
 
 @asynccontextmanager
-async def remote_server(settings: Settings, server: str, *,
-                        control_url: str | None = None) -> AsyncIterator[Rig]:
-    """A running server at ``server``; its database (``settings``) is opened to fund and verify."""
+async def remote_server(settings: Settings, server: str, *, control_url: str | None = None,
+                        wait: float = WAIT_S) -> AsyncIterator[Rig]:
+    """A running server at ``server``, once its ``/healthz`` answers 200 (``NotReady`` after
+    ``wait`` s); its database (``settings``) is opened to fund and verify."""
     clock = SystemClock(settings.ledger.timezone)
     async with AsyncExitStack() as stack:
-        ledger = await stack.enter_async_context(
-            await Ledger.open(settings, BillingSimulator(clock=clock), clock, extra_ddl=DDL))
         http = await stack.enter_async_context(aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0)))
+        await wait_healthy(server, wait=wait, http=http)
+        ledger = await stack.enter_async_context(
+            await Ledger.open(settings, BillingSimulator(clock=clock), clock, extra_ddl=DDL))
         control = control_url or f"{server.rstrip('/')}/smsc"
         phones: dict[str, RemoteHandset] = {}
 

@@ -1,7 +1,8 @@
 """Two processes for load: the server in a child (ledger, engine, ESME), the SMSC and handsets here.
 
 The child is ``python -m simulator.load_spawn SETTINGS.toml``: ``running()`` with SMPP on, logs at
-warning, one JSON line ``{"http", "billing"}`` on stdout once it serves, a clean stop on SIGTERM.
+warning, one JSON line ``{"http", "billing"}`` on stdout once it is ready (start-up recovery done,
+storage writable), a clean stop on SIGTERM. The parent then waits for its ``/healthz`` 200.
 The SMSC simulator stays in the load generator, as a carrier's would be outside the server.
 """
 
@@ -88,6 +89,7 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 async def _serve(conf: str) -> None:
     from smsmenu import logs
+    from smsmenu.readiness import wait_ready
     from smsmenu.server import running
 
     logs.configure(level="warning")
@@ -96,6 +98,8 @@ async def _serve(conf: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with running(settings, smpp=bool(settings.smpp.binds)) as run:
+        await wait_ready(run.ledger, run.readiness, run.gateways,
+                         waiting=lambda why: print(f"server not ready yet: {why}", flush=True))
         print(json.dumps({"http": run.http_url, "billing": run.billing_url}), flush=True)
         await stop.wait()
 

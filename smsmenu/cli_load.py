@@ -10,6 +10,7 @@ from pathlib import Path
 
 from simulator.load import MAX_AGENTS, Progress, render, run_load
 from smsmenu.cli_common import Subparsers, load
+from smsmenu.healthwait import WAIT_S, NotReady
 
 BAR = 30
 
@@ -19,7 +20,7 @@ def _progress_line(p: Progress) -> None:
     bar = "#" * int(done * BAR) + "." * (BAR - int(done * BAR))
     rate = p.mo / p.elapsed if p.elapsed else 0.0
     line = (f"\r[{bar}] {p.elapsed:5.1f}/{p.duration:g} s  dialogs {p.dialogs}  MO {p.mo} "
-            f"({rate:.0f}/s)  errors {p.errors} ")
+            f"({rate:.0f}/s)  errors {p.errors}  resyncs {p.resyncs} ")
     print(line, end="" if sys.stderr.isatty() else "\n", file=sys.stderr, flush=True)
 
 
@@ -30,11 +31,16 @@ async def load_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     settings = load(args) if args.server else None
-    result = await run_load(
-        agents=args.agents, duration=args.duration, via=args.via,
-        billing_failure_rate=args.billing_failure_rate, server=args.server, settings=settings,
-        smsc_control=args.smsc_control, synchronous=args.synchronous,
-        reply_timeout=args.reply_timeout, spawn=args.spawn, progress=None if args.quiet else _progress_line)
+    try:
+        result = await run_load(
+            agents=args.agents, duration=args.duration, via=args.via,
+            billing_failure_rate=args.billing_failure_rate, server=args.server, settings=settings,
+            smsc_control=args.smsc_control, synchronous=args.synchronous,
+            reply_timeout=args.reply_timeout, spawn=args.spawn, ready_wait=args.wait,
+            progress=None if args.quiet else _progress_line)
+    except NotReady as exc:
+        print(f"error: {args.server}: {exc}", file=sys.stderr)
+        return 2
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
     if args.json_file:
@@ -65,6 +71,9 @@ def register(subparsers: Subparsers) -> None:
                    help="load a running server instead (agents are funded in its --db)")
     p.add_argument("--smsc-control", metavar="URL",
                    help="with --server --via smpp: its SMSC handset API (default SERVER/smsc)")
+    p.add_argument("--wait", type=float, default=WAIT_S, metavar="S",
+                   help=f"with --server: seconds to wait for its /healthz to answer 200 (default "
+                        f"{WAIT_S:g}); then exit 2")
     p.add_argument("--db", metavar="PATH", help="with --server: the server's database")
     p.add_argument("--config", metavar="FILE", help="with --server: the server's settings")
     p.add_argument("--spawn", action="store_true",

@@ -23,7 +23,7 @@ CHARGE_FEN = 9_800
 def check_consistent(result: dict[str, Any], agents: int) -> None:
     """Every MO belongs to a finished dialog, and the money moved is what the receipts say."""
     assert result["ok"], render(result)
-    assert result["errors"] == {}
+    assert result["errors"] == {} and result["resyncs"] == 0 and result["late_replies"] == 0
     assert result["verify"] == {"ok": True, "breaches": {}}
     kinds = result["dialogs_by_kind"]
     assert result["mo"] == result["dialog_mo"] == sum(STEPS[k] * n for k, n in kinds.items())
@@ -33,7 +33,10 @@ def check_consistent(result: dict[str, Any], agents: int) -> None:
     assert kinds.get("retry", 0) == outcomes.get("retry_ok", 0) + outcomes.get("retry_failed", 0)
     succeeded = outcomes.get("recharge_ok", 0) + outcomes.get("retry_ok", 0)
     money = result["money"]
-    assert money["debited_fen"] == money["receipts_fen"] == succeeded * CHARGE_FEN
+    assert money["debited_fen"] == money["ledger_fen"] == money["receipts_fen"] == (
+        succeeded * CHARGE_FEN)
+    assert money["recharges_succeeded"] == money["receipts"] == succeeded
+    assert money["unconfirmed"] == 0 and money["unmatched_receipts"] == []
     lat = result["latency_ms"]
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
 
