@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 PYTHON ?= python3
 
-.PHONY: run test lint unit bench peers phone smsc clean
+.PHONY: run test lint unit bench chaos peers phone smsc clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ $(BENCH_STAMP): $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) bench/run_all.py
+
+# The reliability suite (kill -9, billing faults, SMPP faults, disk full, read-only; ~10 minutes):
+# one table, bench/chaos-results.json, each process's log under var/chaos-logs/.
+chaos: $(STAMP)
+	$(PY) bench/chaos.py
 
 clean:
 	rm -rf $(VENV) var/ build/ *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -99,7 +99,7 @@ def main() -> int:
                         help="multiply every scenario's traffic time (default 1: ~10 minutes)")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 10_000)
     parser.add_argument("--out", type=Path, default=HERE / "chaos-results.json")
-    parser.add_argument("--logs", type=Path, default=HERE / "chaos-logs",
+    parser.add_argument("--logs", type=Path, default=HERE.parent / "var" / "chaos-logs",
                         help="where each scenario's process logs are kept")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)

@@ -21,12 +21,16 @@ from simulator.chaos.system import TX
 from simulator.smsc_http import RemoteHandset
 
 OK_WORD, FAILED_WORD = "充值成功", "充值失败"
+PENDING_WORDS = ("待确认", "处理中")
+"""A reply saying the outcome is not known yet: the agent waits for the notice, sends nothing."""
 FAILED_ID = re.compile(r"单号\s*(\d+)")
 HTTP_TIMEOUT_S = 20.0
 RESEND_AFTER_S = 12.0
 """An SMPP agent sends the same text again when no receipt came within this long."""
 INTENT_BUDGET_S = 75.0
 """How long one recharge (with its re-sends and retries) may take before the agent moves on."""
+NOTICE_WAIT_S = 30.0
+"""How long an agent told "pending" waits for the notice with the result."""
 MAX_SENDS = 400
 MAX_RETRIES = 3
 
@@ -44,23 +48,28 @@ class Intent:
     sends: int = 0
     retries: int = 0
     outcome: str = ""
-    """``ok``, ``failed``, ``unanswered``, ``abandoned`` (menu dialog off track), ``other``."""
+    """``ok``, ``failed``, ``pending`` (told to wait, no notice within the budget),
+    ``unanswered``, ``abandoned`` (menu dialog off track), ``other``."""
+    told_pending: bool = False
     replies: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {"agent": self.agent, "via": self.via, "form": self.form, "target": self.target,
                 "yuan": self.yuan, "sends": self.sends, "retries": self.retries,
-                "outcome": self.outcome, "replies": self.replies[-3:]}
+                "outcome": self.outcome, "told_pending": self.told_pending,
+                "replies": self.replies[-3:]}
 
 
 def receipt(text: str, target: str) -> str:
-    """``ok``, ``failed`` or "" for a reply that is not this target's receipt."""
+    """``ok``, ``failed``, ``pending`` or "" for a reply that is not this target's receipt."""
     if target not in text:
         return ""
     if OK_WORD in text:
         return "ok"
     if FAILED_WORD in text:
         return "failed"
+    if any(word in text for word in PENDING_WORDS):
+        return "pending"
     return ""
 
 
@@ -121,11 +130,18 @@ class Traffic:
         else:
             text = f"CZ*2*{intent.target}*{intent.yuan}*{TX}"
             reply = await self.send(intent, text, until)
-        for _ in range(MAX_RETRIES if self.retry_failed else 0):
-            if reply is None or receipt(reply, intent.target) != "failed":
-                break
-            found = FAILED_ID.search(reply)
-            if found is None:
+        for _ in range(2 * MAX_RETRIES + 2):
+            verdict = receipt(reply, intent.target) if reply is not None else ""
+            if verdict == "pending":
+                intent.told_pending = True
+                reply = await self.await_notice(intent, until)
+                if reply is None:
+                    intent.outcome = "pending"
+                    return
+                continue
+            found = FAILED_ID.search(reply or "")
+            if verdict != "failed" or not self.retry_failed or intent.retries >= MAX_RETRIES \
+                    or found is None:
                 break
             intent.retries += 1
             reply = await self.send(intent, f"CF*{found[1]}*{TX}", until, tag=f"cf{intent.retries}")
@@ -133,6 +149,27 @@ class Traffic:
             intent.outcome = intent.outcome or "unanswered"
         else:
             intent.outcome = receipt(reply, intent.target) or intent.outcome or "other"
+
+    async def await_notice(self, intent: Intent, until: float) -> str | None:
+        """The notice with this target's final result, from the agent's inbox at the SMSC."""
+        loop = asyncio.get_running_loop()
+        phone = self.handset(intent.agent)
+        until = min(until, loop.time() + NOTICE_WAIT_S)
+        for message in phone.inbox:  # it may have come already
+            if receipt(message.text, intent.target) in ("ok", "failed"):
+                return message.text
+        while (left := until - loop.time()) > 0:
+            try:
+                fresh = await phone.poll(min(left, 5.0))
+            except (aiohttp.ClientError, TimeoutError, ConnectionError):
+                self.errors["smsc poll failed"] += 1
+                await asyncio.sleep(0.5)
+                continue
+            for message in fresh:
+                if receipt(message.text, intent.target) in ("ok", "failed"):
+                    intent.replies.append(message.text)
+                    return message.text
+        return None
 
     async def menu_recharge(self, intent: Intent, until: float) -> str | None:
         """1 → 2 (C网手机) → number → amount → 1 (confirm) → password, each step checked."""
@@ -252,6 +289,6 @@ class Traffic:
                 continue
             for message in self.handset(msisdn).inbox:
                 found = pattern.search(message.text)
-                if found and (what := receipt(message.text, found[1])):
+                if found and (what := receipt(message.text, found[1])) in ("ok", "failed"):
                     seen.setdefault(found[1], set()).add(what)
         return seen

@@ -25,6 +25,7 @@ from simulator.chaos.system import Options, System
 from simulator.chaos.truth import (
     business_days,
     pending_now,
+    queued_notices,
     read_boss,
     read_ledger,
     summarize_by,
@@ -32,7 +33,7 @@ from simulator.chaos.truth import (
 )
 
 Chaos = Callable[[System, float, random.Random], Awaitable[dict[str, Any]]]
-SETTLE_S = 40.0
+SETTLE_S = 30.0
 RECOVER_ROUNDS = 5
 STORAGE_ERRORS = ("database or disk is full", "disk I/O error", "readonly", "Operation not permitted",
                   "StorageError", "storage")
@@ -161,22 +162,17 @@ def storage_windows(kind: str, every: tuple[float, float] = (7.0, 11.0),
 
 # -- one scenario -----------------------------------------------------------------------------
 
-async def settle(system: System, traffic: Traffic) -> dict[str, Any]:
+async def settle(system: System) -> dict[str, Any]:
     """Faults off, MO delivered, the server stopped cleanly, ``ledger recover`` until nothing
-    is pending (bounded); then the ledger's own checks."""
+    is pending (bounded), the server once more to send the notices recovery queued; then the
+    ledger's own ``verify``."""
     notes: dict[str, Any] = {}
     assert system.server is not None
     if not system.server.running:
         await system.start_server()
     await system.billing_faults(latency=0.0, failure_rate=0.0, timeout_rate=0.0)
     await system.lose_acks(0)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + SETTLE_S
-    while loop.time() < deadline:
-        stats = await system.smsc_stats()
-        if stats["unacked"] == 0 and pending_now(system.db) == 0:
-            break
-        await asyncio.sleep(0.5)
+    await _until(lambda: _quiet(system), SETTLE_S)
     notes["unacked_mo_at_stop"] = (await system.smsc_stats())["unacked"]
     notes["pending_at_stop"] = pending_now(system.db)
     notes["server_exit"] = await system.stop_server()
@@ -188,11 +184,33 @@ async def settle(system: System, traffic: Traffic) -> dict[str, Any]:
         rounds.append({"exit": code, "out": out.strip()[-300:], "err": err.strip()[-300:]})
         await asyncio.sleep(1.0)
     notes["recover_rounds"] = rounds
+    await system.start_server()  # sends what recovery queued (the agents' result notices)
+
+    async def drained() -> bool:
+        return queued_notices(system.db) == 0
+
+    await _until(drained, SETTLE_S / 2)
+    notes["notices_unsent"] = queued_notices(system.db)
+    await system.stop_server()
     code, out, err = await system.cli("ledger", "verify", "--json")
     notes["verify"] = "ok" if code == 0 else "BREACH"
     if code:
         notes["verify_detail"] = (out or err).strip()[-1500:]
     return notes
+
+
+async def _quiet(system: System) -> bool:
+    return (await system.smsc_stats())["unacked"] == 0 and pending_now(system.db) == 0
+
+
+async def _until(done: Callable[[], Awaitable[bool]], seconds: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        if await done():
+            return True
+        await asyncio.sleep(0.5)
+    return await done()
 
 
 async def reconcile(system: System, days: list[dt.date]) -> tuple[str, list[str]]:
@@ -247,7 +265,7 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
             await asyncio.wait_for(asyncio.shield(traffic_task), INTENT_BUDGET_S + 60.0)
         except TimeoutError:
             row["traffic_cut"] = True
-        row["settle"] = await settle(system, traffic)
+        row["settle"] = await settle(system)
         late = await traffic.late_receipts(system.agents)
         days = business_days(began, dt.datetime.now(dt.UTC))
         row["reconcile"], reconcile_details = await reconcile(system, days)
@@ -261,8 +279,11 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
         row["by_via"] = summarize_by(traffic.intents, "via")
         row["by_form"] = summarize_by(traffic.intents, "form")
         row["client_errors"] = dict(traffic.errors)
-        row["other_replies"] = sorted({i.replies[-1][:80] for i in traffic.intents
-                                       if i.outcome == "other" and i.replies})[:8]
+        row["told_pending"] = sum(1 for i in traffic.intents if i.told_pending)
+        row["last_replies"] = {
+            outcome: sorted({i.replies[-1][:90] if i.replies else "(none)" for i in traffic.intents
+                             if i.outcome == outcome})[:4]
+            for outcome in row["outcomes"] if outcome != "ok"}
         row["server_starts"] = system.server.starts if system.server else 0
         row["billing"] = "smsmenu billing-sim" if system.billing_sim else "stand-in"
         row["intents"] = [i.as_json() for i in traffic.intents
@@ -296,18 +317,18 @@ def suite(scale: float = 1.0) -> list[Spec]:
     """The full run's scenarios; ``scale`` shortens every traffic phase (tests use < 1)."""
     s = max(scale, 0.05)
     return [
-        Spec("kill", "kill -9 of the server, 20 agents over SMPP and HTTP", 90 * s, kills(),
+        Spec("kill", "kill -9 of the server, 20 agents over SMPP and HTTP", 75 * s, kills(),
              Options(billing_latency=0.1), number=1),
         Spec("billing", "billing fails 10%, times out 5%, slower than the timeout in bursts",
-             80 * s, slow_billing(), Options(billing_latency=0.05, billing_timeout_s=1.0),
+             70 * s, slow_billing(), Options(billing_latency=0.05, billing_timeout_s=1.0),
              number=2),
-        Spec("smpp", "SMPP links dropped, MO acks lost (SMSC redelivery)", 80 * s, smpp_faults(),
+        Spec("smpp", "SMPP links dropped, MO acks lost (SMSC redelivery)", 60 * s, smpp_faults(),
              Options(agents_http=0, agents_smpp=20, redeliver_after=2.0), number=3),
-        Spec("disk-full", "the database's disk full for seconds at a time (tmpfs)", 70 * s,
+        Spec("disk-full", "the database's disk full for seconds at a time (tmpfs)", 55 * s,
              storage_windows("tmpfs"), Options(), number=4, storage="tmpfs",
              params={"tmpfs_mb": 96}),
         Spec("read-only", "the database files immutable for seconds at a time (chattr +i)",
-             70 * s, storage_windows("immutable"), Options(), number=5, storage="immutable"),
+             55 * s, storage_windows("immutable"), Options(), number=5, storage="immutable"),
     ]
 
 

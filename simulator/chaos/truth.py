@@ -77,6 +77,15 @@ def pending_now(db: Path) -> int:
     return max(facts.pending_recharges, facts.pending_transfers)
 
 
+def queued_notices(db: Path) -> int:
+    """Outbox rows not sent yet."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'queued'").fetchone()[0])
+    finally:
+        conn.close()
+
+
 @dataclass
 class BossFacts:
     credited: Counter[str] = field(default_factory=Counter)
