@@ -7,6 +7,7 @@ import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,7 @@ import pytest
 from ledger import Ledger
 from ledger.writer import Writer
 from simulator.billing import BillingSimulator
+from simulator.chaos import storage
 from simulator.load_rig import smpp_settings
 from smsmenu import cli_serve
 from smsmenu.clock import ManualClock
@@ -121,6 +123,51 @@ async def test_healthz_is_503_while_storage_cannot_be_written(
                             "storage_error": error}
             assert run.ledger.writer.failure is not None
         assert await health(http, run.http_url) == (200, READY)
+
+
+@asynccontextmanager
+async def real_fault(kind: str, tmp_path: Path) -> AsyncIterator[Path]:
+    """A real full disk (a small tmpfs filled up) or ``chattr +i`` files; skipped where the
+    machine does not allow them (they need root)."""
+    why = storage.probe_tmpfs(tmp_path) if kind == "disk-full" else storage.probe_immutable(tmp_path)
+    if why:
+        pytest.skip(why)
+    db_dir = tmp_path / "db"
+    if kind == "disk-full" and not storage.mount_tmpfs(db_dir, 8):
+        pytest.skip("mounting a tmpfs is not permitted here")
+    db_dir.mkdir(exist_ok=True)
+    try:
+        yield db_dir
+    finally:
+        storage.unfill(db_dir)
+        storage.immutable([db_dir / "ledger.db", db_dir / "ledger.db-wal"], False)
+        if kind == "disk-full":
+            storage.unmount(db_dir)
+
+
+@pytest.mark.parametrize("kind, error", [
+    pytest.param("disk-full", "database or disk is full", id="disk-full"),
+    pytest.param("immutable", "disk I/O error", id="immutable-files"),
+])
+async def test_healthz_sees_real_storage_faults(settings: Settings, clock: ManualClock,
+                                                billing: BillingSimulator, tmp_path: Path,
+                                                kind: str, error: str) -> None:
+    """A filled filesystem or immutable database files: the heartbeat fails, 503; 200 after."""
+    async with real_fault(kind, tmp_path) as db_dir:
+        settings = settings.replace("ledger", db=str(db_dir / "ledger.db"), synchronous="FULL")
+        files = [db_dir / "ledger.db", db_dir / "ledger.db-wal"]
+        async with running(served(settings), clock=clock, billing=billing) as run, \
+                aiohttp.ClientSession() as http:
+            assert await health(http, run.http_url) == (200, READY)
+            if kind == "disk-full":
+                await asyncio.to_thread(storage.fill, db_dir)
+            else:
+                assert storage.immutable(files, True)
+            status, body = await health(http, run.http_url)
+            assert (status, body["storage"], body.get("storage_error")) == (503, "failing", error)
+            storage.unfill(db_dir)
+            storage.immutable(files, False)
+            assert await health(http, run.http_url) == (200, READY)
 
 
 async def test_a_stuck_writer_is_not_ready(ledger: Ledger) -> None:
