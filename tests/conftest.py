@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
@@ -16,6 +18,18 @@ from smsmenu.states.engine import DDL as ENGINE_DDL
 AGENT = "18912345678"
 TX = "123456"
 MGMT = "654321"
+
+
+@pytest.fixture(autouse=True)
+def restored_logging() -> Iterator[None]:
+    """A test that runs the CLI configures logging to its captured stderr: undo that after it,
+    so no later test logs to a closed stream."""
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:], root.level = handlers, level
 
 
 @pytest.fixture

@@ -76,7 +76,8 @@ async def leave_pending(run: Running) -> int:
 
 async def test_a_recharge_pending_at_stop_is_resolved_at_the_next_start(
         settings: Settings, clock: ManualClock, billing: BillingSimulator) -> None:
-    """Stopped between reserving and billing: the next start pays it once; the agent is told."""
+    """Stopped between reserving and billing: the next start pays it once and sends the
+    receipt by SMS; the agent's next message runs (it is not swallowed)."""
     async with serve(settings, clock, billing) as (run, _):
         recharge_id = await leave_pending(run)
         assert (await run.ledger.get_recharge(recharge_id)).status == "pending"
@@ -85,8 +86,10 @@ async def test_a_recharge_pending_at_stop_is_resolved_at_the_next_start(
         assert (await run.ledger.agent(AGENT))["balance_fen"] == 45_100
         async with http.post("/api/sms", json={"from": AGENT, "text": "1", "id": "a"}) as resp:
             text = (await resp.json())["replies"][0]["text"]
-        assert text.startswith("充值成功 手机18012345678 50.00元 佣金1.00元 余额451.00元")
-        assert text.endswith("\n空中充值\n1充值\n2异常处理\n3账户管理\n4业务管理")
+        assert text.startswith("充值\n1固定电话")
+        receipts = await run.ledger.read(scalar(
+            "SELECT text FROM outbox WHERE kind = 'receipt' AND to_msisdn = ?", AGENT))
+        assert receipts.startswith("充值成功 手机18012345678 50.00元 佣金1.00元 余额451.00元")
         breaches = await run.ledger.verify()
         assert not any(breaches.values()), breaches
     customer = billing.account("mobile", CUSTOMER)
@@ -95,7 +98,8 @@ async def test_a_recharge_pending_at_stop_is_resolved_at_the_next_start(
 
 async def test_a_pending_recharge_waits_while_billing_is_down(
         settings: Settings, clock: ManualClock, billing: BillingSimulator) -> None:
-    """Billing unreachable at start: kept pending (the agent hears 'processing'), paid later."""
+    """Billing unreachable at start: kept pending; the agent's next message runs, with a line
+    saying the result follows by SMS; paid at a later start."""
     async with serve(settings, clock, billing) as (run, _):
         recharge_id = await leave_pending(run)
     billing.down = True
@@ -104,7 +108,9 @@ async def test_a_pending_recharge_waits_while_billing_is_down(
         async with http.get("/healthz") as resp:
             assert resp.status == 200
         async with http.post("/api/sms", json={"from": AGENT, "text": "1", "id": "b"}) as resp:
-            assert (await resp.json())["replies"] == [{"to": AGENT, "text": "充值处理中，请稍候。"}]
+            assert (await resp.json())["replies"] == [{"to": AGENT, "text": (
+                f"单号{recharge_id}的充值结果待确认，将以短信通知。\n充值\n1固定电话\n2C网手机\n"
+                "3小灵通\n4宽带\n0返回")}]
     billing.down = False
     async with serve(settings, clock, billing) as (run, _):
         assert (await run.ledger.get_recharge(recharge_id)).status == "succeeded"

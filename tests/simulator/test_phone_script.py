@@ -78,7 +78,8 @@ async def test_unknown_directive_and_unreachable_server(rig: Rig, tmp_path: Path
     script.write_text("@agent 18900000001\n! clock +181s\n", "utf-8")
     assert await play(rig, script, "http") == 2
     assert "cannot be played against a server" in capsys.readouterr().out
-    args = parse_args("--script", str(script), "--via", "http", "--server", "http://127.0.0.1:9")
+    args = parse_args("--script", str(script), "--via", "http", "--server", "http://127.0.0.1:9",
+                      "--wait", "0")
     assert await cli_phone.phone(args) == 2
     assert "cannot reach http://127.0.0.1:9/healthz" in capsys.readouterr().out
 
