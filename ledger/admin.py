@@ -7,7 +7,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from ledger import agents, idempotency, money, outbox, passwords, postings
+from ledger import agents, idempotency, lockout, money, outbox, passwords, postings
 from ledger.agents import Agent
 from ledger.context import Env
 from smsmenu.clock import iso
@@ -23,13 +23,18 @@ from smsmenu.types import TargetKind
 
 
 def view(conn: sqlite3.Connection, env: Env, agent: Agent) -> dict[str, Any]:
-    """What an operator or the agent may see of an account (no hashes, no salt)."""
+    """What an operator or the agent may see of an account (no hashes, no salt).
+
+    ``locked_until`` is the money lock's end (wrong transaction passwords), ``web_locked_until``
+    the web login's; ``lockout.UNTIL_UNLOCKED`` when only an operator's unlock ends it (R-2).
+    """
     balance, reserved = conn.execute(
         "SELECT balance, reserved FROM accounts WHERE id = ?", (agent.account_id,)).fetchone()
     return {
         "agent_id": agent.id, "account_no": agent.account_no, "msisdn": agent.msisdn,
         "name": agent.name, "status": agent.status, "phone_suspended": agent.phone_suspended,
-        "locked_until": agent.locked_until, "rate_ppm": agent.rate(env), "lang": agent.lang,
+        "locked_until": agent.locked_until, "web_locked_until": agent.web_locked_until,
+        "rate_ppm": agent.rate(env), "lang": agent.lang,
         "balance_fen": balance, "reserved_fen": reserved, "available_fen": balance - reserved,
         "opened_at": agent.opened_at, "closed_at": agent.closed_at,
     }
@@ -109,15 +114,15 @@ def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, m
 def set_flag(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
              suspended: bool | None = None, unlock: bool = False,
              rate_ppm: int | None = None) -> dict[str, Any]:
-    """Operator switches: phone suspended (R-5), unlock after wrong passwords, commission rate."""
+    """Operator switches: phone suspended (R-5), unlock (both locks and their ladders, R-2),
+    commission rate."""
     agent = agents.get_open(conn, msisdn)
     _check_rate(env, rate_ppm)
     if suspended is not None:
         conn.execute("UPDATE agents SET phone_suspended = ? WHERE id = ?", (int(suspended),
                                                                             agent.id))
     if unlock:
-        conn.execute("UPDATE agents SET failed_attempts = 0, locked_until = NULL WHERE id = ?",
-                     (agent.id,))
+        lockout.unlock(conn, agent.id)
     if rate_ppm is not None:
         conn.execute("UPDATE agents SET rate_ppm = ? WHERE id = ?", (rate_ppm, agent.id))
     return view(conn, env, agents.by_id(conn, agent.id))

@@ -1,4 +1,4 @@
-"""Agents: lookup, the usable-for-money checks (R-5, R-6) and passwords with lockout (R-2)."""
+"""Agents: lookup, the usable-for-money checks (R-5, R-6) and passwords with their locks (R-2)."""
 
 from __future__ import annotations
 
@@ -6,19 +6,21 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
-from ledger import passwords
+from ledger import lockout, passwords
 from ledger.context import Env
-from smsmenu.clock import from_iso, iso
+from ledger.lockout import Lock
+from smsmenu.clock import iso
 from smsmenu.errors import (
     AgentClosed,
-    AgentLocked,
     AgentSuspended,
     UnknownAgent,
     WrongPassword,
 )
 
 COLUMNS = ("id, msisdn, name, account_id, status, phone_suspended, rate_ppm, lang, salt, "
-           "tx_hash, mgmt_hash, failed_attempts, locked_until, opened_at, closed_at")
+           "tx_hash, mgmt_hash, failed_attempts, locked_until, opened_at, closed_at, "
+           "tx_lock_step, tx_failed_at, web_failures, web_locked_until, web_lock_step, "
+           "web_failed_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +42,12 @@ class Agent:
     locked_until: str | None
     opened_at: str
     closed_at: str | None
+    tx_lock_step: int
+    tx_failed_at: str | None
+    web_failures: int
+    web_locked_until: str | None
+    web_lock_step: int
+    web_failed_at: str | None
 
     def __repr__(self) -> str:
         return f"Agent(id={self.id}, msisdn={self.msisdn!r}, status={self.status!r})"
@@ -52,8 +60,17 @@ class Agent:
     def rate(self, env: Env) -> int:
         return env.rules.default_rate_ppm if self.rate_ppm is None else self.rate_ppm
 
+    def lock(self, kind: lockout.Kind) -> Lock:
+        """The money lock (``tx``) or the web login's (``web``)."""
+        if kind == "tx":
+            return Lock("tx", self.failed_attempts, self.locked_until, self.tx_lock_step,
+                        self.tx_failed_at)
+        return Lock("web", self.web_failures, self.web_locked_until, self.web_lock_step,
+                    self.web_failed_at)
+
     def locked(self, now: dt.datetime) -> bool:
-        return self.locked_until is not None and from_iso(self.locked_until) > now
+        """Recharges and balance queries are locked (wrong transaction passwords)."""
+        return self.lock("tx").active(now)
 
 
 def _agent(row: tuple[object, ...] | None) -> Agent | None:
@@ -105,40 +122,32 @@ def require_can_recharge(agent: Agent, env: Env, now: dt.datetime) -> None:
     """R-5: no recharge while the agent's own phone is suspended; nor when locked or closed."""
     if agent.status == "closed":
         raise AgentClosed()
-    if agent.locked(now):
-        raise AgentLocked(until=_until(env, agent))
+    lockout.refuse(env, now, agent.lock("tx"))
     if agent.phone_suspended:
         raise AgentSuspended()
 
 
-def _until(env: Env, agent: Agent) -> str:
-    assert agent.locked_until is not None
-    return env.local(from_iso(agent.locked_until)).strftime("%H:%M")
-
-
 def check_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, agent: Agent,
                    purpose: str, password: str) -> None:
-    """R-2: verify a 6-digit password; N wrong in a row lock the agent for the lockout time.
+    """R-2: verify a 6-digit password against its own lock (see ``ledger.lockout``).
 
-    A wrong password raises an error whose ``commit_effects`` keeps the failure count.
+    The transaction password counts toward the money lock, the management password toward the
+    web login's. A locked password is refused even when right (after the same hashing work).
+    A wrong one raises an error whose ``commit_effects`` keeps the count (and the lock's SMS).
     """
-    if agent.locked(now):
-        raise AgentLocked(until=_until(env, agent))
-    passwords.check_format(password)
+    lock = agent.lock(lockout.kind_of(purpose))
     stored = agent.tx_hash if purpose == "tx" else agent.mgmt_hash
-    if passwords.matches(env.secret, agent.salt, purpose, password, stored):
-        if agent.failed_attempts or agent.locked_until:
-            conn.execute("UPDATE agents SET failed_attempts = 0, locked_until = NULL WHERE id = ?",
-                         (agent.id,))
+    right = passwords.well_formed(password) and passwords.matches(
+        env.secret, agent.salt, purpose, password, stored)
+    lockout.refuse(env, now, lock)
+    passwords.check_format(password)
+    if right:
+        lockout.succeeded(conn, agent.id, lock)
         return
-    failures = agent.failed_attempts + 1
-    if failures >= env.rules.lockout_attempts:
-        until = iso(now + env.rules.lockout)
-        conn.execute("UPDATE agents SET failed_attempts = 0, locked_until = ? WHERE id = ?",
-                     (until, agent.id))
-        raise AgentLocked(until=env.local(now + env.rules.lockout).strftime("%H:%M"))
-    conn.execute("UPDATE agents SET failed_attempts = ? WHERE id = ?", (failures, agent.id))
-    raise WrongPassword(left=env.rules.lockout_attempts - failures)
+    after = lockout.failed(conn, env, now, agent_id=agent.id, msisdn=agent.msisdn,
+                           lang=agent.lang, lock=lock)
+    lockout.refuse(env, now, after)
+    raise WrongPassword(left=env.rules.lockout_attempts - after.failures)
 
 
 def set_password(conn: sqlite3.Connection, env: Env, agent: Agent, purpose: str,

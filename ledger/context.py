@@ -19,7 +19,11 @@ class Rules:
     default_rate_ppm: int = 20_000
     max_rate_ppm: int = 200_000
     lockout_attempts: int = 5
-    lockout: dt.timedelta = dt.timedelta(minutes=30)
+    lockout_ladder: tuple[dt.timedelta, ...] = (dt.timedelta(minutes=30),
+                                                dt.timedelta(minutes=120))
+    """The n-th lock in a row holds ``lockout_ladder[n-1]``; past the end, until an operator unlocks."""
+    lockout_reset: dt.timedelta = dt.timedelta(hours=24)
+    """This long without a failure forgets the failure count and the ladder step."""
     reversal_window: dt.timedelta = dt.timedelta(minutes=30)
     close_refund_limit_fen: int = 1_000
     reservation_timeout: dt.timedelta = dt.timedelta(seconds=120)
@@ -37,7 +41,8 @@ class Rules:
             default_rate_ppm=parse_rate(r.default_rate, max_ppm=max_ppm),
             max_rate_ppm=max_ppm,
             lockout_attempts=r.lockout_attempts,
-            lockout=dt.timedelta(minutes=r.lockout_minutes),
+            lockout_ladder=tuple(dt.timedelta(minutes=m) for m in r.lockout_minutes),
+            lockout_reset=dt.timedelta(hours=r.lockout_reset_hours),
             reversal_window=dt.timedelta(minutes=r.reversal_window_minutes),
             close_refund_limit_fen=r.close_refund_limit_yuan * 100,
             reservation_timeout=dt.timedelta(seconds=settings.ledger.reservation_timeout_s),

@@ -61,6 +61,12 @@ CREATE TABLE IF NOT EXISTS agents (
     mgmt_hash BLOB NOT NULL,
     failed_attempts INTEGER NOT NULL DEFAULT 0,
     locked_until TEXT,
+    tx_lock_step INTEGER NOT NULL DEFAULT 0,
+    tx_failed_at TEXT,
+    web_failures INTEGER NOT NULL DEFAULT 0,
+    web_locked_until TEXT,
+    web_lock_step INTEGER NOT NULL DEFAULT 0,
+    web_failed_at TEXT,
     opened_at TEXT NOT NULL,
     closed_at TEXT,
     credentials_at TEXT
@@ -170,6 +176,13 @@ MIGRATIONS = [
     # (table, column, definition): columns added after a database may already exist
     ("agents", "credentials_at", "TEXT"),
     ("outbox", "claimed_by", "TEXT"),
+    # the two locks: failed_attempts / locked_until are the transaction password's
+    ("agents", "tx_lock_step", "INTEGER NOT NULL DEFAULT 0"),
+    ("agents", "tx_failed_at", "TEXT"),
+    ("agents", "web_failures", "INTEGER NOT NULL DEFAULT 0"),
+    ("agents", "web_locked_until", "TEXT"),
+    ("agents", "web_lock_step", "INTEGER NOT NULL DEFAULT 0"),
+    ("agents", "web_failed_at", "TEXT"),
 ]
 
 

@@ -112,7 +112,8 @@ def register(subparsers: Subparsers) -> None:
     add("show", show, "show the agent and its balance")
     add("suspend", _flag("suspended", suspended=True), "mark the agent's phone suspended (R-5)")
     add("resume", _flag("resumed", suspended=False), "clear the phone-suspended mark (R-5)")
-    add("unlock", _flag("unlocked", unlock=True), "unlock after too many wrong passwords (R-2)")
+    add("unlock", _flag("unlocked", unlock=True),
+        "lift both locks (money and web login) and restart their ladders (R-2)")
     add("close", close, "close the agent, refunding a balance under 10 yuan (R-6)").add_argument(
         "--key", metavar="K", help=KEY_HELP)
     add("rate", rate, "set the agent's commission rate (R-16)").add_argument(

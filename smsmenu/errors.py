@@ -17,7 +17,8 @@
     │   └── StaleState                E_STALE             -
     ├── Refused                       (a business rule says no)
     │   ├── WrongPassword             E_WRONG_PASSWORD    R-2
-    │   ├── AgentLocked               E_LOCKED            R-2
+    │   ├── AgentLocked               E_LOCKED            R-2  (transaction password)
+    │   │   └── WebLocked             E_WEB_LOCKED        R-2  (web login)
     │   ├── AgentSuspended            E_SUSPENDED         R-5
     │   ├── AgentClosed               E_CLOSED            R-6
     │   ├── CloseRefused              E_CLOSE_BALANCE     R-6
@@ -183,11 +184,36 @@ class WrongPassword(Refused):
 
 
 class AgentLocked(Refused):
+    """Too many wrong transaction passwords: recharges and balance queries are locked.
+
+    ``until`` is the local time the lock ends; empty when it holds until an operator unlocks.
+    """
+
     code, rule = "E_LOCKED", "R-2"
     http_status = 423
     commit_effects = True
     messages = {"zh": "密码错误次数过多，账户锁定至{until}",
                 "en": "Too many wrong passwords; locked until {until}"}
+    held: ClassVar[dict[str, str]] = {
+        "zh": "密码错误次数过多，账户已锁定，请致电10000解锁",
+        "en": "Too many wrong passwords; locked until an operator unlocks it (call 10000)"}
+
+    def message(self, lang: Lang | str = "zh") -> str:
+        if self.params.get("until"):
+            return super().message(lang)
+        return f"{self.held.get(lang) or self.held['en']} ({self.rule})"
+
+
+class WebLocked(AgentLocked):
+    """Too many failed web logins (management password or SMS code): the web login is locked."""
+
+    code = "E_WEB_LOCKED"
+    messages = {"zh": "登录失败次数过多，网页登录锁定至{until}（短信充值不受影响）",
+                "en": "Too many failed logins; the web login is locked until {until}"
+                      " (SMS recharges still work)"}
+    held = {"zh": "登录失败次数过多，网页登录已锁定，请致电10000解锁（短信充值不受影响）",
+            "en": "Too many failed logins; the web login is locked until an operator unlocks it"
+                  " (call 10000; SMS recharges still work)"}
 
 
 class AgentSuspended(Refused):

@@ -26,9 +26,19 @@ class RulesSettings:
     default_rate: str = "0.02"
     max_rate: str = "0.2"
     lockout_attempts: int = 5
-    lockout_minutes: int = 30
+    lockout_minutes: tuple[int, ...] = (30, 120)
+    """The lock ladder (R-2): the n-th lock holds the n-th entry; the next waits for an operator.
+    A scalar (an older config) is a one-entry ladder."""
+    lockout_reset_hours: int = 24
+    """This long without a failure forgets the failure count and the ladder step."""
     reversal_window_minutes: int = 30
     close_refund_limit_yuan: int = 10
+
+    def __post_init__(self) -> None:
+        minutes = tuple(int(m) for m in self.lockout_minutes)  # the environment gives strings
+        if any(m <= 0 for m in minutes) or self.lockout_reset_hours <= 0:
+            raise ValueError("[rules] lockout_minutes and lockout_reset_hours must be positive")
+        object.__setattr__(self, "lockout_minutes", minutes)
 
 
 @dataclass(frozen=True)
@@ -143,17 +153,21 @@ def _merge(settings: Settings, data: dict[str, Any]) -> Settings:
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown settings in [{section}]: {', '.join(sorted(unknown))}")
-        lists = {k: _as_tuple(section, k, v) for k, v in values.items()
-                 if isinstance(getattr(getattr(settings, section), k), tuple)}
+        defaults = type(getattr(settings, section))()
+        lists = {k: _as_tuple(section, k, v, getattr(defaults, k)) for k, v in values.items()
+                 if isinstance(getattr(defaults, k), tuple)}
         settings = settings.replace(section, **{**values, **lists})
     return settings
 
 
-def _as_tuple(section: str, key: str, value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
+def _as_tuple(section: str, key: str, value: object, like: tuple[object, ...]) -> tuple[Any, ...]:
+    """A TOML list (or a single item) as a tuple of the default's item type (str or int)."""
+    kind, name = (int, "integers") if like and isinstance(like[0], int) else (str, "strings")
+    if isinstance(value, kind) and not isinstance(value, bool):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ValueError(f"[{section}] {key} must be a list of strings")
+    if not isinstance(value, list) or not all(isinstance(item, kind) and not isinstance(item, bool)
+                                              for item in value):
+        raise ValueError(f"[{section}] {key} must be a list of {name}")
     return tuple(value)
 
 
@@ -183,7 +197,7 @@ def describe(settings: Settings | None = None) -> str:
         section = getattr(settings, f.name)
         for item in dataclasses.fields(section):
             value = getattr(section, item.name)
-            shown = ",".join(value) if isinstance(value, tuple) else value
+            shown = ",".join(map(str, value)) if isinstance(value, tuple) else value
             rows.append((f"SMSMENU_{f.name}_{item.name}".upper(), f"[{f.name}] {item.name} = {shown}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name:<{width}}  {text}" for name, text in rows)

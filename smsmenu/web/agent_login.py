@@ -1,4 +1,9 @@
-"""Agent login: account no. or bound number + management password (R-4), or an SMS code."""
+"""Agent login: account no. or bound number + management password (R-4), or an SMS code.
+
+Failures lock the web login only (the ledger's web lock, R-2), per agent, and count per source
+address (``limits.LOGIN_FAILURES_IP``). An unknown account, a wrong password and a locked web
+login get the same answer after the same hashing work; the agent learns of a lock by SMS.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,12 @@ import sqlite3
 import structlog
 from aiohttp import web
 
-from ledger import agents
+from ledger import agents, lockout, passwords
 from ledger.context import Env
-from smsmenu.clock import from_iso
 from smsmenu.errors import AgentLocked, SmsmenuError, UnknownAgent, WrongPassword
 from smsmenu.web import codes, limits, sessions, state
 from smsmenu.web.auth import client_ip, session
-from smsmenu.web.errors import CodeRefused, LoginFailed
+from smsmenu.web.errors import AgentLoginFailed, CodeRefused, LoginCodeRefused
 from smsmenu.web.forms import form, raw
 from smsmenu.web.render import page
 from smsmenu.web.state import LANG, PREFIX
@@ -38,48 +42,65 @@ def _find(conn: sqlite3.Connection, who: str) -> agents.Agent | None:
     return found if found is not None and found.status != "closed" else None
 
 
+def _by_number(conn: sqlite3.Connection, msisdn: str) -> agents.Agent | None:
+    """The open agent bound to ``msisdn`` (codes go to bound numbers only), else None."""
+    found = agents.find(conn, msisdn)
+    return found if found is not None and found.status != "closed" else None
+
+
 def _password_login(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, who: str,
                     password: str, ip: str, ttl: dt.timedelta) -> tuple[str, int]:
-    limits.check_login(conn, now, ip, who)
+    passwords.check_format(password)  # the input alone decides this one: it tells nothing
+    limits.check_address(conn, now, ip)
     agent = _find(conn, who)
-    if agent is None:
-        limits.fail_login(conn, now, ip, who)
-        raise LoginFailed()
-    try:  # the ledger's own check: the same lockout as the SMS menu (R-2)
-        agents.check_password(conn, env, now, agent, "mgmt", password)
-    except (WrongPassword, AgentLocked):
-        limits.fail_login(conn, now, ip, who)
-        raise
+    try:
+        if agent is None:
+            passwords.decoy(env.secret, "mgmt", password)
+            raise UnknownAgent(msisdn="-")
+        agents.check_password(conn, env, now, agent, "mgmt", password)  # the web lock (R-2)
+    except (UnknownAgent, WrongPassword, AgentLocked) as exc:
+        limits.fail_address(conn, now, ip)
+        raise AgentLoginFailed(attempts=env.rules.lockout_attempts) from exc
     return sessions.start(conn, now, "agent", agent.id, ttl), agent.id
 
 
 def _send_code(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str, key: bytes,
                ip: str) -> None:
-    agent = _find(conn, msisdn)
-    if agent is None:  # same answer as for a real agent: the page never says who is one
-        limits.check(conn, now, f"code-ip:{ip}", limits.CODE_IP_HOURLY)
-        limits.hit(conn, now, f"code-ip:{ip}")
+    """Throttled alike for every number; a code only to an agent whose web login is not locked.
+    The page says the same either way ("if this number is an agent, a code was sent")."""
+    codes.throttle(conn, now, msisdn=msisdn, ip=ip)
+    agent = _by_number(conn, msisdn)
+    if agent is None or agent.lock("web").active(now):
         return
-    codes.issue(conn, now, key=key, purpose="login", msisdn=agent.msisdn, agent_id=agent.id,
-                lang=agent.lang, ip=ip)
+    codes.send(conn, now, key=key, purpose="login", msisdn=agent.msisdn, agent_id=agent.id,
+               lang=agent.lang)
 
 
 def _code_login(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str, code: str,
                 key: bytes, ip: str, ttl: dt.timedelta) -> tuple[str, int]:
-    limits.check_login(conn, now, ip, msisdn)
+    limits.check_address(conn, now, ip)
+    agent = _by_number(conn, msisdn)
     try:
-        code_id, agent_id = codes.check(conn, now, key=key, purpose="login", msisdn=msisdn,
-                                        code=code)
-    except CodeRefused:
-        limits.fail_login(conn, now, ip, msisdn)
-        raise
-    agent = agents.by_id(conn, agent_id)
-    if agent.status == "closed" or agent.msisdn != msisdn:
-        raise CodeRefused()
-    if agent.locked(now) and agent.locked_until:  # locked whichever way it logs in (R-2)
-        raise AgentLocked(until=env.local(from_iso(agent.locked_until)).strftime("%H:%M"))
+        code_id, owner = codes.check(conn, now, key=key, purpose="login", msisdn=msisdn,
+                                     code=code)
+        if agent is None or owner != agent.id:
+            raise CodeRefused()
+        lockout.refuse(env, now, agent.lock("web"))  # the web lock holds for codes too (R-2)
+    except (CodeRefused, AgentLocked) as exc:
+        limits.fail_address(conn, now, ip)
+        if agent is not None and not agent.lock("web").active(now):  # a failure counts (R-2)
+            lockout.failed(conn, env, now, agent_id=agent.id, msisdn=agent.msisdn,
+                           lang=agent.lang, lock=agent.lock("web"))
+        raise LoginCodeRefused(attempts=env.rules.lockout_attempts) from exc
+    lockout.succeeded(conn, agent.id, agent.lock("web"))
     codes.spend(conn, code_id)
     return sessions.start(conn, now, "agent", agent.id, ttl), agent.id
+
+
+def _why(exc: SmsmenuError) -> str:
+    """For the log only: what an answer that reads the same for all was really about."""
+    cause = exc.__cause__
+    return cause.code if isinstance(cause, SmsmenuError) else exc.code
 
 
 def _logged_in(web_: state.Web, token: str) -> web.HTTPSeeOther:
@@ -111,7 +132,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             _password_login, who=who, password=raw(data, "password"), ip=client_ip(request),
             ttl=web_.agent_ttl)
     except SmsmenuError as exc:
-        log.info("web.login_refused", kind="agent", code=exc.code)
+        log.info("web.login_refused", kind="agent", code=exc.code, why=_why(exc))
         return page(request, "login.html", {"mode": "password", "who": who, "msisdn": "",
                                             "error": exc.message(request[LANG])},
                     status=exc.http_status)
@@ -142,7 +163,7 @@ async def code_login(request: web.Request) -> web.StreamResponse:
             _code_login, msisdn=msisdn, code=raw(data, "code"), key=web_.key,
             ip=client_ip(request), ttl=web_.agent_ttl)
     except SmsmenuError as exc:
-        log.info("web.login_refused", kind="agent", code=exc.code)
+        log.info("web.login_refused", kind="agent", code=exc.code, why=_why(exc))
         return page(request, "login.html", {"mode": "code", "who": "", "msisdn": msisdn,
                                             "sent": True, "error": exc.message(request[LANG])},
                     status=exc.http_status)

@@ -23,14 +23,28 @@ def _hash(key: bytes, purpose: str, msisdn: str, code: str) -> bytes:
     return hmac.new(key, f"{purpose}|{msisdn}|{code}".encode(), hashlib.sha256).digest()
 
 
-def issue(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: str, msisdn: str,
-          agent_id: int, lang: str, ip: str) -> None:
-    """Queue a fresh 6-digit code to ``msisdn`` by SMS (the outbox); earlier ones stop working."""
+def throttle(conn: sqlite3.Connection, now: dt.datetime, *, msisdn: str, ip: str) -> None:
+    """Count one code request per number and per address, or refuse it (RateLimited).
+
+    Any number counts, an agent's or not: the answer never tells which numbers are agents.
+    """
     for bucket, rule in ((f"code:{msisdn}", limits.CODE_RESEND),
                          (f"code:{msisdn}", limits.CODE_HOURLY),
                          (f"code-ip:{ip}", limits.CODE_IP_HOURLY)):
         limits.check(conn, now, bucket, rule)
     limits.hit(conn, now, f"code:{msisdn}", f"code-ip:{ip}")
+
+
+def issue(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: str, msisdn: str,
+          agent_id: int, lang: str, ip: str) -> None:
+    """Throttle, then send a code (see ``send``)."""
+    throttle(conn, now, msisdn=msisdn, ip=ip)
+    send(conn, now, key=key, purpose=purpose, msisdn=msisdn, agent_id=agent_id, lang=lang)
+
+
+def send(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: str, msisdn: str,
+         agent_id: int, lang: str) -> None:
+    """Queue a fresh 6-digit code to ``msisdn`` by SMS (the outbox); earlier ones stop working."""
     code = f"{secrets.randbelow(10 ** 6):06d}"
     conn.execute("UPDATE web_codes SET used = 1 WHERE purpose = ? AND msisdn = ? AND used = 0",
                  (purpose, msisdn))
@@ -53,6 +67,7 @@ def check(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: st
         " AND used = 0 AND expires_at > ? ORDER BY id DESC LIMIT 1",
         (purpose, msisdn, iso(now))).fetchone()
     if row is None or (agent_id is not None and row[1] != agent_id):
+        _hash(key, purpose, msisdn, code.strip())  # the work of a wrong guess: timing tells nothing
         raise CodeRefused()
     code_id, owner, stored, attempts = row
     if not hmac.compare_digest(_hash(key, purpose, msisdn, code.strip()), stored):

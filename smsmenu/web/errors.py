@@ -14,6 +14,15 @@ class LoginFailed(Refused):
     messages = {"zh": "账号或密码错误", "en": "Wrong account or password"}
 
 
+class AgentLoginFailed(LoginFailed):
+    """Every refused agent login but a malformed password or a blocked address: unknown account,
+    wrong password and locked web login read the same (the agent learns of a lock by SMS)."""
+
+    messages = {"zh": "账号或密码错误。连续失败{attempts}次将锁定网页登录并短信通知代办户",
+                "en": "Wrong account or password. {attempts} failures in a row lock the web login;"
+                      " the agent is told by SMS"}
+
+
 class CodeRefused(Refused):
     """A one-time code that is wrong, expired, used up or never sent."""
 
@@ -74,3 +83,11 @@ class OwnAccount(Refused):
     messages = {"zh": "不能停用自己的账号或取消自己的主管角色（须始终保留一名在用的主管）",
                 "en": "You cannot deactivate your own account or give up your own supervisor role"
                       " (there must always be an active supervisor)"}
+
+
+class LoginCodeRefused(CodeRefused):
+    """A refused code login: no live code, a wrong one, or a locked web login read the same."""
+
+    messages = {"zh": "验证码错误或已失效，请重新获取。连续失败{attempts}次将锁定网页登录并短信通知代办户",
+                "en": "Wrong or expired code; request a new one. {attempts} failures in a row lock"
+                      " the web login; the agent is told by SMS"}

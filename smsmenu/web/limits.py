@@ -1,4 +1,8 @@
-"""Rate limits kept in the database: events per bucket in a sliding window (logins, codes)."""
+"""Rate limits kept in the database: events per bucket in a sliding window (logins, codes).
+
+Failed web logins are counted per source address here (agents' and operators' together); per
+agent account the ledger's web lock counts them (``ledger.lockout``), per operator name here.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ from smsmenu.web.errors import RateLimited
 
 KEEP = dt.timedelta(days=1)
 LOGIN_FAILURES = (10, dt.timedelta(minutes=15))
-"""Failed logins allowed per account or operator name in the window."""
-LOGIN_FAILURES_IP = (30, dt.timedelta(minutes=15))
-"""Failed logins allowed per client address in the window."""
+"""Failed logins allowed per operator name in the window (agents: the ledger's web lock)."""
+LOGIN_FAILURES_IP = (20, dt.timedelta(hours=1))
+"""Failed logins (agents' passwords and codes, operators') allowed per client address in the
+window; past it the address may not try to log in at all until the window slides past."""
 CODE_RESEND = (1, dt.timedelta(seconds=60))
 CODE_HOURLY = (5, dt.timedelta(hours=1))
 CODE_IP_HOURLY = (20, dt.timedelta(hours=1))
@@ -45,9 +50,14 @@ def login_buckets(ip: str, who: str) -> list[tuple[str, tuple[int, dt.timedelta]
     return [(f"login-ip:{ip}", LOGIN_FAILURES_IP), (f"login:{who.strip().upper()}", LOGIN_FAILURES)]
 
 
-def check_login(conn: sqlite3.Connection, now: dt.datetime, ip: str, who: str) -> None:
-    for bucket, rule in login_buckets(ip, who):
-        check(conn, now, bucket, rule)
+def check_address(conn: sqlite3.Connection, now: dt.datetime, ip: str) -> None:
+    """An address with too many failed logins lately may not try again yet (RateLimited)."""
+    check(conn, now, f"login-ip:{ip}", LOGIN_FAILURES_IP)
+
+
+def fail_address(conn: sqlite3.Connection, now: dt.datetime, ip: str) -> None:
+    """Count one failed agent login against its source address."""
+    hit(conn, now, f"login-ip:{ip}")
 
 
 def fail_login(conn: sqlite3.Connection, now: dt.datetime, ip: str, who: str) -> None:

@@ -1,4 +1,6 @@
-"""Passwords (R-2, R-21): lockout after five wrong ones, changes, keyed salted hashes, the secret."""
+"""Passwords (R-2, R-21): lockout after five wrong ones, changes, keyed salted hashes, the secret.
+
+The two locks' ladder, reset and SMS are in test_ledger_lockout.py."""
 
 from __future__ import annotations
 
@@ -35,8 +37,10 @@ async def wrong(ledger: Ledger, times: int, purpose: str = "tx") -> list[Excepti
     return errors
 
 
-async def failures(sql: Sql) -> int:
-    [(count,)] = await sql("SELECT failed_attempts FROM agents WHERE msisdn = ?", AGENT)
+async def failures(sql: Sql, purpose: str = "tx") -> int:
+    """Wrong passwords in a row counted toward ``purpose``'s lock (tx: money, mgmt: web)."""
+    column = "failed_attempts" if purpose == "tx" else "web_failures"
+    [(count,)] = await sql(f"SELECT {column} FROM agents WHERE msisdn = ?", AGENT)
     return int(count)
 
 
@@ -51,10 +55,10 @@ async def test_wrong_password_is_counted(agent: dict[str, Any], ledger: Ledger, 
 
 async def test_five_wrong_in_a_row_lock_for_30_minutes(agent: dict[str, Any], ledger: Ledger,
                                                        clock: ManualClock) -> None:
-    """R-2: the fifth wrong password in a row locks the agent for 30 minutes, even the right one."""
+    """R-2: the fifth wrong password in a row locks for 30 minutes, even the right one."""
     errors = await wrong(ledger, 5)
     assert isinstance(errors[-1], AgentLocked)
-    assert errors[-1].params == {"until": "10:30"}  # type: ignore[attr-defined]
+    assert errors[-1].params == {"until": "10:30"}
     assert (await ledger.agent(AGENT))["locked_until"] is not None
     with pytest.raises(AgentLocked):
         await ledger.check_password(AGENT, "tx", TX)
@@ -62,7 +66,7 @@ async def test_five_wrong_in_a_row_lock_for_30_minutes(agent: dict[str, Any], le
         await recharge(ledger, "r1")
     clock.advance(minutes=29, seconds=59)
     with pytest.raises(AgentLocked):
-        await ledger.check_password(AGENT, "mgmt", MGMT)
+        await ledger.check_password(AGENT, "tx", TX)
 
 
 async def test_lock_ends_exactly_at_30_minutes(agent: dict[str, Any], ledger: Ledger,
@@ -80,11 +84,13 @@ async def test_lock_ends_exactly_at_30_minutes(agent: dict[str, Any], ledger: Le
 
 async def test_lock_restarts_counting_after_it_expires(agent: dict[str, Any], ledger: Ledger,
                                                        clock: ManualClock) -> None:
-    """R-2: after an expired lock, five new wrong passwords are needed to lock again."""
+    """R-2: after an expired lock, five new wrong passwords are needed to lock again (for the
+    ladder's next step: 120 minutes)."""
     await wrong(ledger, 5)
     clock.advance(minutes=30)
     errors = await wrong(ledger, 5)
     assert [type(e) for e in errors] == [WrongPassword] * 4 + [AgentLocked]
+    assert errors[-1].params == {"until": "12:30"}  # type: ignore[attr-defined]
 
 
 async def test_success_resets_the_count(agent: dict[str, Any], ledger: Ledger, sql: Sql) -> None:
@@ -97,12 +103,13 @@ async def test_success_resets_the_count(agent: dict[str, Any], ledger: Ledger, s
     assert errors[-1].params["left"] == 1  # type: ignore[attr-defined]
 
 
-async def test_wrong_passwords_of_both_kinds_share_the_count(agent: dict[str, Any],
-                                                             ledger: Ledger) -> None:
-    """R-2: wrong transaction and management passwords count together toward the lock."""
+async def test_wrong_passwords_of_each_kind_count_apart(agent: dict[str, Any], ledger: Ledger,
+                                                        sql: Sql) -> None:
+    """R-2: wrong transaction and management passwords count toward two different locks."""
     await wrong(ledger, 3, "tx")
     errors = await wrong(ledger, 2, "mgmt")
-    assert isinstance(errors[-1], AgentLocked)
+    assert all(isinstance(e, WrongPassword) for e in errors)
+    assert (await failures(sql, "tx"), await failures(sql, "mgmt")) == (3, 2)
 
 
 async def test_wrong_recharge_password_counts(agent: dict[str, Any], ledger: Ledger) -> None:
@@ -168,7 +175,7 @@ async def test_change_password_needs_the_old_one(agent: dict[str, Any], ledger: 
     """R-21 with R-2: a wrong old password changes nothing and counts toward the lock."""
     with pytest.raises(WrongPassword):
         await ledger.change_password(msisdn=AGENT, purpose=purpose, old="000000", new="808080")
-    assert await failures(sql) == 1
+    assert await failures(sql, purpose) == 1
     assert (await ledger.check_password(AGENT, purpose, old))["msisdn"] == AGENT
 
 

@@ -7,7 +7,7 @@ from web_support import AGENT, MGMT, TX, Browser, last_code, outbox
 
 from ledger import Ledger
 from smsmenu.clock import ManualClock
-from smsmenu.errors import AgentLocked
+from smsmenu.errors import WebLocked
 
 
 @pytest.mark.parametrize("who", [
@@ -25,7 +25,7 @@ async def test_password_login(browser: Browser, agent: dict[str, object], who: s
 @pytest.mark.parametrize(("who", "password", "status"), [
     pytest.param("A00000002", MGMT, 401, id="unknown-account"),
     pytest.param("18900009999", MGMT, 401, id="unknown-number"),
-    pytest.param(AGENT, TX, 422, id="transaction-password-is-not-the-login"),
+    pytest.param(AGENT, TX, 401, id="transaction-password-is-not-the-login"),
     pytest.param(AGENT, "12ab56", 400, id="malformed"),
 ])
 async def test_login_refused(browser: Browser, agent: dict[str, object], who: str,
@@ -36,16 +36,18 @@ async def test_login_refused(browser: Browser, agent: dict[str, object], who: st
     assert "alert error" in page.text
 
 
-async def test_wrong_passwords_share_menu_lockout(browser: Browser, ledger: Ledger,
-                                                  agent: dict[str, object]) -> None:
-    """R-2: wrong web logins count with the menu's: 4 on the web + 1 by SMS lock the agent."""
-    for left in (4, 3, 2, 1):
-        page = await browser.login_agent(AGENT, "000000")
-        assert f"还可尝试{left}次" in page.text
-    with pytest.raises(AgentLocked):
-        await ledger.check_password(AGENT, "tx", "000001")
+async def test_wrong_passwords_lock_the_web_login_only(browser: Browser, ledger: Ledger,
+                                                       agent: dict[str, object]) -> None:
+    """R-2: five wrong web logins lock the web login (the right password then reads the same
+    as a wrong one) and queue the SMS that tells the agent; the menu's password still works."""
+    for _ in range(5):
+        assert (await browser.login_agent(AGENT, "000000")).status == 401
     page = await browser.login_agent(AGENT, MGMT)
-    assert page.status == 423 and "锁定" in page.text
+    assert page.status == 401 and page.url == "/web/login"
+    assert len(await outbox(ledger, "locked_web")) == 1
+    assert (await ledger.check_password(AGENT, "tx", TX))["msisdn"] == AGENT
+    with pytest.raises(WebLocked):
+        await ledger.check_password(AGENT, "mgmt", MGMT)
 
 
 async def test_closed_agent_cannot_log_in(browser: Browser, ledger: Ledger) -> None:

@@ -135,7 +135,7 @@ async def test_unlock(browser: Browser, other: Browser, ledger: Ledger,
     """An operator unlocks an agent locked by wrong passwords (R-2)."""
     for _ in range(5):
         await other.login_agent(AGENT, "000000")
-    assert (await other.login_agent(AGENT, MGMT)).status == 423
+    assert (await other.login_agent(AGENT, MGMT)).status == 401  # locked: reads as wrong
     await _agent_page(browser, "hotline")
     page = await browser.post("/web/ops/agents/1/unlock", {})
     assert "已解除密码锁定" in page.text
