@@ -18,7 +18,7 @@ CODED = frozenset({"status", "channel", "kind", "account_type", "changed", "fail
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "account_no": "代办户账号", "msisdn": "绑定号码", "name": "名称", "status": "状态",
-        "phone_suspended": "手机停机", "locked_until": "锁定至", "rate_ppm": "佣金费率",
+        "phone_suspended": "手机停机", "locked_until": "交易锁定至", "until_unlocked": "直至营业员解锁", "web_locked_until": "网站登录锁定至", "rate_ppm": "佣金费率",
         "balance_fen": "余额", "reserved_fen": "冻结", "available_fen": "可用",
         "opened_at": "开户时间", "closed_at": "销户时间", "channel": "渠道", "amount_fen": "金额",
         "invoice_quota_fen": "定额发票", "refund_fen": "退款", "recharge_id": "充值编号",
@@ -32,7 +32,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "account_no": "account", "msisdn": "bound number", "name": "name", "status": "status",
-        "phone_suspended": "phone suspended", "locked_until": "locked until",
+        "phone_suspended": "phone suspended", "locked_until": "money locked until",
+        "web_locked_until": "web login locked until", "until_unlocked": "until an operator unlocks",
         "rate_ppm": "commission rate", "balance_fen": "balance", "reserved_fen": "reserved",
         "available_fen": "available", "opened_at": "opened", "closed_at": "closed",
         "channel": "channel", "amount_fen": "amount", "invoice_quota_fen": "invoice quota",
@@ -122,7 +123,9 @@ def value_text(key: str, value: Any, lang: str, tz: ZoneInfo) -> str:
         return rate_text(value)
     if key in FLAGS:
         return label(lang, "yes" if value else "no")
-    if (key.endswith("_at") or key == "locked_until") and isinstance(value, str):
+    if key.endswith("locked_until") and isinstance(value, str) and value.startswith("9999"):
+        return label(lang, "until_unlocked")
+    if (key.endswith("_at") or key.endswith("locked_until")) and isinstance(value, str):
         return local_time(value, tz)
     if key in CODED and isinstance(value, str):
         return VALUES.get(lang, {}).get(value, value)
