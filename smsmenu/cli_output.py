@@ -18,7 +18,8 @@ CODED = frozenset({"status", "channel", "kind", "account_type", "changed", "fail
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "account_no": "代办户账号", "msisdn": "绑定号码", "name": "名称", "status": "状态",
-        "phone_suspended": "手机停机", "locked_until": "交易锁定至", "until_unlocked": "直至营业员解锁", "web_locked_until": "网站登录锁定至", "rate_ppm": "佣金费率",
+        "phone_suspended": "手机停机", "locked_until": "交易锁定至",
+        "until_unlocked": "直至营业员解锁", "web_locked_until": "网站登录锁定至", "rate_ppm": "佣金费率",
         "balance_fen": "余额", "reserved_fen": "冻结", "available_fen": "可用",
         "opened_at": "开户时间", "closed_at": "销户时间", "channel": "渠道", "amount_fen": "金额",
         "invoice_quota_fen": "定额发票", "refund_fen": "退款", "recharge_id": "充值编号",
