@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
+from ledger.numberplan import NumberPlan
 from smsmenu.types import Msisdn
 
 
@@ -71,3 +74,30 @@ class MockGateway(Gateway):
 
     async def aclose(self) -> None:
         self.closed = True
+
+
+SENDER = re.compile(r"\+?[0-9]{5,20}")
+"""A sender address every transport accepts: digits, optionally after one ``+``."""
+
+
+@functools.cache
+def _shipped_plan() -> NumberPlan:
+    return NumberPlan.load_default()
+
+
+def sender_msisdn(raw: str, plan: NumberPlan | None = None) -> Msisdn | None:
+    """The number a transport's sender address names, or None when it names no phone.
+
+    The number plan's country codes come off (``+86``, ``0086``, and ``86`` when more than a
+    mobile number's digits follow), then a leading ``+``: ``+8618900000001``, ``8618900000001``
+    and ``008618900000001`` all give ``18900000001``. Every transport cleans its sender here.
+    """
+    text = raw.strip()
+    if not SENDER.fullmatch(text):
+        return None
+    plan = plan or _shipped_plan()
+    for cc in plan.country_codes:
+        if text.startswith(cc) and (cc.startswith("+") or len(text) > plan.mobile_length):
+            text = text[len(cc) :]
+            break
+    return text.removeprefix("+") or None

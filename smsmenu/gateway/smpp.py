@@ -9,10 +9,12 @@ from collections.abc import Sequence
 
 import structlog
 
+from ledger.numberplan import NumberPlan
 from smsmenu.errors import TransportError
 from smsmenu.gateway.base import Gateway, Outbound, SendResult
 from smsmenu.gateway.smpp_codec import RMSGQFUL, ROK, RTHROTTLED, Pdu, status_text, text_field
 from smsmenu.gateway.smpp_config import SmppBind
+from smsmenu.gateway.smpp_inbound import Limits
 from smsmenu.gateway.smpp_link import SmppLink
 from smsmenu.gateway.smpp_receive import MoReceiver, ReceiptHandler
 from smsmenu.gateway.smpp_session import SmppSession
@@ -30,6 +32,8 @@ class SmppGateway(Gateway):
     MO reaches ``handler`` (the engine); its deliver_sm_resp waits for the handler to return and
     is a temporary error (redelivered by the SMSC) if it raises. Replies are not sent here: the
     outbox drain calls ``send``. Receipts go to ``on_receipt(message_id, stat, raw_text)``.
+    Senders are normalized by ``plan`` (the shipped number plan by default); ``limits`` bound
+    the reassembly of concatenated MO.
     """
 
     name = "smpp"
@@ -45,13 +49,15 @@ class SmppGateway(Gateway):
         reassembly_timeout: float = 120.0,
         send_wait: float = 5.0,
         rng: random.Random | None = None,
+        plan: NumberPlan | None = None,
+        limits: Limits | None = None,
     ) -> None:
         binds = [binds] if isinstance(binds, SmppBind) else list(binds)
         if not binds:
             raise ValueError("at least one SMPP bind is needed")
         self.receiver = MoReceiver(
             handler, on_receipt=on_receipt, message_id_tlv=message_id_tlv, clock=clock,
-            reassembly_timeout=reassembly_timeout,
+            reassembly_timeout=reassembly_timeout, plan=plan, limits=limits,
         )  # fmt: skip
         self.links = [SmppLink(b, self.receiver, rng) for b in binds]
         self._send_wait = send_wait
@@ -145,3 +151,4 @@ class SmppGateway(Gateway):
     async def aclose(self, grace: float = 2.0) -> None:
         """Let running handlers answer, unbind every link and stop reconnecting; idempotent."""
         await asyncio.gather(*(link.aclose(grace) for link in self.links))
+        self.receiver.close()

@@ -15,17 +15,17 @@ HEADER = 16
 MAX_PDU = 65_536
 MAX_SEQUENCE = 0x7FFFFFFF
 
-ROK = consts.SMPP_ESME_ROK
-RINVCMDLEN = consts.SMPP_ESME_RINVCMDLEN
-RINVCMDID = consts.SMPP_ESME_RINVCMDID
-RINVBNDSTS = consts.SMPP_ESME_RINVBNDSTS
-RALYBND = consts.SMPP_ESME_RALYBND
-RSYSERR = consts.SMPP_ESME_RSYSERR
-RINVPASWD = consts.SMPP_ESME_RINVPASWD
-RINVSYSID = consts.SMPP_ESME_RINVSYSID
-RMSGQFUL = consts.SMPP_ESME_RMSGQFUL
-RTHROTTLED = consts.SMPP_ESME_RTHROTTLED
-RX_T_APPNACK = consts.SMPP_ESME_RX_T_APPN
+ROK: int = consts.SMPP_ESME_ROK
+RINVCMDLEN: int = consts.SMPP_ESME_RINVCMDLEN
+RINVCMDID: int = consts.SMPP_ESME_RINVCMDID
+RINVBNDSTS: int = consts.SMPP_ESME_RINVBNDSTS
+RALYBND: int = consts.SMPP_ESME_RALYBND
+RSYSERR: int = consts.SMPP_ESME_RSYSERR
+RINVPASWD: int = consts.SMPP_ESME_RINVPASWD
+RINVSYSID: int = consts.SMPP_ESME_RINVSYSID
+RMSGQFUL: int = consts.SMPP_ESME_RMSGQFUL
+RTHROTTLED: int = consts.SMPP_ESME_RTHROTTLED
+RX_T_APPNACK: int = consts.SMPP_ESME_RX_T_APPN
 """0x64 "temporary application error": the SMSC keeps the deliver_sm and redelivers it."""
 
 _NAMES = {code: name for name, code in command_codes.commands.items()}
@@ -146,6 +146,8 @@ def parse(frame: bytes) -> Pdu:
         raise
     except Exception as exc:  # struct.error, IndexError, ... from a malformed body
         raise PduError(f"malformed {name}: {exc!r}", sequence) from exc
+    finally:  # the readers hold the PDU: without them it is freed at once, not by the GC
+        del pdu.parse_optional_params, pdu._parse_string, pdu._parse_ostring
     return pdu
 
 

@@ -20,6 +20,8 @@ class SmppBind:
     system_type: str = ""
     window: int = 10
     """Outstanding submit_sm (and other requests) awaiting their response."""
+    inbound_window: int = 0
+    """deliver_sm handled at once (0: as many as ``window``); more get ESME_RX_T_APPN."""
     enquire_interval: float = 30.0
     response_timeout: float = 10.0
     connect_timeout: float = 5.0

@@ -1,19 +1,26 @@
-"""Reading what an SMSC delivers: concatenated parts reassembled, delivery receipts parsed."""
+"""Reading what an SMSC delivers: the kind of deliver_sm (esm_class), delivery receipts parsed."""
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from smsmenu.gateway.smpp_codec import text_field
-from smsmenu.gateway.smpp_text import Segment, decode
+from smsmenu.gateway.smpp_reassembly import Limits, Reassembler
+
+__all__ = [
+    "Limits", "Reassembler", "Receipt", "is_notification", "is_receipt", "notice_kind",
+    "parse_receipt",
+]  # fmt: skip
 
 RECEIPT_MASK = 0x3C
-"""esm_class message-type bits; 0x04 is an SMSC delivery receipt."""
+"""esm_class message-type bits (SMPP 3.4 §5.2.12): 0 a short message, anything else a notice."""
 RECEIPT = 0x04
+"""SMSC delivery receipt."""
+NOTICES = {0x04: "delivery receipt", 0x08: "SME delivery acknowledgement",
+           0x10: "SME manual/user acknowledgement", 0x18: "conversation abort",
+           0x20: "intermediate delivery notification"}  # fmt: skip
 MESSAGE_STATES = {
     1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED",
     5: "UNDELIV", 6: "ACCEPTD", 7: "UNKNOWN", 8: "REJECTD",
@@ -36,6 +43,17 @@ def is_receipt(esm_class: int | None) -> bool:
     return ((esm_class or 0) & RECEIPT_MASK) == RECEIPT
 
 
+def is_notification(esm_class: int | None) -> bool:
+    """A receipt, an acknowledgement or a notification: never a text for the menu."""
+    return ((esm_class or 0) & RECEIPT_MASK) != 0
+
+
+def notice_kind(esm_class: int | None) -> str:
+    """The message type of a deliver_sm, for logs."""
+    bits = (esm_class or 0) & RECEIPT_MASK
+    return NOTICES.get(bits, f"message type 0x{bits:02X}") if bits else "short message"
+
+
 def parse_receipt(pdu: Any) -> Receipt:
     """``id:... stat:DELIVRD err:000 done date:...``; TLVs win over the text when present."""
     raw = (pdu.short_message or pdu.message_payload or b"").decode("latin-1")
@@ -45,54 +63,3 @@ def parse_receipt(pdu: Any) -> Receipt:
     if pdu.message_state is not None:
         stat = MESSAGE_STATES.get(pdu.message_state, stat or "UNKNOWN")
     return Receipt(message_id, stat.upper(), found.get("err", ""), found.get("done date", ""), raw)
-
-
-@dataclass
-class _Partial:
-    total: int
-    data_coding: int
-    started: float
-    parts: dict[int, bytes] = field(default_factory=dict)
-
-
-class Reassembler:
-    """Buffers parts by (source, reference) until all arrived or ``timeout`` seconds passed."""
-
-    def __init__(self, timeout: float = 120.0, now: Callable[[], float] = time.monotonic) -> None:
-        self.timeout = timeout
-        self._now = now
-        self._pending: dict[tuple[str, int], _Partial] = {}
-
-    def __len__(self) -> int:
-        return len(self._pending)
-
-    def expire(self) -> int:
-        """Drop buffers older than the timeout; return how many were dropped."""
-        limit = self._now() - self.timeout
-        old = [key for key, p in self._pending.items() if p.started < limit]
-        for key in old:
-            del self._pending[key]
-        return len(old)
-
-    def add(self, source: str, segment: Segment, data_coding: int, payload: bytes) -> str | None:
-        """Store one part; return the whole text once every part is there.
-
-        The parts stay until ``done()``, so a redelivered last part (after the handler failed)
-        completes the message again.
-        """
-        self.expire()
-        if segment.total < 2 or not 1 <= segment.seqnum <= segment.total:
-            return decode(payload, data_coding)  # not really a part: read it as it is
-        key = (source, segment.ref)
-        partial = self._pending.get(key)
-        if partial is None or partial.total != segment.total:
-            partial = self._pending[key] = _Partial(segment.total, data_coding, self._now())
-        partial.parts[segment.seqnum] = payload
-        if len(partial.parts) < partial.total:
-            return None
-        data = b"".join(partial.parts[n] for n in range(1, partial.total + 1))
-        return decode(data, partial.data_coding)
-
-    def done(self, source: str, segment: Segment) -> None:
-        """The whole message reached the engine: forget its parts."""
-        self._pending.pop((source, segment.ref), None)

@@ -107,6 +107,7 @@ class SmppLink:
         session = SmppSession(
             reader, writer, self._on_request, window=b.window,
             response_timeout=b.response_timeout, name=b.label, tasks=self.tasks,
+            handlers=b.inbound_window,
         )  # fmt: skip
         runner = asyncio.create_task(session.run())
         keepalive: asyncio.Task[None] | None = None

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-
-from smpplib import command_codes
+from dataclasses import dataclass
 
 from smsmenu.gateway.smpp_codec import HEADER, MAX_PDU
 
-_CMD_PREFIXES = frozenset(
-    code.to_bytes(4, "big")[:k] for code in command_codes.commands.values() for k in range(5)
+SMPP_COMMANDS = frozenset(
+    {*range(0x01, 0x0A), 0x0B, 0x15, 0x21, 0x102, 0x103, 0x111, 0x112, 0x113, *range(0x10200, 0x10300)}
 )
+"""Request command_ids of SMPP 3.4 and 5.0 and the SMSC vendor range; those smpplib cannot read
+are still framed, and answered generic_nack ESME_RINVCMDID with their sequence number."""
+_IDS = [(code | response).to_bytes(4, "big") for code in SMPP_COMMANDS for response in (0, 1 << 31)]
+_PREFIXES = frozenset(code[:k] for code in [*_IDS, (1 << 31).to_bytes(4, "big")] for k in range(5))
+
+
+@dataclass(frozen=True, slots=True)
+class Garbage:
+    """Bytes skipped to reach the next plausible header.
+
+    ``sequence`` is that of the PDU the bytes began with when its header was readable (a known
+    command whose length is over the limit), else 0: what the generic_nack carries.
+    """
+
+    skipped: int
+    sequence: int = 0
+
+
+def _command_ok(head: bytes | bytearray) -> bool:
+    """``head`` (up to 4 octets) is, or begins, an SMPP command_id (generic_nack included)."""
+    return bytes(head[:4]) in _PREFIXES
 
 
 class PduReader:
@@ -24,7 +44,7 @@ class PduReader:
     def _plausible(self, head: bytes) -> bool:
         low = int.from_bytes(head[:4].ljust(4, b"\0"), "big")
         high = int.from_bytes(head[:4].ljust(4, b"\xff"), "big")
-        return low <= self._max and high >= HEADER and head[4:8] in _CMD_PREFIXES
+        return low <= self._max and high >= HEADER and _command_ok(head[4:8])
 
     def _garbage(self) -> int:
         buf, skip = self._buf, 0
@@ -32,20 +52,28 @@ class PduReader:
             skip += 1
         return skip
 
-    async def read(self) -> bytes | int:
-        """The next frame, or the number of garbage bytes just discarded (> 0)."""
+    def _oversized(self) -> bool:
+        """The buffer starts with a header of a PDU longer than the limit."""
+        buf = self._buf
+        return len(buf) >= 8 and int.from_bytes(buf[:4], "big") > self._max and _command_ok(buf[4:8])
+
+    async def read(self) -> bytes | Garbage:
+        """The next frame, or what was just discarded (``Garbage.skipped`` > 0)."""
         buf = self._buf
         while True:
-            skipped = self._garbage()
-            if skipped:
-                del buf[:skipped]
-                return skipped
-            if len(buf) >= 8:
-                length = int.from_bytes(buf[:4], "big")
-                if len(buf) >= length:
-                    frame = bytes(buf[:length])
-                    del buf[:length]
-                    return frame
+            oversized = self._oversized()
+            if not oversized or len(buf) >= HEADER:
+                skipped = self._garbage()
+                if skipped:
+                    sequence = int.from_bytes(buf[12:16], "big") if oversized else 0
+                    del buf[:skipped]
+                    return Garbage(skipped, sequence)
+                if len(buf) >= 8:
+                    length = int.from_bytes(buf[:4], "big")
+                    if len(buf) >= length:
+                        frame = bytes(buf[:length])
+                        del buf[:length]
+                        return frame
             chunk = await self._stream.read(65_536)
             if not chunk:
                 raise ConnectionResetError("the peer closed the link")

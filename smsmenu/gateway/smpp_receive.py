@@ -1,18 +1,33 @@
-"""The receiving half of the SMPP gateway: deliver_sm to the engine's handler, receipts, acks."""
+"""The receiving half of the SMPP gateway: deliver_sm to the engine's handler, receipts, acks.
+
+Only short messages of text from a phone number reach the handler: receipts go to
+``on_receipt``; other notifications, data (8-bit, compressed) and messages without a sender
+are acknowledged and dropped with a log line, and never answered.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import structlog
 
+from ledger.numberplan import NumberPlan
+from smsmenu.gateway.base import sender_msisdn
 from smsmenu.gateway.smpp_codec import RINVCMDID, ROK, RX_T_APPNACK, Pdu, text_field
-from smsmenu.gateway.smpp_inbound import Reassembler, is_receipt, parse_receipt
+from smsmenu.gateway.smpp_coding import is_text
+from smsmenu.gateway.smpp_inbound import (
+    Limits,
+    Reassembler,
+    is_notification,
+    is_receipt,
+    notice_kind,
+    parse_receipt,
+)
+from smsmenu.gateway.smpp_senders import PER_SOURCE, SenderQueues
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import decode, message_parts
 from smsmenu.types import Channel, Clock, Inbound, InboundHandler
@@ -29,7 +44,11 @@ class UtcClock:
 
 
 class MoReceiver:
-    """A session's request handler: answers each deliver_sm only after the handler returned."""
+    """A session's request handler: answers each deliver_sm only after the handler returned.
+
+    At most ``per_source`` deliver_sm of one sender are held; beyond, the answer is
+    ``ESME_RX_T_APPN`` and the SMSC delivers it again later.
+    """
 
     def __init__(
         self,
@@ -39,13 +58,19 @@ class MoReceiver:
         message_id_tlv: int | None = None,
         clock: Clock | None = None,
         reassembly_timeout: float = 120.0,
+        plan: NumberPlan | None = None,
+        limits: Limits | None = None,
+        per_source: int = PER_SOURCE,
     ) -> None:
         self.handler = handler
         self.on_receipt = on_receipt
         self.message_id_tlv = message_id_tlv
         self.clock: Clock = clock or UtcClock()
-        self.reassembler = Reassembler(reassembly_timeout)
-        self._serial: dict[str, tuple[asyncio.Lock, int]] = {}
+        self.plan = plan
+        self.reassembler = Reassembler(reassembly_timeout, limits=limits)
+        self.senders = SenderQueues(per_source)
+        self.dropped: Counter[str] = Counter()
+        """deliver_sm acknowledged and dropped, by reason."""
         self._prefix = uuid.uuid4().hex[:20]
         self._keys = itertools.count()
         """Unique keys without a system call per message: random per process, then a counter."""
@@ -54,19 +79,17 @@ class MoReceiver:
         if pdu.command != "deliver_sm":
             session.nack(pdu.sequence, RINVCMDID)
             return
-        status = ROK
         try:
-            if is_receipt(pdu.esm_class):
-                receipt = parse_receipt(pdu)
-                if self.on_receipt is not None:
-                    await self.on_receipt(receipt.message_id, receipt.stat, receipt.text)
-            else:
-                await self._mo(session, pdu)
+            status = await self._deliver(session, pdu)
         except Exception:
             log.exception("smpp.handler_failed", link=session.name,
                           source=text_field(pdu.source_addr))  # fmt: skip
             status = RX_T_APPNACK  # temporary: the SMSC keeps the message and redelivers it
         session.respond(pdu, status=status)
+
+    def close(self) -> None:
+        """Stop the reassembly timer."""
+        self.reassembler.close()
 
     def key_of(self, pdu: Pdu) -> str:
         """The carrier's id from the configured vendor TLV, else a fresh unique key (32 hex)."""
@@ -76,15 +99,37 @@ class MoReceiver:
                 return str(vendor.decode("latin-1"))
         return f"{self._prefix}{next(self._keys):012x}"
 
-    async def _mo(self, session: SmppSession, pdu: Pdu) -> None:
-        source = text_field(pdu.source_addr)
+    def _drop(self, session: SmppSession, pdu: Pdu, why: str) -> int:
+        """Acknowledge and forget a deliver_sm that is no text for the menu."""
+        self.dropped[why] += 1
+        log.info("smpp.mo_dropped", link=session.name, why=why, esm_class=pdu.esm_class or 0,
+                 data_coding=pdu.data_coding or 0, source=text_field(pdu.source_addr)[:32])  # fmt: skip
+        return ROK
+
+    async def _deliver(self, session: SmppSession, pdu: Pdu) -> int:
+        """The deliver_sm_resp status for ``pdu``, once it went where it belongs."""
+        if is_receipt(pdu.esm_class):
+            receipt = parse_receipt(pdu)
+            if self.on_receipt is not None:
+                await self.on_receipt(receipt.message_id, receipt.stat, receipt.text)
+            return ROK
+        if is_notification(pdu.esm_class):
+            return self._drop(session, pdu, notice_kind(pdu.esm_class))
+        source = sender_msisdn(text_field(pdu.source_addr), self.plan)
+        if source is None:
+            return self._drop(session, pdu, "no phone number as sender")
         coding = pdu.data_coding or 0
+        if not is_text(coding):
+            return self._drop(session, pdu, "data, not text")
         segment, payload = message_parts(pdu)
-        whole = decode(payload, coding) if segment is None else None
         if segment is not None:
             whole = self.reassembler.add(source, segment, coding, payload)
-        if whole is None:
-            return  # a part: acknowledged now, the whole message goes to the engine
+            if whole is None:
+                return ROK  # a part: acknowledged now, the whole message goes to the engine
+        elif len(payload) > self.reassembler.limits.message_bytes:
+            return self._drop(session, pdu, "message too long")
+        else:
+            whole = decode(payload, coding)
         inbound = Inbound(
             msisdn=source, text=whole, channel=Channel.SMS, received_at=self.clock.now(),
             key=self.key_of(pdu),
@@ -92,22 +137,11 @@ class MoReceiver:
         )  # fmt: skip
         if self.handler is None:
             raise LookupError("no handler attached yet")  # -> temporary error, redelivered later
-        async with self._one_at_a_time(source):
+        async with self.senders.turn(source) as admitted:
+            if not admitted:
+                log.warning("smpp.sender_busy", link=session.name, source=source)
+                return RX_T_APPNACK
             await self.handler(inbound)
         if segment is not None:
             self.reassembler.done(source, segment)
-
-    @asynccontextmanager
-    async def _one_at_a_time(self, source: str) -> AsyncIterator[None]:
-        """Messages from one handset reach the engine in arrival order, one at a time."""
-        lock, users = self._serial.get(source, (asyncio.Lock(), 0))
-        self._serial[source] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._serial[source]
-            if users <= 1:
-                del self._serial[source]
-            else:
-                self._serial[source] = (lock, users - 1)
+        return ROK

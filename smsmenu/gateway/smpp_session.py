@@ -7,10 +7,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import structlog
+from smpplib.command_codes import commands
 
 from smsmenu.gateway.smpp_codec import (
     RINVCMDLEN,
     ROK,
+    RTHROTTLED,
+    RX_T_APPNACK,
     Pdu,
     PduError,
     Sequence,
@@ -18,12 +21,15 @@ from smsmenu.gateway.smpp_codec import (
     make,
     parse,
 )
-from smsmenu.gateway.smpp_reader import PduReader
+from smsmenu.gateway.smpp_reader import Garbage, PduReader
 
 log = structlog.get_logger(__name__)
 
 RequestHandler = Callable[["SmppSession", Pdu], Coroutine[Any, Any, None]]
 """Called in its own task for each request PDU except enquire_link/unbind; it must respond."""
+_ANSWERED = frozenset(name.removesuffix("_resp") for name in commands if name.endswith("_resp"))
+_REDELIVERED = frozenset({"deliver_sm", "data_sm"})
+"""Requests an SMSC delivers again after ESME_RX_T_APPN; the others are told ESME_RTHROTTLED."""
 
 
 class SessionClosed(ConnectionError):
@@ -43,9 +49,13 @@ class SmppSession:
         response_timeout: float = 10.0,
         name: str = "smpp",
         tasks: set[asyncio.Task[None]] | None = None,
+        handlers: int = 0,
     ) -> None:
         self.seq = Sequence()
         self.window = window
+        self.handlers = handlers or window
+        """Request handlers running at once (in ``tasks``); a request beyond is answered busy."""
+        self.busy_answers = 0
         self.response_timeout = response_timeout
         self.name = name
         self.nacks_sent = 0
@@ -122,9 +132,9 @@ class SmppSession:
             while not self.closed:
                 item = await self._reader.read()
                 self.last_heard = asyncio.get_running_loop().time()
-                if isinstance(item, int):
-                    log.warning("smpp.garbage", link=self.name, skipped=item)
-                    self.nack(0, RINVCMDLEN)
+                if isinstance(item, Garbage):
+                    log.warning("smpp.garbage", link=self.name, skipped=item.skipped)
+                    self.nack(item.sequence, RINVCMDLEN)
                     continue
                 try:
                     pdu = parse(item)
@@ -152,10 +162,19 @@ class SmppSession:
             self.respond(pdu)
             log.info("smpp.unbound_by_peer", link=self.name)
             self.close()
+        elif len(self._tasks) >= self.handlers:
+            self._busy(pdu)
         else:
             task = asyncio.create_task(self._on_request(self, pdu))
             self._tasks.add(task)
             task.add_done_callback(self._task_done)
+
+    def _busy(self, pdu: Pdu) -> None:
+        """``handlers`` requests are being handled: answer at once, the peer tries again later."""
+        self.busy_answers += 1
+        log.warning("smpp.busy", link=self.name, command=pdu.command, running=len(self._tasks))
+        if pdu.command in _ANSWERED:  # (alert_notification and outbind get no answer)
+            self.respond(pdu, RX_T_APPNACK if pdu.command in _REDELIVERED else RTHROTTLED)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -7,6 +7,8 @@ from typing import Any
 
 from smpplib import consts, gsm
 
+from smsmenu.gateway.smpp_coding import BINARY, GSM, UNREADABLE, charset
+
 GSM7 = consts.SMPP_ENCODING_DEFAULT
 LATIN1 = consts.SMPP_ENCODING_ISO88591
 UCS2 = consts.SMPP_ENCODING_ISO10646
@@ -69,14 +71,16 @@ def encode(text: str, data_coding: int) -> bytes:
 
 
 def decode(data: bytes, data_coding: int) -> str:
-    """Text of a short message; unknown codings are read as Latin-1 rather than refused."""
-    if data_coding == GSM7:
+    """Text of a short message read as its data_coding says (``smpp_coding``); never raises.
+
+    Data that is not text (8-bit, compressed, pictograms) comes back as Latin-1, for logs.
+    """
+    name = charset(data_coding)
+    if name == GSM:
         return gsm_decode(data)
-    if data_coding == UCS2:
-        return data.decode("utf-16-be", errors="replace")
-    if data_coding == consts.SMPP_ENCODING_IA5:
-        return data.decode("ascii", errors="replace")
-    return data.decode("latin-1")
+    if name in (BINARY, UNREADABLE):
+        return data.decode("latin-1")
+    return data.decode(name, errors="replace")
 
 
 def _cost(ch: str, data_coding: int) -> int:
@@ -137,8 +141,8 @@ def read_udh(short_message: bytes) -> tuple[Segment | None, bytes]:
 
 
 def message_parts(pdu: Any) -> tuple[Segment | None, bytes]:
-    """Segment (UDH, else SAR TLVs) and payload of a deliver_sm/submit_sm."""
-    body = pdu.short_message or pdu.message_payload or b""
+    """Segment (UDH, else SAR TLVs) and payload of a deliver_sm/submit_sm (data_sm: payload)."""
+    body = getattr(pdu, "short_message", None) or pdu.message_payload or b""
     if (pdu.esm_class or 0) & UDHI:
         segment, body = read_udh(body)
         if segment is not None:

@@ -8,6 +8,7 @@ import struct
 import pytest
 
 from smsmenu.gateway.smpp_codec import (
+    MAX_PDU,
     MAX_SEQUENCE,
     RINVCMDID,
     PduError,
@@ -19,7 +20,7 @@ from smsmenu.gateway.smpp_codec import (
 )
 from smsmenu.gateway.smpp_config import SmppBind, parse_smpp_url
 from smsmenu.gateway.smpp_inbound import Reassembler, is_receipt, parse_receipt
-from smsmenu.gateway.smpp_reader import PduReader
+from smsmenu.gateway.smpp_reader import Garbage, PduReader
 from smsmenu.gateway.smpp_text import (
     GSM7,
     UCS2,
@@ -126,8 +127,8 @@ async def test_reader_skips_garbage_to_the_next_pdu(garbage: bytes) -> None:
     pdu = encode(make("enquire_link", Sequence()))
     reader = reader_of(garbage + pdu)
     skipped = 0
-    while isinstance(item := await reader.read(), int):
-        skipped += item
+    while isinstance(item := await reader.read(), Garbage):
+        skipped += item.skipped
     assert item == pdu
     assert skipped == len(garbage)
 
@@ -237,3 +238,29 @@ def test_parse_smpp_url() -> None:
         parse_smpp_url("http://a:b@h:1")
     with pytest.raises(ValueError):
         parse_smpp_url("smpp://a:b@h:1?colour=red")
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        pytest.param(struct.pack(">LLLL", MAX_PDU + 1, 0x05, 0, 77), Garbage(16, 77), id="oversized"),
+        pytest.param(struct.pack(">LLLL", 3, 0x05, 0, 77), Garbage(16, 0), id="undersized"),
+        pytest.param(b"\xff" * 16, Garbage(16, 0), id="noise"),
+    ],
+)
+async def test_reader_names_the_sequence_of_an_oversized_pdu(head: bytes, expected: Garbage) -> None:
+    """Skipped bytes that began with a readable header of a too-long PDU carry its sequence."""
+    pdu = encode(make("enquire_link", Sequence()))
+    reader = reader_of(head[:6], head[6:] + pdu)
+    assert await reader.read() == expected
+    assert await reader.read() == pdu
+
+
+async def test_reader_frames_an_smpp_command_smpplib_cannot_read() -> None:
+    """An SMPP 5.0 broadcast_sm is framed; parsing it names its sequence for generic_nack."""
+    frame = struct.pack(">LLLL", 20, 0x111, 0, 78) + b"\0" * 4
+    item = await reader_of(frame).read()
+    assert item == frame
+    with pytest.raises(PduError) as caught:
+        parse(frame)
+    assert (caught.value.sequence, caught.value.status) == (78, RINVCMDID)

@@ -189,3 +189,40 @@ async def test_replies_leave_within_milliseconds_and_receipts_land_in_the_outbox
     assert "充值成功" in phone.inbox[-1].text
     assert sorted(times)[len(times) // 2] < 0.1, times
     await charged_once(ledger, billing)
+
+
+async def test_agent_sending_with_a_country_code_reaches_their_dialog(
+    ledger: Ledger, clock: ManualClock, agent: dict[str, object], smsc: SmscSimulator,
+) -> None:  # fmt: skip
+    """MO from +86 and 86 before the agent's number walk the agent's own dialog over real SMPP."""
+    phone = smsc.handset(AGENT)
+    async with wired(ledger, smsc, clock):
+        await settled(ledger)
+        before = len(phone.inbox)
+        for sender, key in [(f"+86{AGENT}", "1"), (f"86{AGENT}", "2")]:
+            ticket = await smsc.handset(sender).send(key)
+            await asyncio.wait_for(ticket.delivered(), 5)
+            await settled(ledger)
+    replies = [m.text for m in phone.inbox[before:]]
+    assert len(replies) == 2
+    assert "1固定电话" in replies[0] and "请输入C网手机号码" in replies[1]
+    assert smsc.handset(f"+86{AGENT}").inbox == smsc.handset(f"86{AGENT}").inbox == []
+
+
+async def test_receipt_class_deliver_sm_never_gets_a_menu_reply(
+    ledger: Ledger, clock: ManualClock, agent: dict[str, object], smsc: SmscSimulator,
+) -> None:  # fmt: skip
+    """Receipts, SME acks and notifications from the agent's number change and answer nothing."""
+    phone = smsc.handset(AGENT)
+    async with wired(ledger, smsc, clock):
+        await settled(ledger)
+        before = len(phone.inbox)
+        for esm_class in (0x04, 0x08, 0x10, 0x20):
+            fields = {"source_addr": AGENT, "destination_addr": "10658", "esm_class": esm_class,
+                      "short_message": b"1", "data_coding": 0}  # fmt: skip
+            await asyncio.wait_for(phone.queue_receipt(fields, {}).delivered(), 5)
+        ticket = await phone.send("1")  # the first key that reaches the menu
+        await asyncio.wait_for(ticket.delivered(), 5)
+        await settled(ledger)
+    replies = [m.text for m in phone.inbox[before:]]
+    assert len(replies) == 1 and "1固定电话" in replies[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import struct
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,7 +15,7 @@ from simulator.smsc import SmscSimulator
 from smsmenu.errors import TransportError
 from smsmenu.gateway.base import Outbound
 from smsmenu.gateway.smpp import SmppGateway
-from smsmenu.gateway.smpp_codec import Sequence, encode, make, parse
+from smsmenu.gateway.smpp_codec import MAX_PDU, RINVCMDID, RINVCMDLEN, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.gateway.smpp_reader import PduReader
 from smsmenu.types import Channel, Inbound, Reply
@@ -385,3 +386,22 @@ async def test_mo_before_attach_waits_for_the_handler(smsc: SmscSimulator) -> No
         await gateway.aclose()
     assert engine.texts == ["1"]
     assert ticket.attempts >= 2
+
+
+async def test_generic_nack_carries_the_offending_pdu_sequence(smsc: SmscSimulator) -> None:
+    """An oversized PDU and an unknown (SMPP 5.0) command get generic_nack with their sequence."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", smsc.port)
+    frames = PduReader(reader)
+    oversized = struct.pack(">LLLL", MAX_PDU + 1, 0x05, 0, 77)
+    broadcast_sm = struct.pack(">LLLL", 20, 0x111, 0, 78) + b"\0" * 4
+    try:
+        writer.write(oversized + broadcast_sm + encode(make("enquire_link", Sequence(), sequence=79)))
+        async with asyncio.timeout(5):  # (only so that a missing answer fails instead of hanging)
+            raw = [await frames.read() for _ in range(3)]
+        answers = [parse(f) for f in raw if isinstance(f, bytes)]
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert [(a.command, a.status, a.sequence) for a in answers] == [
+        ("generic_nack", RINVCMDLEN, 77), ("generic_nack", RINVCMDID, 78), ("enquire_link_resp", 0, 79),
+    ]  # fmt: skip
