@@ -1,21 +1,40 @@
 """A simulated bank: a payment page for online top-ups (R-9) that calls the merchant back with an
-HMAC-signed notice, and can repeat that notice (a real bank does, until it hears "success")."""
+HMAC-signed notice, and can repeat that notice (a real bank does, until it hears "success").
+
+Every answer carries the security headers; a form it cannot read is a 400, an unexpected error a
+plain 500 (logged), never a traceback."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from urllib.parse import urlencode
 
 import aiohttp
+import structlog
 from aiohttp import web
 
 FIELDS = ("merchant", "order", "amount_fen", "notify_url", "return_url")
 """A payment request: what the merchant signs and the bank checks before showing its page."""
+HEADERS = {
+    "Content-Security-Policy": ("default-src 'none'; style-src 'self'; frame-ancestors 'none'; "
+                                "base-uri 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+"""On every answer. No form-action: the payment form's answer redirects to the merchant."""
+SIGNATURE = re.compile(r"[0-9a-f]{64}")
+AMOUNT = re.compile(r"[0-9]{1,12}")
+log = structlog.get_logger("bank")
 CSS = ("body{font:16px/1.5 system-ui,sans-serif;background:#eef3f7;margin:0;padding:2rem 1rem}"
        "main{max-width:26rem;margin:auto;background:#fff;border-radius:12px;padding:1.5rem;"
        "box-shadow:0 2px 10px #0002}h1{font-size:1.3rem;color:#0b5394}.amount{font-size:2rem;"
@@ -26,12 +45,14 @@ CSS = ("body{font:16px/1.5 system-ui,sans-serif;background:#eef3f7;margin:0;padd
 def sign(key: bytes, fields: Mapping[str, str]) -> str:
     """HMAC-SHA256 over ``k=v`` pairs sorted by name, the ``sign`` field left out."""
     text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if k != "sign")
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def verify(key: bytes, fields: Mapping[str, str]) -> bool:
+    """True for a well-formed signature (64 lower-case hex digits) over exactly these fields."""
     given = fields.get("sign", "")
-    return isinstance(given, str) and hmac.compare_digest(sign(key, fields), given)
+    return (isinstance(given, str) and SIGNATURE.fullmatch(given) is not None
+            and hmac.compare_digest(sign(key, fields), given))
 
 
 @dataclass
@@ -81,22 +102,46 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
     html = (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta name="viewport" '
             f'content="width=device-width,initial-scale=1"><title>{escape(title)}</title>'
             f'<link rel="stylesheet" href="bank.css"></head><body><main>{body}</main></body></html>')
-    response = web.Response(text=html, content_type="text/html", status=status)
-    response.headers["Content-Security-Policy"] = (
-        "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'")
-    response.headers["X-Frame-Options"] = "DENY"
-    return response
+    return web.Response(text=html, content_type="text/html", status=status)
+
+
+def _refused(status: int, zh: str, en: str) -> web.Response:
+    return _page("Error", f"<h1>{escape(zh)} · {escape(en)}</h1>", status)
 
 
 def _request(fields: Mapping[str, str], key: bytes) -> dict[str, str] | None:
     data = {k: str(fields.get(k, "")) for k in (*FIELDS, "sign")}
-    return data if verify(key, data) and data["amount_fen"].isdigit() else None
+    return data if verify(key, data) and AMOUNT.fullmatch(data["amount_fen"]) else None
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers on every answer, errors included; a bug is logged and answered with a plain 500."""
+    response: web.StreamResponse
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc if exc.status < 400 else _refused(exc.status, str(exc.status), exc.reason)
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+    except Exception:  # the last line: logged, answered without a traceback
+        log.exception("bank.unexpected", method=request.method, path=request.path)
+        response = _refused(500, "系统错误", "Internal error")
+    response.headers.update(HEADERS)
+    if request.path.endswith("/bank.css") and response.status == 200:
+        response.headers["Cache-Control"] = "public, max-age=3600"
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
 
 
 async def pay_page(request: web.Request) -> web.Response:
     data = _request(request.query, request.app[BANK].key)
     if data is None:
-        return _page("Error", "<h1>签名无效 · Bad signature</h1>", 403)
+        return _refused(403, "签名无效", "Bad signature")
     hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">'
                      for k, v in data.items())
     yuan = f"{int(data['amount_fen']) // 100}.{int(data['amount_fen']) % 100:02d}"
@@ -109,10 +154,17 @@ async def pay_page(request: web.Request) -> web.Response:
 
 
 async def pay(request: web.Request) -> web.StreamResponse:
-    bank, form = request.app[BANK], await request.post()
+    bank = request.app[BANK]
+    try:
+        form = await request.post()
+    except web.HTTPException:
+        raise
+    except Exception:  # a bad multipart boundary, an unknown charset...
+        return _refused(400, "无法读取表单", "Unreadable form: send UTF-8 "
+                                               "application/x-www-form-urlencoded")
     data = _request({k: v for k, v in form.items() if isinstance(v, str)}, bank.key)
     if data is None:
-        return _page("Error", "<h1>签名无效 · Bad signature</h1>", 403)
+        return _refused(403, "签名无效", "Bad signature")
     back = data["return_url"]
     if form.get("decision") != "pay":
         raise web.HTTPSeeOther(f"{back}?{urlencode({'cancelled': '1'})}")
@@ -139,7 +191,7 @@ async def stylesheet(request: web.Request) -> web.Response:
 
 def bank_app(key: bytes) -> web.Application:
     """The bank as an aiohttp app: mount it (``/bank/``) or serve it on its own port."""
-    app = web.Application(client_max_size=16 * 1024)
+    app = web.Application(client_max_size=16 * 1024, middlewares=[guard])
     app[BANK] = Bank(key)
     app.add_routes([web.get("/pay", pay_page), web.post("/pay", pay),
                     web.post("/notify-again/{order}", notify_again),

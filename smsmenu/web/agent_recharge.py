@@ -14,7 +14,7 @@ from smsmenu.web import state
 from smsmenu.web.agent_home import own_recharge
 from smsmenu.web.auth import agent_page, me
 from smsmenu.web.errors import FormError, PageNotFound
-from smsmenu.web.forms import form, need, raw
+from smsmenu.web.forms import digits, form, need, raw
 from smsmenu.web.i18n import translator
 from smsmenu.web.render import page
 from smsmenu.web.state import LANG, PREFIX
@@ -64,10 +64,7 @@ async def recharge_form(request: web.Request) -> web.Response:
 @agent_page
 async def recharge_edit(request: web.Request) -> web.Response:
     data = await form(request)
-    amount = data.get("amount_fen", "")
-    values = {**data, "again": data.get("target", ""),
-              "amount": money.format_yuan(int(amount)) if amount.isdigit() else ""}
-    return _form(request, values)
+    return _form(request, _resubmitted(data))
 
 
 @routes.post("/recharge/confirm")
@@ -83,11 +80,11 @@ async def recharge_confirm(request: web.Request) -> web.Response:
 
 def _resubmitted(data: dict[str, str]) -> dict[str, str]:
     """The confirmation page's hidden fields as the form's fields, to check them again."""
-    fen = data.get("amount_fen", "")
+    fen = digits(data.get("amount_fen", ""), 14)
     key = data.get("key", "")
     return {**data, "again": data.get("target", ""),
-            "amount": money.format_yuan(int(fen)) if fen.isdigit() and len(fen) < 15 else "",
-            "key": key if key.isalnum() and len(key) <= 32 else ""}
+            "amount": "" if fen is None else money.format_yuan(fen),
+            "key": key if key.isascii() and key.isalnum() and len(key) <= 32 else ""}
 
 
 @routes.post("/recharge")
@@ -125,7 +122,7 @@ async def retry(request: web.Request) -> web.StreamResponse:
     web_, agent, data = state.get(request), me(request), await form(request)
     r = await own_recharge(request)
     key = data.get("key", "")
-    if not key.isalnum():
+    if not (key.isascii() and key.isalnum() and len(key) <= 32):
         raise PageNotFound()
     try:
         done = await web_.ledger.retry(key=f"web-retry:{agent['agent_id']}:{key}",

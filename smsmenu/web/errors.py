@@ -61,6 +61,16 @@ class FormError(InputError):
     messages = {"zh": "{why}", "en": "{why}"}
 
 
+class BadForm(InputError):
+    """A POST body that is no readable form: a bad multipart boundary, an unknown charset..."""
+
+    code = "E_BAD_FORM"
+    messages = {"zh": "无法读取提交的表单：请以UTF-8编码的application/x-www-form-urlencoded或"
+                      "multipart/form-data提交",
+                "en": "The form could not be read: send it as application/x-www-form-urlencoded"
+                      " or multipart/form-data in UTF-8"}
+
+
 class WeakPassword(InputError):
     code = "E_OPERATOR_PASSWORD"
     messages = {"zh": "操作员密码至少{min}个字符", "en": "An operator password has at least {min} characters"}

@@ -66,3 +66,12 @@ def page(request: web.Request, name: str, context: Mapping[str, Any] | None = No
                                               status=status)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def error_page(request: web.Request, message: str, code: str, status: int) -> web.Response:
+    """The error page; plain text should even that fail (the error may be in rendering)."""
+    try:
+        return page(request, "error.html", {"message": message, "code": code}, status=status)
+    except Exception:  # an answer without a traceback, whatever went wrong
+        return web.Response(text=f"{code}: {message}\n", status=status,
+                            headers={"Cache-Control": "no-store"})

@@ -23,6 +23,16 @@ def derive(secret: bytes, purpose: str) -> bytes:
     return hmac.new(secret, f"smsmenu:{purpose}".encode(), hashlib.sha256).digest()
 
 
+def listener_url(settings: Settings) -> str:
+    """``http://host:port`` of the portal's listener, ``[web]`` (a wildcard host: this machine)."""
+    host = settings.web.host
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.web.port}"
+
+
 @dataclass
 class Web:
     """What every handler needs; one per application."""
@@ -34,10 +44,22 @@ class Web:
     bank_key: bytes
     bank_url: str
     secure_cookies: bool = False
+    """Cookies carry ``Secure``: this or ``[web] secure_cookies``."""
     public_url: str | None = None
-    """This server's address as the bank reaches it (notices); default: the request's origin."""
+    """The portal's address as browsers and the bank reach it (top-up notify and return URLs):
+    this, else ``[web] public_url``, else the listener's; never a request's Host header."""
     agent_ttl: dt.timedelta = dt.timedelta(minutes=30)
     operator_ttl: dt.timedelta = dt.timedelta(hours=8)
+
+    def __post_init__(self) -> None:
+        configured = self.settings.web
+        self.secure_cookies = self.secure_cookies or configured.secure_cookies
+        self.public_url = (self.public_url or configured.public_url
+                           or listener_url(self.settings)).rstrip("/")
+
+    def url(self, path: str) -> str:
+        """An absolute URL of the portal (``path`` starts with ``/``) from ``public_url``."""
+        return f"{self.public_url}{path}"
 
     def now(self) -> dt.datetime:
         return self.ledger.now()

@@ -20,8 +20,8 @@ from smsmenu.clock import iso
 from smsmenu.errors import SmsmenuError
 from smsmenu.web import state
 from smsmenu.web.auth import agent_page, me
-from smsmenu.web.errors import PageNotFound
-from smsmenu.web.forms import form, need
+from smsmenu.web.errors import BadForm, PageNotFound
+from smsmenu.web.forms import form, need, posted
 from smsmenu.web.render import page
 from smsmenu.web.state import LANG, PREFIX
 
@@ -88,10 +88,9 @@ async def topup(request: web.Request) -> web.StreamResponse:
     order = f"T{secrets.token_hex(10).upper()}"
     await web_.ledger.writer.run(partial(_create, order=order, agent_id=agent["agent_id"],
                                          amount=amount, now=iso(web_.now())))
-    origin = web_.public_url or str(request.url.origin())
     fields = {"merchant": MERCHANT, "order": order, "amount_fen": str(amount),
-              "notify_url": f"{origin}{PREFIX}/topup/notify",
-              "return_url": f"{origin}{PREFIX}/topup/{order}"}
+              "notify_url": web_.url(f"{PREFIX}/topup/notify"),
+              "return_url": web_.url(f"{PREFIX}/topup/{order}")}
     fields["sign"] = sign(web_.bank_key, fields)
     raise web.HTTPSeeOther(f"{web_.bank_url}/pay?{urlencode(fields)}")
 
@@ -109,9 +108,13 @@ async def topup_done(request: web.Request) -> web.Response:
 
 @routes.post("/topup/notify")
 async def notify(request: web.Request) -> web.Response:
-    """The bank's server-to-server notice; only a valid signature can change anything."""
+    """The bank's server-to-server notice; only a valid signature can change anything. Its
+    answers are plain text: ``success``, or what is wrong (400, 403, 409)."""
     web_ = state.get(request)
-    data = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    try:
+        data = {k: v for k, v in (await posted(request)).items() if isinstance(v, str)}
+    except BadForm as exc:
+        return web.Response(status=400, text=f"{exc.code}: {exc.message('en')}")
     wanted = ("merchant", "order", "amount_fen", "status", "txn", "sign")
     if set(data) != set(wanted) or not verify(web_.bank_key, data) or data["merchant"] != MERCHANT:
         log.warning("topup.bad_signature", order=data.get("order", "")[:40])

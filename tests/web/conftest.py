@@ -5,23 +5,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from web_support import OPERATOR_PASSWORD, Browser
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.app import create_app
 from smsmenu.clock import ManualClock
+from smsmenu.listeners import read_deadline
 from smsmenu.settings import Settings
 from smsmenu.states.engine import DDL as ENGINE_DDL
-from smsmenu.web import WEB_DDL, create_operator, setup_web
+from smsmenu.web import WEB_DDL, create_operator, security, setup_web
 from smsmenu.web import operators as web_operators
+from smsmenu.web.state import WEB, Web
 
 
 @pytest.fixture(autouse=True)
 def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> None:
     """Operator password hashing at a test cost (the real cost is checked in test_web_units)."""
     monkeypatch.setitem(web_operators.SCRYPT, "n", 2 ** 8)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings with plain-HTTP cookies: the test server is http://127.0.0.1."""
+    return settings.replace("web", secure_cookies=False)
 
 
 @pytest.fixture
@@ -34,13 +42,30 @@ async def ledger(settings: Settings, billing: BillingSimulator,
 
 
 @pytest.fixture
-async def server(ledger: Ledger, settings: Settings, billing: BillingSimulator,
-                 clock: ManualClock) -> AsyncIterator[TestServer]:
-    """The server's app (create_app) with the portal and the simulated bank mounted."""
-    app = create_app(settings, ledger, billing, [], clock)
-    setup_web(app, ledger, settings, clock)
-    served = TestServer(app, host="127.0.0.1")
+def apps(ledger: Ledger, settings: Settings,
+         clock: ManualClock) -> tuple[web.Application, web.Application]:
+    """The web listener's app as the server builds it, protected, with the portal (the second)
+    and the simulated bank mounted."""
+    app = web.Application(middlewares=[read_deadline(settings.web.read_timeout_s)],
+                          client_max_size=64 * 1024)
+    portal = setup_web(app, ledger, settings, clock, simulated_bank=True)
+    security.protect(app)
+    return app, portal
+
+
+@pytest.fixture
+def web_state(apps: tuple[web.Application, web.Application]) -> Web:
+    """The portal's shared state (keys, public URL, cookie flags)."""
+    return apps[1][WEB]
+
+
+@pytest.fixture
+async def server(apps: tuple[web.Application, web.Application],
+                 web_state: Web) -> AsyncIterator[TestServer]:
+    """The apps served on 127.0.0.1; the portal's public URL is that address."""
+    served = TestServer(apps[0], host="127.0.0.1")
     await served.start_server()
+    web_state.public_url = str(served.make_url("")).rstrip("/")  # as [web] public_url would
     try:
         yield served
     finally:
