@@ -68,7 +68,9 @@ def table(rows: list[dict[str, Any]]) -> str:
             lines.append(f"{row['scenario']}: faults {json.dumps(row.get('faults', {}))}; "
                          f"money {'ok' if money['ok'] else 'MISMATCH'} (BOSS "
                          f"{money['boss_credited_fen']} fen, ledger {money['ledger_posted_fen']} "
-                         f"fen); outcomes {json.dumps(row['outcomes'])}; {row['wall_s']} s"
+                         f"fen); outcomes {json.dumps(row['outcomes'])}; told pending "
+                         f"{row.get('told_pending', 0)}, pending when traffic stopped "
+                         f"{row['settle'].get('pending_at_stop')}; {row['wall_s']} s"
                          f"{'' if clean(row) else '  <- NOT CLEAN'}")
     return "\n".join(lines)
 
