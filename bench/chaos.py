@@ -45,7 +45,7 @@ def clean(row: dict[str, Any]) -> bool:
         return False
     return (row["doubled"] == 0 and row["lost"] == 0 and row["pending"] == 0
             and row["verify"] == "ok" and row["reconcile"] in ("ok", "n/a")
-            and row["money"]["ok"])
+            and row["money"]["ok"] and row.get("traffic_flowed", False))
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -70,7 +70,8 @@ def table(rows: list[dict[str, Any]]) -> str:
                          f"{money['boss_credited_fen']} fen, ledger {money['ledger_posted_fen']} "
                          f"fen); outcomes {json.dumps(row['outcomes'])}; told pending "
                          f"{row.get('told_pending', 0)}, pending when traffic stopped "
-                         f"{row['settle'].get('pending_at_stop')}; {row['wall_s']} s"
+                         f"{row['settle'].get('pending_at_stop')}; by channel "
+                         f"{json.dumps(row['by_via'])}; {row['wall_s']} s"
                          f"{'' if clean(row) else '  <- NOT CLEAN'}")
     return "\n".join(lines)
 

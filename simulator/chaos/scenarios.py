@@ -213,6 +213,16 @@ async def _until(done: Callable[[], Awaitable[bool]], seconds: float) -> bool:
     return await done()
 
 
+def flowed(by_via: dict[str, dict[str, int]]) -> bool:
+    """Each channel's agents got most of their recharges answered: a fault that silences a
+    whole channel (or a misconfigured one) must not pass for "nothing lost"."""
+    for outcomes in by_via.values():
+        total = sum(outcomes.values())
+        if not total or outcomes.get("ok", 0) + outcomes.get("failed", 0) < 0.8 * total:
+            return False
+    return True
+
+
 async def reconcile(system: System, days: list[dt.date]) -> tuple[str, list[str]]:
     """``ledger reconcile --date D`` for each day of the run: ok, MISMATCH or n/a (no command)."""
     verdicts, details = [], []
@@ -278,6 +288,7 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
         row["verify"] = row["settle"].pop("verify")
         row["by_via"] = summarize_by(traffic.intents, "via")
         row["by_form"] = summarize_by(traffic.intents, "form")
+        row["traffic_flowed"] = flowed(row["by_via"])
         row["client_errors"] = dict(traffic.errors)
         row["told_pending"] = sum(1 for i in traffic.intents if i.told_pending)
         row["last_replies"] = {

@@ -8,6 +8,7 @@ change billing's faults, drop SMPP links, lose MO acknowledgements.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import secrets
 import shutil
@@ -23,7 +24,7 @@ from simulator.billing import BillingSimulator
 from simulator.chaos.procs import PY, Proc, Procs, child_env, free_port, run_cli, wait_http
 from smsmenu.clock import SystemClock
 from smsmenu.schema import EXTRA_DDL
-from smsmenu.settings import load_settings
+from smsmenu.settings import Settings, load_settings
 
 TX = "135790"
 MGMT = "246800"
@@ -66,12 +67,14 @@ class System:
         self.root, self.options = root, options
         root.mkdir(parents=True, exist_ok=True)
         self.secret = secrets.token_bytes(32)
+        self.api_token = secrets.token_urlsafe(24)
+        """``POST /api/sms``'s bearer token, where the server wants one (``[api] token``)."""
         self.env = child_env(self.secret.hex())
         self.procs = Procs(root, self.env)
         self.db_dir = options.db_dir or root
         self.db = self.db_dir / "ledger.db"
         self.config = root / "server.toml"
-        self.http_port, self.billing_port = free_port(), free_port()
+        self.http_port, self.billing_port, self.web_port = free_port(), free_port(), free_port()
         self.smpp_port, self.control_port = free_port(), free_port()
         self.http_url = f"http://127.0.0.1:{self.http_port}"
         self.billing_url = f"http://127.0.0.1:{self.billing_port}"
@@ -91,7 +94,13 @@ class System:
 
     def settings_toml(self) -> str:
         o = self.options
-        return "\n".join([
+        known = {f.name for f in dataclasses.fields(Settings)}
+        extra = []
+        if "api" in known:  # the HTTP message API wants a token
+            extra += ["[api]", f'token = ["{self.api_token}"]']
+        if "web" in known:  # the portal has a listener of its own
+            extra += ["[web]", 'host = "127.0.0.1"', f"port = {self.web_port}"]
+        return "\n".join([*extra,
             "[ledger]", f"db = {json.dumps(str(self.db))}",
             f"secret_file = {json.dumps(str(self.root / 'secret'))}",
             f'synchronous = "{o.synchronous}"',
@@ -103,7 +112,8 @@ class System:
 
     async def start(self) -> None:
         """Every process up and answering; the agents open and funded before the server starts."""
-        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
+                                          headers={"Authorization": f"Bearer {self.api_token}"})
         self.config.write_text(self.settings_toml(), "utf-8")
         o = self.options
         if self.billing_sim:
@@ -149,7 +159,7 @@ class System:
         await self.server.start()
         if not await wait_http(self.http, f"{self.http_url}/healthz", timeout=START_WAIT_S,
                                proc=self.server):
-            raise RuntimeError(f"the server did not become healthy: see {self.server.log}")
+            raise RuntimeError(f"the server did not become healthy; its log ends:\n{self.log_tail()}")
         took = loop.time() - began
         self.restart_s.append(took)
         return took
@@ -189,6 +199,13 @@ class System:
     async def cli(self, *args: str, timeout: float = 120.0) -> tuple[int, str, str]:  # noqa: ASYNC109
         """``smsmenu ARGS --config <the server's>`` as a separate process."""
         return await run_cli([*args, "--config", str(self.config)], self.env, timeout=timeout)
+
+    def log_tail(self, lines: int = 15) -> str:
+        assert self.server is not None
+        if not self.server.log.exists():
+            return "(no log)"
+        text = self.server.log.read_text("utf-8", errors="replace").splitlines()
+        return "\n".join(text[-lines:])
 
     def server_log_count(self, *needles: str) -> int:
         """Lines of the server's log that contain any of ``needles``."""

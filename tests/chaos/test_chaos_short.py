@@ -31,6 +31,8 @@ def _agreement(row: dict[str, Any]) -> list[str]:
         wrong.append(f"reconcile: {row.get('reconcile_detail')}")
     if not row["money"]["ok"]:
         wrong.append(f"money: {row['money']}")
+    if not row["traffic_flowed"] or set(row["by_via"]) != {"http", "smpp"}:
+        wrong.append(f"traffic did not flow on both channels: {row['by_via']}")
     return wrong
 
 
