@@ -57,7 +57,7 @@ class Intent:
         return {"agent": self.agent, "via": self.via, "form": self.form, "target": self.target,
                 "yuan": self.yuan, "sends": self.sends, "retries": self.retries,
                 "outcome": self.outcome, "told_pending": self.told_pending,
-                "replies": self.replies[-3:]}
+                "replies": self.replies[-4:]}
 
 
 def receipt(text: str, target: str) -> str:
@@ -71,6 +71,17 @@ def receipt(text: str, target: str) -> str:
     if any(word in text for word in PENDING_WORDS):
         return "pending"
     return ""
+
+
+def direct_verdict(reply: str | None, target: str) -> str:
+    """The verdict on a direct answer: a receipt, or "pending" also when it names the
+    recharge by its id only (the menu's "单号N的充值结果待确认")."""
+    if reply is None:
+        return ""
+    verdict = receipt(reply, target)
+    if not verdict and "单号" in reply and any(word in reply for word in PENDING_WORDS):
+        return "pending"
+    return verdict
 
 
 @dataclass
@@ -131,7 +142,7 @@ class Traffic:
             text = f"CZ*2*{intent.target}*{intent.yuan}*{TX}"
             reply = await self.send(intent, text, until)
         for _ in range(2 * MAX_RETRIES + 2):
-            verdict = receipt(reply, intent.target) if reply is not None else ""
+            verdict = direct_verdict(reply, intent.target)
             if verdict == "pending":
                 intent.told_pending = True
                 reply = await self.await_notice(intent, until)
@@ -144,7 +155,12 @@ class Traffic:
                     or found is None:
                 break
             intent.retries += 1
-            reply = await self.send(intent, f"CF*{found[1]}*{TX}", until, tag=f"cf{intent.retries}")
+            if intent.retries > 1 and intent.via == "http":
+                # the same CF line again within 10 minutes would get the first answer: the menu
+                reply = await self.menu_retry(intent, until)
+            else:
+                reply = await self.send(intent, f"CF*{found[1]}*{TX}", until,
+                                        tag=f"cf{intent.retries}")
         if reply is None:
             intent.outcome = intent.outcome or "unanswered"
         else:
@@ -186,6 +202,33 @@ class Traffic:
                 await self.send(intent, "00", until, tag="m-reset")
                 return None
         return reply
+
+    async def menu_retry(self, intent: Intent, until: float) -> str | None:
+        """异常处理 → 重复充值 → this target in the failed list (paging with #) → password."""
+        tag = f"r{intent.retries}"
+        reply = ""
+        for n, (text, want) in enumerate([("00", "2异常处理"), ("2", "1重复充值"), ("1", "重复充值")]):
+            got = await self.send(intent, text, until, tag=f"{tag}m{n}")
+            if got is None or want not in got:
+                return got
+            reply = got
+        for page in range(20):
+            line = next((x for x in reply.splitlines() if intent.target in x), None)
+            if line is not None:
+                choice = line.split(".", 1)[0].strip()
+                got = await self.send(intent, choice, until, tag=f"{tag}c")
+                if got is None or "交易密码" not in got:
+                    return got
+                return await self.send(intent, TX, until, tag=f"{tag}p")
+            if "#" not in reply:
+                break
+            got = await self.send(intent, "#", until, tag=f"{tag}n{page}")
+            if got is None:
+                return None
+            reply = got
+        self.errors["failed recharge not in the retry list"] += 1
+        await self.send(intent, "00", until, tag=f"{tag}x")
+        return None
 
     async def balance(self, msisdn: str, via: str) -> None:
         """A balance query between recharges; its answer is not judged."""

@@ -297,6 +297,8 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
             for outcome in row["outcomes"] if outcome != "ok"}
         row["server_starts"] = system.server.starts if system.server else 0
         row["billing"] = "smsmenu billing-sim" if system.billing_sim else "stand-in"
+        row["odd_examples"] = [i.as_json() for i in traffic.intents
+                               if i.outcome not in ("ok", "failed")][:5]
         row["intents"] = [i.as_json() for i in traffic.intents
                           if i.target in {e["target"] for e in row["doubled_examples"]
                                           + row["lost_examples"]}]
