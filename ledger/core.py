@@ -45,6 +45,9 @@ class LedgerCore:
         self.clock = clock
         self.inflight: set[str] = set()
         """References this process is asking BOSS about right now (the follow-up skips them)."""
+        self.unrecorded: set[str] = set()
+        """References whose billing answer could not be recorded (storage failing): the
+        follow-up takes them at its next round."""
 
     @classmethod
     async def open(cls, settings: Settings, billing: Billing, clock: Clock, *,

@@ -36,7 +36,8 @@ class FollowUp(Settling):
         was unknown once it is ``retry_after`` old. Counts of posted, voided and kept."""
         now = self.now()
         due = [u for u in await self.read(queries.unsettled())
-               if u.reference not in self.inflight and _due(u, now, older_than, retry_after)]
+               if u.reference not in self.inflight and (
+                   u.reference in self.unrecorded or _due(u, now, older_than, retry_after))]
         slots = asyncio.Semaphore(PARALLEL)
 
         async def one(u: Unsettled) -> str:

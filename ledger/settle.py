@@ -76,12 +76,15 @@ class Settling(LedgerCore):
         """Record billing's answer. Storage failing: the recharge stays pending (the follow-up
         finishes it) and is reported ``pending`` with ``unrecorded``, never as failed."""
         try:
-            return await self.op(recharge.finish, recharge_id=r.id, reference=r.reference,
+            done = await self.op(recharge.finish, recharge_id=r.id, reference=r.reference,
                                  result=result, reason=reason)
         except StorageError:
+            self.unrecorded.add(r.reference)
             log.error("recharge.unrecorded", recharge=r.id, reference=r.reference,
                       ok=bool(result and result.ok), reason=reason)
             return {**r.as_dict(), "status": "pending", "notices": [], "unrecorded": True}
+        self.unrecorded.discard(r.reference)
+        return done
 
     async def settle_reversal(self, reversal_id: int, reference: str, original: str, *,
                               fresh: bool = False) -> dict[str, Any]:

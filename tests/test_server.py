@@ -86,7 +86,7 @@ async def test_a_recharge_pending_at_stop_is_resolved_at_the_next_start(
         assert (await run.ledger.agent(AGENT))["balance_fen"] == 45_100
         async with http.post("/api/sms", json={"from": AGENT, "text": "1", "id": "a"}) as resp:
             text = (await resp.json())["replies"][0]["text"]
-        assert text.startswith("充值\n1固定电话")
+        assert text.startswith(f"单号{recharge_id}的充值已有结果，已短信通知。\n充值\n1固定电话")
         receipts = await run.ledger.read(scalar(
             "SELECT text FROM outbox WHERE kind = 'receipt' AND to_msisdn = ?", AGENT))
         assert receipts.startswith("充值成功 手机18012345678 50.00元 佣金1.00元 余额451.00元")

@@ -82,6 +82,7 @@ class Engine:
                 # pending and the follow-up settles it; the agent is told the result follows
                 # by SMS, never to try again. SMS: not acknowledged, the SMSC redelivers it.
                 log.error("menu.recharge_unrecorded", msisdn=msg.msisdn, recharge=r.id)
+                self.ledger.unrecorded.add(r.reference)
                 self.metrics.recharges.labels("unrecorded", r.kind).inc()
                 if not direct:
                     raise

@@ -153,7 +153,7 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
     session.begin(s)
     lines = _move(session, s, machine, msg, idle)
     if s.pending is not None and s.pending.status == "pending":
-        session.data["recharge_id"] = s.pending.id
+        session.data = {"recharge_id": s.pending.id, "key": msg.key}
         session.state = "billing"
         session.save(conn, now)
         # remembered when billing has answered (finish)
@@ -173,14 +173,17 @@ def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
     if session.state != "billing":
         return _apply(session, s, machine, msg, idle)
     # Left by a step whose billing answer was never recorded (a crash, storage failing): the
-    # receipt follows by SMS; this message runs from the main menu, like any other.
+    # receipt follows by SMS. The message that started it, sent again under its key, gets the
+    # recharge's outcome; any other runs from the main menu, like any other message.
     r = recharge.get(s.conn, session.data["recharge_id"])
+    again = session.data.get("key") == msg.key
     session.go("main")
+    if again:
+        return [summary(s.conn, s.env, r)]
     lines = _apply(session, s, machine, msg, idle)
-    if r.status != "pending":
-        return lines
     help_ = session.t("menu.help")
-    return [session.t("menu.pending_note", id=r.id), *(line for line in lines if line != help_)]
+    note = "menu.pending_note" if r.status == "pending" else "menu.settled_note"
+    return [session.t(note, id=r.id), *(line for line in lines if line != help_)]
 
 
 def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
@@ -213,6 +216,8 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
     s = session.step
     key = line_key(s.conn, msg.msisdn, command, msg.received_at) if command.verb != "balance" \
         else ""
+    if command.verb == "retry" and command.args[0].isdigit():  # a failed retry may be retried
+        key += f":a{_attempts(s.conn, int(command.args[0]))}"
     s.text = command.args[-1]  # the password comes last
     if command.verb == "balance":
         session.showed_balance()
@@ -229,6 +234,11 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
             s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, kind=command.kind(session.lang),
             target=command.args[1], amount_fen=money.parse_yuan(command.args[2]),
             tx_password=s.text, notice_to=notice, channel=msg.channel.value)))
+
+
+def _attempts(conn: sqlite3.Connection, recharge_id: int) -> int:
+    row = conn.execute("SELECT attempts FROM recharges WHERE id = ?", (recharge_id,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,

@@ -140,3 +140,21 @@ async def test_a_copy_while_locked_is_refused(rig: Rig, clock: ManualClock) -> N
     clock.advance(seconds=8)
     again = await rig.send(AGENT, LINE)
     assert "锁定" in again[0][1] and (await counts(rig))[0] == 1
+
+
+async def test_a_retry_line_sent_again_after_its_retry_failed_tries_again(rig: Rig,
+                                                                          clock: ManualClock) -> None:
+    """R-18: CF*ID is the same command only while the recharge is as it was: once a retry
+    failed, the same line within 10 minutes makes a new attempt (and still never pays twice)."""
+    rig.billing.fail_next(2)
+    failed = await rig.send(AGENT, LINE)
+    assert failed[0][1].startswith("充值失败")
+    first = await rig.send(AGENT, "CF*1*123456")
+    assert first[0][1].startswith("充值失败")
+    clock.advance(seconds=30)
+    second = await rig.send(AGENT, "CF*1*123456")
+    assert second[0][1].startswith("充值成功")
+    clock.advance(seconds=30)
+    assert (await rig.send(AGENT, "CF*1*123456"))[0][1].startswith("充值成功")
+    account = rig.billing.account("mobile", "18012345678")
+    assert account is not None and account.balance_fen == 5_000

@@ -72,7 +72,8 @@ async def test_after_a_crash_the_next_key_press_runs_from_the_main_menu(rig: Rig
     assert (await rig.ledger.get_recharge(recharge_id)).status == "failed"
     failure, = await outbox(rig, "recharge_failed")
     assert failure.startswith("充值失败 手机18012345678 50.00元：计费系统拒绝")
-    assert (await rig.send(AGENT, "1"))[0][1].startswith("充值\n1固定电话")
+    assert (await rig.send(AGENT, "1"))[0][1] == (
+        f"单号{recharge_id}的充值已有结果，已短信通知。\n充值\n1固定电话\n2C网手机\n3小灵通\n4宽带\n0返回")
     assert (await rig.ledger.agent(AGENT))["balance_fen"] == 50_000
 
 
@@ -87,3 +88,22 @@ async def test_a_redelivered_command_resends_an_unknown_credit_and_pays_once(rig
     account = rig.billing.account("mobile", "18012345678")
     assert account is not None and account.balance_fen == 5_000
     assert (await rig.ledger.agent(AGENT))["balance_fen"] == 45_100
+
+
+async def test_the_message_that_started_it_sent_again_gets_the_outcome(rig: Rig) -> None:
+    """After a crash, the password message re-sent under its own key (an HTTP client's retry)
+    gets the recharge's receipt, not 'invalid input' at the main menu."""
+    recharge_id = await crash_after_reserving(rig)
+    await rig.restart()
+    again = await rig.handle(AGENT, "123456", key="sms:crash")
+    assert again.replies[0].text.startswith("充值成功 手机18012345678 50.00元")
+    assert (await rig.ledger.get_recharge(recharge_id)).status == "succeeded"
+
+
+async def test_another_message_after_a_settled_crash_runs_with_a_short_note(rig: Rig) -> None:
+    """Any other message runs from the main menu, with one line saying the result went by SMS."""
+    recharge_id = await crash_after_reserving(rig)
+    await rig.restart()
+    reply, = await rig.send(AGENT, "135790")
+    assert reply[1] == f"单号{recharge_id}的充值已有结果，已短信通知。\n" + (
+        "空中充值\n1充值\n2异常处理\n3账户管理\n4业务管理")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from typing import Any
 
@@ -57,3 +58,14 @@ async def test_sms_is_not_acknowledged_and_its_redelivery_pays_once(rig: Rig) ->
     assert account is not None and account.balance_fen == 5_000
     assert (await rig.ledger.agent(AGENT))["balance_fen"] == 50_000 - 4_900
     assert not any((await rig.ledger.verify()).values())
+
+
+@pytest.mark.usefixtures("disk_full_at_finish")
+async def test_an_unrecorded_answer_is_followed_up_at_the_next_round(rig: Rig) -> None:
+    """The follow-up takes a recharge whose answer could not be recorded at its next round,
+    without waiting for the caller-gone threshold."""
+    await rig.handle(AGENT, LINE, channel=Channel.HTTP)
+    counts = await rig.ledger.recover(older_than=dt.timedelta(minutes=1),
+                                      retry_after=dt.timedelta(seconds=10))
+    assert counts == {"posted": 1, "voided": 0, "kept": 0}
+    assert not rig.ledger.unrecorded
