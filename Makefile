@@ -1,4 +1,4 @@
-# smsmenu: `make run` starts the whole system on embedded defaults, `make test` proves it.
+# smsmenu: `make run` starts the whole system in demo mode, `make test` proves it.
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Demo mode: simulators (billing, SMSC, bank), the demo agent and operator, generated tokens
+# (kept in var/demo-tokens.json), loopback only. Production is `smsmenu serve --config FILE`.
 run: $(STAMP)
-	$(VENV)/bin/smsmenu serve
+	$(VENV)/bin/smsmenu serve --demo
 
 # The SMSC simulator alone on 127.0.0.1:2775 (what `make run` also starts), for other ESMEs.
 smsc: $(STAMP)

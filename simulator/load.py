@@ -41,10 +41,13 @@ class Progress:
 @asynccontextmanager
 async def _rig(via: str, server: str | None, settings: Settings | None, failure_rate: float,
                smsc_control: str | None, synchronous: str, spawn: bool,
-               ready_wait: float) -> AsyncIterator[Rig]:
+               ready_wait: float, token: str) -> AsyncIterator[Rig]:
     if server is not None:
+        http = via == "http"
         async with remote_server(settings or load_settings(), server,
-                                 control_url=smsc_control, wait=ready_wait) as rig:
+                                 control_url=smsc_control, wait=ready_wait,
+                                 api_token=token if http else "",
+                                 control_token="" if http else token) as rig:
             if not failure_rate:
                 yield rig
                 return
@@ -58,7 +61,7 @@ async def _rig(via: str, server: str | None, settings: Settings | None, failure_
         base = settings or load_settings(env={})
         base = (base.replace("ledger", db=str(Path(tmp) / "load.db"),
                              secret_file=str(Path(tmp) / "secret"), synchronous=synchronous)
-                .replace("http", port=0)
+                .replace("http", port=0).replace("web", port=0)
                 .replace("billing", mode="sim", url="http://127.0.0.1:0",
                          sim_failure_rate=failure_rate))
         if spawn:
@@ -95,7 +98,7 @@ async def run_load(*, agents: int = 10, duration: float = 10.0, via: str = "smpp
                    billing_failure_rate: float = 0.0, server: str | None = None,
                    settings: Settings | None = None, smsc_control: str | None = None,
                    synchronous: str = "FULL", reply_timeout: float = 10.0, balance_every: int = 5,
-                   spawn: bool = False, ready_wait: float = WAIT_S,
+                   spawn: bool = False, ready_wait: float = WAIT_S, token: str = "",
                    progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
     """Run the load (1 to ``MAX_AGENTS`` agents); the figures, ``money`` and ``verify`` (breaches).
 
@@ -103,12 +106,14 @@ async def run_load(*, agents: int = 10, duration: float = 10.0, via: str = "smpp
     durable, as in production): in this process, or with ``spawn`` in a child process bound
     over SMPP to an SMSC simulator in this one. With ``server`` it funds agents in that
     server's database (``settings``) and drives it over HTTP or its SMSC control API, once its
-    ``/healthz`` answers 200 (``healthwait.NotReady`` after ``ready_wait`` s).
+    ``/healthz`` answers 200 (``healthwait.NotReady`` after ``ready_wait`` s), with ``token``:
+    its ``[api] token`` (``via`` http) or its SMSC handset API's token (smpp). An own server
+    gets fresh tokens.
     """
     if not 1 <= agents <= MAX_AGENTS:
         raise ValueError(f"agents must be 1 to {MAX_AGENTS}")
     async with _rig(via, server, settings, billing_failure_rate, smsc_control,
-                    synchronous, spawn, ready_wait) as rig:
+                    synchronous, spawn, ready_wait, token) as rig:
         prefix = f"133{random.randrange(1, 10_000) if server else 0:04d}"  # + 4 digits
         pairs = await fund(rig, agents, prefix)
         tally = Tally()

@@ -23,6 +23,7 @@ from smsmenu.healthwait import WAIT_S, wait_healthy
 from smsmenu.server import running
 from smsmenu.settings import Settings
 from smsmenu.states.engine import DDL
+from smsmenu.tokens import new_smpp_password, new_token
 
 
 class HandsetLike(Protocol):
@@ -55,6 +56,10 @@ class Rig:
     billing: BillingSimulator | None = None
     billing_url: str | None = None
     http: aiohttp.ClientSession | None = None
+    api_token: str = ""
+    """``Authorization: Bearer`` for ``/api/sms``."""
+    control_token: str = ""
+    """``Authorization: Bearer`` for the SMSC simulator's handset API."""
 
     def line(self, via: str, timeout: float) -> Line:
         """The agents' line over HTTP or over the SMSC's handsets."""
@@ -64,11 +69,12 @@ class Rig:
 def _http_line(rig: Rig, timeout: float) -> Line:
     url, ids, run = f"{rig.http_url}/api/sms", itertools.count(1), uuid.uuid4().hex[:8]
     limit = aiohttp.ClientTimeout(total=timeout)
+    headers = {"Authorization": f"Bearer {rig.api_token}"}
 
     async def step(msisdn: str, text: str) -> str:
         assert rig.http is not None
         body = {"from": msisdn, "text": text, "id": f"load-{run}-{next(ids)}"}
-        async with rig.http.post(url, json=body, timeout=limit) as resp:
+        async with rig.http.post(url, json=body, timeout=limit, headers=headers) as resp:
             if resp.status != 200:
                 raise ConnectionError(f"HTTP {resp.status}")
             replies = (await resp.json())["replies"]
@@ -108,23 +114,36 @@ def _smpp_line(rig: Rig, timeout: float) -> Line:
 
 
 def smpp_settings(settings: Settings, window: int | None = None) -> Settings:
-    """``settings`` with the SMSC simulator on a free port and one bind following it."""
+    """``settings`` with the SMSC simulator on a free port, one bind following it (a fresh
+    password) and a fresh token for its handset API."""
     query = "source_addr=10658" + (f"&window={window}" if window else "")
     return settings.replace("smpp", simulator=True, simulator_host="127.0.0.1", simulator_port=0,
-                            binds=(f"smpp://smsmenu:secret@127.0.0.1:0?{query}",))
+                            simulator_token=(new_token(),),
+                            binds=(f"smpp://smsmenu:{new_smpp_password()}@127.0.0.1:0?{query}",))
+
+
+def api_settings(settings: Settings) -> Settings:
+    """``settings`` with an ``[api] token`` (a fresh one unless it has some)."""
+    return settings.replace("api", token=settings.api.token or (new_token(),))
 
 
 @asynccontextmanager
 async def own_server(settings: Settings, via: str, *, window: int | None = None,
                      demo: bool = False) -> AsyncIterator[Rig]:
-    """``running()`` on ``settings``; for ``smpp`` with its SMSC simulator and our ESME bound."""
+    """``running()`` on ``settings`` (with an API token and the billing simulator); for ``smpp``
+    with its SMSC simulator and our ESME bound. ``demo``: the demo agent, the simulated bank."""
     smpp = via in ("smpp", "smsc")
     async with AsyncExitStack() as stack:
+        settings = api_settings(settings)
+        if settings.billing.mode != "sim":  # its own BOSS: the billing simulator, a free port
+            settings = settings.replace("billing", mode="sim", url="http://127.0.0.1:0")
         if smpp:
             settings = smpp_settings(settings, window)
         run = await stack.enter_async_context(running(settings, smpp=smpp, demo=demo))
         rig = Rig(run.ledger, run.http_url, billing_url=run.billing_url,
-                  billing=run.billing if isinstance(run.billing, BillingSimulator) else None)
+                  billing=run.billing if isinstance(run.billing, BillingSimulator) else None,
+                  api_token=settings.api.token[0],
+                  control_token=settings.smpp.simulator_token[0] if smpp else "")
         rig.http = await stack.enter_async_context(aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0)))
         if smpp:
@@ -138,9 +157,11 @@ async def own_server(settings: Settings, via: str, *, window: int | None = None,
 
 @asynccontextmanager
 async def remote_server(settings: Settings, server: str, *, control_url: str | None = None,
-                        wait: float = WAIT_S) -> AsyncIterator[Rig]:
+                        wait: float = WAIT_S, api_token: str = "",
+                        control_token: str = "") -> AsyncIterator[Rig]:
     """A running server at ``server``, once its ``/healthz`` answers 200 (``NotReady`` after
-    ``wait`` s); its database (``settings``) is opened to fund and verify."""
+    ``wait`` s); its database (``settings``) is opened to fund and verify. The tokens: for
+    ``/api/sms`` and for the SMSC handset API."""
     clock = SystemClock(settings.ledger.timezone)
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(aiohttp.ClientSession(
@@ -152,7 +173,9 @@ async def remote_server(settings: Settings, server: str, *, control_url: str | N
         phones: dict[str, RemoteHandset] = {}
 
         def handset(msisdn: str) -> RemoteHandset:
-            return phones.setdefault(msisdn, RemoteHandset(control, msisdn, http=http))
+            return phones.setdefault(msisdn, RemoteHandset(control, msisdn, http=http,
+                                                           token=control_token))
 
         yield Rig(ledger, server.rstrip("/"), handset=handset, control_url=control,
-                  billing_url=settings.billing.url, http=http)
+                  billing_url=settings.billing.url, http=http, api_token=api_token,
+                  control_token=control_token)

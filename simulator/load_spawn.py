@@ -19,19 +19,25 @@ from pathlib import Path
 from simulator.load_rig import Rig, remote_server
 from simulator.smsc import SmscSimulator
 from smsmenu.settings import Settings, load_settings
+from smsmenu.tokens import new_smpp_password, new_token
 
-ESME = ("smsmenu", "secret")
+SYSTEM_ID = "smsmenu"
+"""Our ESME's account at this process's SMSC simulator; its password is new on every run."""
 
 
-def settings_toml(settings: Settings, smsc_port: int | None) -> str:
-    """The child's overrides: database, free ports, billing faults, our SMSC as its only bind."""
+def settings_toml(settings: Settings, smsc_port: int | None, *, password: str = "",
+                  api_token: str = "") -> str:
+    """The child's overrides: database, free ports, billing faults, our SMSC as its only bind
+    (``password``), the ``[api] token``."""
     led, bil = settings.ledger, settings.billing
-    binds = f'["smpp://{ESME[0]}:{ESME[1]}@127.0.0.1:{smsc_port}?source_addr=10658"]' \
+    binds = f'["smpp://{SYSTEM_ID}:{password}@127.0.0.1:{smsc_port}?source_addr=10658"]' \
         if smsc_port else "[]"
     return "\n".join([
         "[ledger]", f"db = {json.dumps(led.db)}", f"secret_file = {json.dumps(led.secret_file)}",
         f'synchronous = "{led.synchronous}"',
         "[http]", 'host = "127.0.0.1"', "port = 0",
+        "[web]", 'host = "127.0.0.1"', "port = 0",
+        "[api]", f"token = {json.dumps([api_token] if api_token else [])}",
         "[billing]", 'mode = "sim"', 'url = "http://127.0.0.1:0"',
         f"sim_failure_rate = {bil.sim_failure_rate}",
         "[smpp]", f"binds = {binds}", "simulator = false", ""])
@@ -41,12 +47,14 @@ def settings_toml(settings: Settings, smsc_port: int | None) -> str:
 async def spawned_server(settings: Settings, via: str, tmp: Path) -> AsyncIterator[Rig]:
     """The server in a child process on ``settings``; handsets of an SMSC simulator in this one."""
     async with AsyncExitStack() as stack:
-        smsc = None
+        smsc, password, token = None, new_smpp_password(), new_token()
         if via == "smpp":
             smsc = await stack.enter_async_context(
-                SmscSimulator(dict([ESME]), redeliver_after=30.0))
+                SmscSimulator({SYSTEM_ID: password}, redeliver_after=30.0))
         conf = tmp / "server.toml"
-        conf.write_text(settings_toml(settings, smsc.port if smsc else None), "utf-8")
+        conf.write_text(settings_toml(settings, smsc.port if smsc else None, password=password,
+                                      api_token=token), "utf-8")
+        conf.chmod(0o600)
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "simulator.load_spawn", str(conf),
             stdout=asyncio.subprocess.PIPE)
@@ -54,7 +62,8 @@ async def spawned_server(settings: Settings, via: str, tmp: Path) -> AsyncIterat
             urls = await asyncio.wait_for(_started(child), 30.0)
             stack.push_async_callback(_cancel, asyncio.create_task(_drain(child)))
             served = settings.replace("billing", url=urls["billing"])
-            rig = await stack.enter_async_context(remote_server(served, urls["http"]))
+            rig = await stack.enter_async_context(remote_server(served, urls["http"],
+                                                                api_token=token))
             if smsc is not None:
                 await asyncio.wait_for(smsc.wait_bound(), 10.0)
                 rig.smsc, rig.handset = smsc, smsc.handset

@@ -11,6 +11,9 @@ Routes (mounted e.g. under ``/smsc`` of the server's app with ``add_subapp``):
   inbox (the simulator restarted) answers at once with the whole inbox and ``"reset": true``.
 
 A malformed request answers 400 ``{"error"}``. Handsets are created on first use, as in-process.
+Every call needs ``Authorization: Bearer TOKEN`` with one of the app's tokens (401 otherwise): an
+inbox holds agents' one-time login codes. The server mounts it (demo mode) with ``[smpp]
+simulator_token``; ``tokens=None`` leaves it open, for harnesses on loopback only.
 """
 
 from __future__ import annotations
@@ -19,13 +22,16 @@ import asyncio
 import datetime as dt
 import json
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from simulator.smsc import SmscSimulator
 from simulator.smsc_handset import Received
+from smsmenu import tokens as auth
 
 __all__ = ["RemoteHandset", "smsc_control_app"]
 
@@ -99,9 +105,22 @@ async def _inbox(request: web.Request) -> web.Response:
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
-def smsc_control_app(smsc: SmscSimulator) -> web.Application:
-    """The control API of ``smsc``'s handsets (see the module docstring)."""
-    app = web.Application()
+def _guard(accepted: Sequence[str]) -> Middleware:
+    @web.middleware
+    async def guard(request: web.Request,
+                    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                    ) -> web.StreamResponse:  # fmt: skip
+        auth.require(request, accepted, "the SMSC simulator's handset API")
+        return await handler(request)
+
+    return guard
+
+
+def smsc_control_app(smsc: SmscSimulator, *, tokens: Sequence[str] | None = None
+                     ) -> web.Application:  # fmt: skip
+    """The control API of ``smsc``'s handsets (see the module docstring); ``tokens``: the
+    Bearer tokens it wants (an empty list refuses every call; None: open)."""
+    app = web.Application(middlewares=[] if tokens is None else [_guard(tuple(tokens))])
     app[SMSC], app[CLOSING] = smsc, asyncio.Event()
 
     async def closing(app: web.Application) -> None:
@@ -120,9 +139,11 @@ class RemoteHandset:
     holds every MT text fetched so far, in order.
     """
 
-    def __init__(self, url: str, msisdn: str, *, http: aiohttp.ClientSession | None = None) -> None:
+    def __init__(self, url: str, msisdn: str, *, http: aiohttp.ClientSession | None = None,
+                 token: str = "") -> None:
         self.url = f"{url.rstrip('/')}/handsets/{msisdn}"
         self.msisdn = msisdn
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.inbox: list[Received] = []
         self._read = 0
         self._http = http
@@ -137,7 +158,7 @@ class RemoteHandset:
     async def send(self, text: str, *, to: str | None = None, wait: bool = False) -> None:
         """An MO text to the service number (or ``to``); ``wait``: until the ESME acked it."""
         body: dict[str, Any] = {"text": text, "wait": wait, **({"to": to} if to else {})}
-        async with self.http.post(f"{self.url}/send", json=body) as resp:
+        async with self.http.post(f"{self.url}/send", json=body, headers=self.headers) as resp:
             if resp.status >= 300:
                 raise ConnectionError(f"SMSC control: {resp.status} {await resp.text()}")
 
@@ -145,7 +166,8 @@ class RemoteHandset:
         """MT texts that arrived since the last poll, waiting up to ``timeout`` s for one."""
         query = {"after": str(len(self.inbox)), "timeout": str(timeout)}
         limit = aiohttp.ClientTimeout(total=timeout + 10.0)
-        async with self.http.get(f"{self.url}/inbox", params=query, timeout=limit) as resp:
+        async with self.http.get(f"{self.url}/inbox", params=query, timeout=limit,
+                                 headers=self.headers) as resp:
             if resp.status != 200:
                 raise ConnectionError(f"SMSC control: {resp.status} {await resp.text()}")
             data = await resp.json()

@@ -11,11 +11,12 @@ from aiohttp import web
 
 from ledger import Ledger
 from ledger.queries import scalar
-from smsmenu import readiness
+from smsmenu import readiness, tokens
 from smsmenu.errors import SmsmenuError
 from smsmenu.gateway import http as http_gateway
 from smsmenu.gateway import ussd as ussd_gateway
 from smsmenu.gateway.base import Gateway
+from smsmenu.listeners import read_deadline
 from smsmenu.metrics import CONTENT_TYPE
 from smsmenu.settings import Settings
 from smsmenu.states.engine import Engine
@@ -25,6 +26,7 @@ ENGINE = web.AppKey("engine", Engine)
 LEDGER = web.AppKey("ledger", Ledger)
 GATEWAYS = web.AppKey("gateways", list[Gateway])
 READINESS = web.AppKey("readiness", readiness.Readiness)
+METRICS_TOKENS = web.AppKey("metrics_tokens", tuple[str, ...])
 log = structlog.get_logger("http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -50,7 +52,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text format; pending reservations are counted at scrape time."""
+    """Prometheus text format; pending reservations are counted at scrape time. With
+    ``[metrics] token``: 401 without ``Authorization: Bearer`` one of them."""
+    accepted: tuple[str, ...] = request.app[METRICS_TOKENS]
+    if accepted:
+        tokens.require(request, accepted, "/metrics")
     engine = request.app[ENGINE]
     pending = "SELECT COUNT(*) FROM transfers WHERE state = 'pending'"
     engine.metrics.pending = int(await request.app[LEDGER].read(scalar(pending)) or 0)
@@ -70,17 +76,22 @@ async def healthz(request: web.Request) -> web.Response:
 def create_app(settings: Settings, ledger: Ledger, billing: Billing,
                gateways: Sequence[Gateway], clock: Clock, engine: Engine | None = None,
                ready: readiness.Readiness | None = None) -> web.Application:
-    """The server's HTTP side: JSON SMS API, USSD callback, health.
+    """The message transports' listener: JSON SMS API, USSD callback, health, metrics.
 
+    A transport whose token (``[api] token``, ``[ussd] token``) is unset is not served (404).
     ``ready``: the server's start-up state for ``/healthz`` (default: nothing to wait for)."""
     del billing  # the engine reaches billing through the ledger; kept for a uniform signature
     idle = dt.timedelta(seconds=settings.menu.idle_timeout_s)
     engine = engine or Engine(ledger, idle_timeout=idle)
-    app = web.Application(middlewares=[errors], client_max_size=64 * 1024)
+    app = web.Application(middlewares=[errors, read_deadline(settings.http.read_timeout_s)],
+                          client_max_size=64 * 1024)
     app[ENGINE], app[LEDGER], app[GATEWAYS] = engine, ledger, list(gateways)
     app[READINESS] = ready or readiness.Readiness(recovered=True)
-    app.add_routes(http_gateway.routes(engine, clock))
-    app.add_routes(ussd_gateway.routes(engine, clock))
+    app[METRICS_TOKENS] = settings.metrics.token
+    if settings.api.token:
+        app.add_routes(http_gateway.routes(engine, clock, settings.api.token))
+    if settings.ussd.token:
+        app.add_routes(ussd_gateway.routes(engine, clock, settings.ussd))
     def transports() -> list[Gateway]:
         return app[GATEWAYS]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from simulator.load import MAX_AGENTS, Progress, render, run_load
 from smsmenu.cli_common import Subparsers, load
 from smsmenu.healthwait import WAIT_S, NotReady
+from smsmenu.tokens import client_token
 
 BAR = 30
 
@@ -31,12 +32,13 @@ async def load_command(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     settings = load(args) if args.server else None
+    token = args.token or (client_token(settings, args.via) if settings is not None else "")
     try:
         result = await run_load(
             agents=args.agents, duration=args.duration, via=args.via,
             billing_failure_rate=args.billing_failure_rate, server=args.server, settings=settings,
             smsc_control=args.smsc_control, synchronous=args.synchronous,
-            reply_timeout=args.reply_timeout, spawn=args.spawn, ready_wait=args.wait,
+            reply_timeout=args.reply_timeout, spawn=args.spawn, ready_wait=args.wait, token=token,
             progress=None if args.quiet else _progress_line)
     except NotReady as exc:
         print(f"error: {args.server}: {exc}", file=sys.stderr)
@@ -71,6 +73,10 @@ def register(subparsers: Subparsers) -> None:
                    help="load a running server instead (agents are funded in its --db)")
     p.add_argument("--smsc-control", metavar="URL",
                    help="with --server --via smpp: its SMSC handset API (default SERVER/smsc)")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="with --server: its [api] token (--via http) or its SMSC simulator's "
+                        "token (--via smpp) (default: the settings', else those `make run` "
+                        "generated)")
     p.add_argument("--wait", type=float, default=WAIT_S, metavar="S",
                    help=f"with --server: seconds to wait for its /healthz to answer 200 (default "
                         f"{WAIT_S:g}); then exit 2")

@@ -11,17 +11,22 @@ import aiohttp
 from smsmenu.cli_common import ConfigError, Subparsers
 from smsmenu.healthwait import WAIT_S, NotReady, wait_healthy
 from smsmenu.settings import load_settings
+from smsmenu.tokens import client_token
 
 DEMO_AGENT = "18900000001"
 """The number ``smsmenu serve`` gives its demo agent on an empty database."""
 
 
-def _defaults(config: str | None) -> tuple[str, str]:
+def _defaults(config: str | None, via: str) -> tuple[str, str, str]:
+    """The server's URL, the billing simulator's and the token for ``via``, from the settings
+    (demo mode's where these have none: ``make phone`` after ``make run``)."""
     try:
         settings = load_settings(config)
+        demo = load_settings(config, demo=True)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read settings: {exc}") from None
-    return f"http://{settings.http.host}:{settings.http.port}", settings.billing.url
+    return (f"http://{settings.http.host}:{settings.http.port}",
+            settings.billing.url or demo.billing.url, client_token(settings, via))
 
 
 async def _probe(args: argparse.Namespace, server: str) -> str | None:
@@ -37,11 +42,15 @@ async def _probe(args: argparse.Namespace, server: str) -> str | None:
     if args.via != "smsc":
         return None
     url = f"{args.smsc_control or server + '/smsc'}/handsets/{args.msisdn}/inbox?timeout=0"
+    headers = {"Authorization": f"Bearer {args.token}"}
     try:
         async with aiohttp.ClientSession() as http, \
-                http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                http.get(url, timeout=aiohttp.ClientTimeout(total=5), headers=headers) as resp:
             if resp.status == 200:
                 return None
+            if resp.status == 401:
+                return (f"{url} answered 401: give the SMSC simulator's token with --token "
+                        f"([smpp] simulator_token; `make run` prints it)")
             return f"{url} answered {resp.status} (is the SMSC simulator served? try --via http)"
     except (aiohttp.ClientError, OSError, TimeoutError) as exc:
         return f"cannot reach {url}: {exc or type(exc).__name__} (is `smsmenu serve` running?)"
@@ -52,20 +61,22 @@ async def phone(args: argparse.Namespace) -> int:
     from simulator.phone.lines import make_line
     from simulator.phone.script import play_file
 
-    server, billing_url = _defaults(args.config)
+    server, billing_url, token = _defaults(args.config, args.via)
     server = (args.server or server).rstrip("/")
+    args.token = args.token or token
     problem = await _probe(args, server)
     if problem:
         print(f"error: {problem}")
         return 2
     if args.script:
         make = functools.partial(make_line, args.via, server=server, control=args.smsc_control,
-                                 history=False)
+                                 history=False, token=args.token)
         return await play_file(Path(args.script), make, agent=args.msisdn, wait=args.timeout,
                                billing_url=args.billing_url or billing_url)
     from simulator.phone.app import PhoneApp
 
-    make = functools.partial(make_line, args.via, server=server, control=args.smsc_control)
+    make = functools.partial(make_line, args.via, server=server, control=args.smsc_control,
+                             token=args.token)
     app = PhoneApp(make, args.msisdn, record=Path(args.record) if args.record else None,
                    via=args.via)
     await app.run_async()
@@ -89,6 +100,10 @@ def register(subparsers: Subparsers) -> None:
                    help="the server (default: http://[http] host:port of the settings)")
     p.add_argument("--smsc-control", metavar="URL",
                    help="the SMSC simulator's handset API (default: SERVER/smsc)")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="--via http: the [api] token; --via smsc: the SMSC simulator's token "
+                        "([smpp] simulator_token) (default: the settings', else the ones "
+                        "`make run` generated, beside [ledger] secret_file)")
     p.add_argument("--script", metavar="FILE",
                    help="play a transcript headless; print a diff and exit 1 on a mismatch")
     p.add_argument("--record", metavar="FILE",

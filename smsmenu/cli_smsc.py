@@ -12,6 +12,7 @@ from simulator.smsc import SmscSimulator
 from smsmenu import logs
 from smsmenu.cli_common import ConfigError, Subparsers, common_options, load
 from smsmenu.server_smpp import binds
+from smsmenu.tokens import new_smpp_password, new_token
 
 
 def _account(text: str) -> tuple[str, str]:
@@ -32,14 +33,16 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--port", type=int, help="SMPP port (default: [smpp] simulator_port; 0: any)")
     p.add_argument("--account", action="append", type=_account, metavar="SYSTEM_ID:PASSWORD",
                    help="an ESME account (repeatable; default: those of the [smpp] binds aimed "
-                        "at this simulator, else smsmenu:secret)")  # fmt: skip
+                        "at this simulator, else smsmenu with a new password, printed); a bind "
+                        "with other credentials is refused")  # fmt: skip
     p.add_argument("--redeliver-after", type=float, metavar="S",
                    help="seconds to wait for a deliver_sm_resp before redelivering "
                         "(default: [smpp] simulator_redeliver_s)")  # fmt: skip
     p.add_argument("--service", default="10658", help="the service number MO are sent to")
     p.add_argument("--control-port", type=int, metavar="N",
                    help="also serve the handsets' HTTP API on 127.0.0.1:N (for `smsmenu phone "
-                        "--smsc-control`); 0: any free port")  # fmt: skip
+                        "--smsc-control`, with the Bearer token of [smpp] simulator_token, else "
+                        "a new one, printed); 0: any free port")  # fmt: skip
     p.set_defaults(func=_smsc_command)
 
 
@@ -48,10 +51,11 @@ async def _smsc_command(args: argparse.Namespace) -> int:
     conf = load(args).smpp
     host = args.host or conf.simulator_host
     port = conf.simulator_port if args.port is None else args.port
-    accounts = dict(args.account or [])
-    if not accounts:
-        accounts = {b.system_id: b.password for b in binds(conf)
-                    if b.port == conf.simulator_port} or {"smsmenu": "secret"}  # fmt: skip
+    accounts = dict(args.account or []) or {
+        b.system_id: b.password for b in binds(conf) if b.port == conf.simulator_port}
+    generated = not accounts
+    if generated:  # never a well-known password: anyone could bind and take the agents' MO
+        accounts = {"smsmenu": new_smpp_password()}
     redeliver = conf.simulator_redeliver_s if args.redeliver_after is None else args.redeliver_after
     smsc = SmscSimulator(accounts, host=host, port=port, service=args.service,
                          redeliver_after=redeliver)  # fmt: skip
@@ -65,15 +69,17 @@ async def _smsc_command(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     runner = None
     try:
-        print(f"SMSC simulator listening on {host}:{smsc.port} (accounts: "
-              f"{', '.join(sorted(accounts))}; service number {args.service}; "
-              f"redelivery after {redeliver:g} s)", flush=True)  # fmt: skip
+        shown = ", ".join(f"{i}:{pw}" if generated else i for i, pw in sorted(accounts.items()))
+        print(f"SMSC simulator listening on {host}:{smsc.port} (accounts: {shown}; service "
+              f"number {args.service}; redelivery after {redeliver:g} s)", flush=True)
         if args.control_port is not None:
             from simulator.smsc_http import smsc_control_app
-            runner = web.AppRunner(smsc_control_app(smsc), access_log=None)
+            tokens = conf.simulator_token or (new_token(),)
+            runner = web.AppRunner(smsc_control_app(smsc, tokens=tokens), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", args.control_port).start()
-            print(f"handsets' API on http://127.0.0.1:{runner.addresses[0][1]}", flush=True)
+            print(f"handsets' API on http://127.0.0.1:{runner.addresses[0][1]} (Bearer "
+                  f"{tokens[0]})", flush=True)
         await stop.wait()
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

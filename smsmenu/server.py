@@ -28,6 +28,7 @@ from smsmenu.dispatch import Dispatcher
 from smsmenu.gateway.base import Gateway
 from smsmenu.gateway.kannel import DLR_PATH, KannelGateway
 from smsmenu.gateway.kannel import routes as kannel_routes
+from smsmenu.listeners import listen, read_deadline
 from smsmenu.readiness import Readiness
 from smsmenu.schema import EXTRA_DDL
 from smsmenu.server_smpp import Smpp, prepare
@@ -51,6 +52,9 @@ class Running:
     billing: Billing
     dispatcher: Dispatcher
     http_url: str
+    """The message transports' listener (``[http]``): /api/sms, /ussd, /kannel/*, /healthz..."""
+    web_url: str = ""
+    """The web portal's listener (``[web]``): /web/ (and the simulated bank, in demo mode)."""
     billing_url: str | None = None
     runners: list[web.AppRunner] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -64,15 +68,6 @@ class Running:
     @property
     def gateways(self) -> list[Gateway]:
         return self.dispatcher.gateways
-
-
-async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    addresses = runner.addresses
-    return runner, int(addresses[0][1]) if addresses else port
 
 
 def instance_id(settings: Settings) -> str:
@@ -111,14 +106,20 @@ async def seed_operator(ledger: Ledger) -> dict[str, str] | None:
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
                   clock: Clock | None = None, billing: Billing | None = None,
-                  demo: bool = False, smpp: bool = False,
+                  demo: bool = False, seed: bool | None = None, smpp: bool = False,
                   dispatch_interval: float = 0.5) -> AsyncIterator[Running]:
     """Start everything; on exit stop it in order: unbind, stop sending, flush the ledger.
 
-    ``smpp``: also run the ``[smpp]`` binds (and the SMSC simulator if ``[smpp] simulator``,
-    its handsets' API under ``/smsc``); ``serve`` asks for it. A ``[kannel] sendsms_url`` adds
-    the Kannel gateway and its ``/kannel/mo`` and ``/kannel/dlr`` routes.
+    Two listeners: the message transports, ``/healthz`` and ``/metrics`` on ``[http]``; the
+    web portal on ``[web]``. ``smpp``: also run the ``[smpp]`` binds (and the SMSC simulator if
+    ``[smpp] simulator``, its handsets' API under ``/smsc`` behind ``[smpp] simulator_token``);
+    ``serve`` asks for it. A ``[kannel] sendsms_url`` adds the Kannel gateway and, with a
+    ``[kannel] token``, its ``/kannel/mo`` and ``/kannel/dlr`` routes. A billing simulator is
+    served on ``[billing] url``. ``demo``: the simulated bank under ``/bank/`` (else only a
+    ``[bank] url`` offers online top-up) and, with ``seed`` (default: ``demo``), the demo agent
+    and operator on an empty database. ``serve`` checks what each mode may start.
     """
+    seed = demo if seed is None else seed
     clock = clock or SystemClock(settings.ledger.timezone)
     billing = billing or make_billing(settings, clock)
     ledger = await Ledger.open(settings, billing, clock, extra_ddl=EXTRA_DDL)
@@ -129,25 +130,31 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     run = Running(ledger, engine, billing, dispatcher, "", receipts=ReceiptBook(ledger))
     try:
         app = await _gateways(run, settings, clock, smpp)
-        runner, port = await _listen(app, settings.http.host, settings.http.port)
+        h = settings.http
+        runner, port = await listen(app, h.host, h.port, idle_timeout=h.idle_timeout_s)
         run.runners.append(runner)
-        run.http_url = f"http://{settings.http.host}:{port}"
+        run.http_url = f"http://{h.host}:{port}"
         if run.kannel is not None and not run.kannel.dlr_url:
             run.kannel.dlr_url = f"{run.http_url}{DLR_PATH}"
+        w = settings.web
+        runner, port = await listen(_portal(run, settings, clock, demo), w.host, w.port,
+                                    idle_timeout=w.idle_timeout_s)
+        run.runners.append(runner)
+        run.web_url = f"http://{w.host}:{port}"
         if isinstance(billing, BillingSimulator):
             url = urlsplit(settings.billing.url)
-            b_runner, b_port = await _listen(billing_app(billing), url.hostname or "127.0.0.1",
-                                             url.port or 0)
+            b_runner, b_port = await listen(billing_app(billing), url.hostname or "127.0.0.1",
+                                            url.port or 0, idle_timeout=h.idle_timeout_s)
             run.runners.append(b_runner)
             run.billing_url = f"http://{url.hostname}:{b_port}"
         counts = await ledger.recover()
         log.info("server.recovered", **counts)
-        if demo and (agent := await seed_demo(ledger)):
+        if seed and (agent := await seed_demo(ledger)):
             print(f"demo agent: {agent['msisdn']}  transaction password {agent['tx_password']}  "
                   f"management password {agent['mgmt_password']}", flush=True)
-        if await bootstrap(ledger, os.environ) is None and demo and (op := await seed_operator(ledger)):
+        if await bootstrap(ledger, os.environ) is None and seed and (op := await seed_operator(ledger)):
             print(f"demo operator: {op['name']} (supervisor)  password {op['password']}  "
-                  f"-> {run.http_url}/web/ops/", flush=True)
+                  f"-> {run.web_url}/web/ops/", flush=True)
         if run.smpp is not None:
             await run.smpp.start()  # MO flows from here on: after recovery
         await dispatcher.release()  # what this instance had leased before a crash: due now
@@ -158,7 +165,7 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
         run.tasks.append(asyncio.create_task(
             ledger.recover_forever(stale.total_seconds() / 2, stale), name="recover"))
         run.readiness.recovered = True  # /healthz may answer 200 from here on
-        log.info("server.started", http=run.http_url, billing=run.billing_url,
+        log.info("server.started", http=run.http_url, web=run.web_url, billing=run.billing_url,
                  gateways=[g.name for g in dispatcher.gateways], instance=dispatcher.instance)
         yield run
     finally:
@@ -167,7 +174,7 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
 
 async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
                     ) -> web.Application:  # fmt: skip
-    """SMPP (simulator started, ESME built) and Kannel as configured, then the HTTP app."""
+    """SMPP (simulator started, ESME built) and Kannel as configured, then the transports' app."""
     if smpp:
         run.smpp = await prepare(settings.smpp, run.engine, run.receipts or ReceiptBook(run.ledger),
                                  clock)  # fmt: skip
@@ -178,11 +185,21 @@ async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
         run.gateways.append(run.kannel)
     app = create_app(settings, run.ledger, run.billing, run.gateways, clock, run.engine,
                      ready=run.readiness)
-    setup_web(app, run.ledger, settings, clock)
-    if run.kannel is not None:
-        app.add_routes(kannel_routes(run.engine, clock, run.receipts))
+    if run.kannel is not None and settings.kannel.token:
+        app.add_routes(kannel_routes(run.engine, clock, run.receipts,
+                                     accepted=settings.kannel.token))
     if run.smpp is not None and run.smpp.smsc is not None:
-        app.add_subapp("/smsc", smsc_control_app(run.smpp.smsc))
+        app.add_subapp("/smsc", smsc_control_app(run.smpp.smsc,
+                                                 tokens=settings.smpp.simulator_token))
+    return app
+
+
+def _portal(run: Running, settings: Settings, clock: Clock, demo: bool) -> web.Application:
+    """The web listener's app: the portal, and a bank (the simulated one in demo mode)."""
+    app = web.Application(middlewares=[read_deadline(settings.web.read_timeout_s)],
+                          client_max_size=64 * 1024)
+    setup_web(app, run.ledger, settings, clock, bank_url=settings.bank.url or None,
+              simulated_bank=demo)
     return app
 
 

@@ -57,7 +57,8 @@ def binds(settings: SmppSettings) -> list[SmppBind]:
     return out
 
 
-def _aims_at(bind: SmppBind, host: str, port: int) -> bool:
+def aims_at(bind: SmppBind, host: str, port: int) -> bool:
+    """Whether ``bind`` goes to the simulator at ``host:port`` (any loopback name is one)."""
     same_host = bind.host == host or (bind.host in LOCAL and host in LOCAL)
     return same_host and bind.port == port
 
@@ -75,7 +76,7 @@ async def prepare(settings: SmppSettings, handler: InboundHandler, on_receipt: R
     smsc = None
     if settings.simulator:
         host, port = settings.simulator_host, settings.simulator_port
-        ours = [b for b in configured if _aims_at(b, host, port)]
+        ours = [b for b in configured if aims_at(b, host, port)]
         smsc = SmscSimulator({b.system_id: b.password for b in ours}, host=host, port=port,
                              redeliver_after=settings.simulator_redeliver_s)  # fmt: skip
         try:

@@ -43,8 +43,10 @@ class RulesSettings:
 
 @dataclass(frozen=True)
 class BillingSettings:
-    mode: str = "sim"
-    url: str = "http://127.0.0.1:8090"
+    mode: str = "http"
+    """``http``: a BOSS at ``url``; ``sim``: the in-process simulator (demo mode, tests)."""
+    url: str = ""
+    """The BOSS's address; production requires it (demo mode: the simulator on 8090)."""
     timeout_s: float = 5.0
     sim_latency_s: float = 0.0
     sim_failure_rate: float = 0.0
@@ -57,8 +59,58 @@ class BillingSettings:
 
 @dataclass(frozen=True)
 class HttpSettings:
+    """The message transports' listener: /api/sms, /ussd, /kannel/*, /healthz, /metrics."""
+
     host: str = "127.0.0.1"
     port: int = 8080
+    idle_timeout_s: float = 15.0
+    """A connection idle this long (no request, or its headers not complete) is closed."""
+    read_timeout_s: float = 10.0
+    """A request body not received within this long answers 408 and the connection closes."""
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The web portal's and back office's listener (nothing else is served on it)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8081
+    idle_timeout_s: float = 15.0
+    read_timeout_s: float = 10.0
+    public_url: str = ""
+    """The portal's address as browsers and the bank reach it (top-up notify and return URLs),
+    e.g. ``https://recharge.example.com``; empty: ``http://`` + host and port above. Never
+    taken from a request's Host header."""
+    secure_cookies: bool = True
+    """Session, CSRF and language cookies carry ``Secure`` (HTTPS only); false for a demo on
+    ``http://127.0.0.1``."""
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    token: tuple[str, ...] = ()
+    """``POST /api/sms`` callers' ``Authorization: Bearer`` tokens (a list: rotation); none: off."""
+
+
+@dataclass(frozen=True)
+class UssdSettings:
+    token: tuple[str, ...] = ()
+    """The USSD aggregator's tokens (Bearer header or ``token`` query parameter); none: off."""
+    max_inputs: int = 20
+    """New ``*``-separated inputs one callback may carry; more answer 400."""
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    token: tuple[str, ...] = ()
+    """``GET /metrics`` wants one of these as ``Authorization: Bearer``; none: open."""
+
+
+@dataclass(frozen=True)
+class BankSettings:
+    url: str = ""
+    """A real bank's payment page (online top-up, R-9); empty: no online top-up (demo mode:
+    the simulated bank under ``/bank/``)."""
 
 
 @dataclass(frozen=True)
@@ -76,12 +128,14 @@ class MenuSettings:
 
 @dataclass(frozen=True)
 class SmppSettings:
-    binds: tuple[str, ...] = ("smpp://smsmenu:secret@127.0.0.1:2775?source_addr=10658",)
+    binds: tuple[str, ...] = ()
     """``smpp://SYSTEM_ID:PASSWORD@HOST:PORT?window=20`` URLs; empty: no SMPP."""
     message_id_tlv: int = 0
     """Vendor TLV tag carrying the carrier's MO message id (e.g. 0x1401); 0: none."""
-    simulator: bool = True
-    """``serve`` also runs the SMSC simulator; binds to its address are bound to it."""
+    simulator: bool = False
+    """``serve --demo`` also runs the SMSC simulator; binds to its address are bound to it."""
+    simulator_token: tuple[str, ...] = ()
+    """Tokens of the simulator's handset API under ``/smsc`` (Bearer); none: every call 401."""
     simulator_host: str = "127.0.0.1"
     simulator_port: int = 2775
     """0: a free port; binds naming port 0 then follow it (tests)."""
@@ -102,6 +156,8 @@ class KannelSettings:
     dlr_url: str = ""
     """Where Kannel reports deliveries; empty: our own ``/kannel/dlr`` on the HTTP port."""
     timeout_s: float = 5.0
+    token: tuple[str, ...] = ()
+    """Kannel's ``token`` query parameter on ``/kannel/mo`` and ``/kannel/dlr``; none: off."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +166,11 @@ class Settings:
     rules: RulesSettings = field(default_factory=RulesSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    ussd: UssdSettings = field(default_factory=UssdSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    bank: BankSettings = field(default_factory=BankSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
     menu: MenuSettings = field(default_factory=MenuSettings)
     smpp: SmppSettings = field(default_factory=SmppSettings)
@@ -171,9 +232,13 @@ def _as_tuple(section: str, key: str, value: object, like: tuple[object, ...]) -
     return tuple(value)
 
 
-def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None) -> Settings:
-    """Defaults from the packaged TOML, then ``path``, then ``SMSMENU_SECTION_KEY`` variables."""
+def load_settings(path: str | Path | None = None, env: dict[str, str] | None = None, *,
+                  demo: bool = False) -> Settings:
+    """Defaults from the packaged TOML (with ``demo``: then ``demo.toml``), then ``path``, then
+    ``SMSMENU_SECTION_KEY`` variables."""
     settings = _merge(Settings(), tomllib.loads(config_path("default.toml").read_text("utf-8")))
+    if demo:
+        settings = _merge(settings, tomllib.loads(config_path("demo.toml").read_text("utf-8")))
     if path is not None:
         settings = _merge(settings, tomllib.loads(Path(path).read_text("utf-8")))
     env = dict(os.environ if env is None else env)

@@ -45,10 +45,12 @@ def billing(clock: ManualClock) -> BillingSimulator:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    """Defaults with the database and secret under the test's temp dir (fsync off: speed)."""
+    """Defaults with the database and secret under the test's temp dir (fsync off: speed), the
+    web portal's listener on a free port."""
     base = load_settings(env={})
     return base.replace("ledger", db=str(tmp_path / "ledger.db"),
-                        secret_file=str(tmp_path / "secret"), synchronous="OFF")
+                        secret_file=str(tmp_path / "secret"), synchronous="OFF").replace(
+                            "web", port=0)
 
 
 @pytest.fixture

@@ -14,6 +14,9 @@ from smsmenu.gateway.base import MockGateway, SendResult
 from smsmenu.settings import Settings
 from tests.conftest import AGENT, TX
 
+TOKEN = "metrics-test-api-token-01"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
 
 def _value(text: str, name: str) -> float:
     match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
@@ -26,10 +29,11 @@ async def test_metrics_count_messages_recharges_and_reservations(
         agent: dict[str, object]) -> None:
     """A recharge dialog over HTTP shows up in the counters; the gateway gauge reports it up."""
     gateway = MockGateway(lambda message: SendResult("m1"))
-    app = create_app(settings, ledger, billing, [gateway], clock)
+    app = create_app(settings.replace("api", token=(TOKEN,)), ledger, billing, [gateway], clock)
     async with TestClient(TestServer(app)) as client:
         for n, text in enumerate(["1", "2", "18900001111", "100", "1", TX]):
-            response = await client.post("/api/sms", json={"from": AGENT, "text": text, "id": n})
+            response = await client.post("/api/sms", json={"from": AGENT, "text": text, "id": n},
+                                         headers=BEARER)
             assert response.status == 200
         response = await client.get("/metrics")
         assert response.status == 200
@@ -46,11 +50,12 @@ async def test_oldest_pending_gauge_shows_an_unconfirmed_credit_by_age(
         settings: Settings, ledger: Ledger, billing: BillingSimulator, clock: ManualClock,
         agent: dict[str, object]) -> None:
     """A credit BOSS has not confirmed shows as pending, and its age grows with the clock."""
-    app = create_app(settings, ledger, billing, [], clock)
+    app = create_app(settings.replace("api", token=(TOKEN,)), ledger, billing, [], clock)
     billing.timeout_next(1, applied=False)
     async with TestClient(TestServer(app)) as client:
         sent = await client.post("/api/sms", json={"from": AGENT, "id": "a",
-                                                   "text": f"CZ*2*18900001111*100*{TX}"})
+                                                   "text": f"CZ*2*18900001111*100*{TX}"},
+                                 headers=BEARER)
         assert sent.status == 200
         clock.advance(seconds=42)
         text = await (await client.get("/metrics")).text()

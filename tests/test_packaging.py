@@ -1,4 +1,4 @@
-"""A plain, non-editable `pip install .` ships the config, menu texts, number plan and templates."""
+"""A plain, non-editable `pip install .` ships the config (demo.toml too), texts, plan, templates."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from ledger.numberplan import NumberPlan
 import smsmenu.web, pathlib
 settings = load_settings(env={})
 assert settings.menu.idle_timeout_s == 180, settings
+demo = load_settings(env={}, demo=True)
+assert (demo.billing.mode, demo.smpp.simulator, settings.smpp.simulator) == ("sim", True, False)
 assert Texts.load().render("zh", "menu.main").startswith("空中充值")
 assert NumberPlan.load_default().validate(__import__("smsmenu.types").types.TargetKind.MOBILE, "18900001111")
 templates = pathlib.Path(smsmenu.web.__file__).parent / "templates"
@@ -33,6 +35,7 @@ def test_non_editable_install_finds_its_data(tmp_path: Path) -> None:
                     "--target", str(target), str(ROOT)], check=True, cwd=tmp_path,
                    env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     assert (target / "smsmenu" / "config" / "default.toml").is_file()
+    assert (target / "smsmenu" / "config" / "demo.toml").is_file()
     assert (target / "smsmenu" / "config" / "menus" / "zh.toml").is_file()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMSMENU_")}
     code = f"import sys; sys.path.insert(0, {str(target)!r})\n" + PROBE

@@ -1,9 +1,12 @@
-"""``server.running``: the whole server starts on free ports, serves, seeds once, stops, recovers."""
+"""``server.running``: the whole server starts on free ports, serves, seeds once, stops, recovers;
+two listeners (transports and portal), each with bounded patience."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import aiohttp
 import pytest
@@ -17,14 +20,18 @@ from smsmenu.states import steps
 from smsmenu.types import Channel, Inbound
 
 AGENT, CUSTOMER = "18912345678", "18012345678"
+TOKEN = "test-api-token-0123456789"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @asynccontextmanager
 async def serve(settings: Settings, clock: ManualClock, billing: BillingSimulator,
                 demo: bool = False) -> AsyncIterator[tuple[Running, aiohttp.ClientSession]]:
-    settings = settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+    """The server on free ports with an ``[api] token``; a client that sends it."""
+    settings = (settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+                .replace("api", token=(TOKEN,)))
     async with running(settings, clock=clock, billing=billing, demo=demo) as run, \
-            aiohttp.ClientSession(base_url=run.http_url) as http:
+            aiohttp.ClientSession(base_url=run.http_url, headers=BEARER) as http:
         yield run, http
 
 
@@ -115,3 +122,87 @@ async def test_a_pending_recharge_waits_while_billing_is_down(
     async with serve(settings, clock, billing) as (run, _):
         assert (await run.ledger.get_recharge(recharge_id)).status == "succeeded"
         assert (await run.ledger.agent(AGENT))["balance_fen"] == 45_100
+
+
+async def status(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> int:
+    async with http.request(method, url, allow_redirects=False, **kwargs) as resp:
+        return resp.status
+
+
+async def test_the_portal_and_the_transports_listen_apart(
+        settings: Settings, clock: ManualClock, billing: BillingSimulator) -> None:
+    """The portal only on [web], the transports, /healthz and /metrics only on [http]."""
+    async with serve(settings, clock, billing) as (run, http):
+        assert run.web_url.startswith("http://127.0.0.1:") and run.web_url != run.http_url
+        web, api = run.web_url, run.http_url
+        assert await status(http, "GET", f"{web}/web/login") == 200
+        assert await status(http, "GET", f"{web}/") == 303
+        assert await status(http, "GET", f"{api}/healthz") == 200
+        assert await status(http, "GET", f"{api}/metrics") == 200
+        for url in (f"{api}/web/login", f"{api}/", f"{web}/healthz", f"{web}/metrics"):
+            assert await status(http, "GET", url) == 404, url
+        assert await status(http, "POST", f"{web}/api/sms", json={}) == 404
+
+
+@pytest.mark.parametrize(("demo", "bank", "expected"), [
+    pytest.param(False, "", {"/bank/pay": 404, "/web/topup": 404}, id="production-no-bank"),
+    pytest.param(False, "https://bank.example/gw", {"/bank/pay": 404, "/web/topup": 303},
+                 id="production-real-bank"),
+    pytest.param(True, "", {"/bank/pay": 403, "/web/topup": 303}, id="demo-simulated-bank"),
+])
+async def test_online_top_up_needs_a_bank(settings: Settings, clock: ManualClock,
+                                          billing: BillingSimulator, demo: bool, bank: str,
+                                          expected: dict[str, int]) -> None:
+    """The simulated bank only in demo mode; top-up pages only with a bank (303: log in)."""
+    async with serve(settings.replace("bank", url=bank), clock, billing, demo=demo) as (run, http):
+        got = {path: await status(http, "GET", f"{run.web_url}{path}") for path in expected}
+    assert got == expected
+
+
+@pytest.mark.parametrize(("headers", "code"), [
+    pytest.param({}, 401, id="none"),
+    pytest.param({"Authorization": "Bearer nope-nope-nope-nope"}, 401, id="wrong"),
+    pytest.param({"Authorization": "Basic bWV0cmljcw=="}, 401, id="not-bearer"),
+    pytest.param({"Authorization": "Bearer metrics-token-0123456789"}, 200, id="right"),
+])
+async def test_metrics_with_a_token_want_it(settings: Settings, clock: ManualClock,
+                                            billing: BillingSimulator,
+                                            headers: dict[str, str], code: int) -> None:
+    """``[metrics] token``: /metrics answers 401 without it; /healthz stays open."""
+    settings = settings.replace("metrics", token=("metrics-token-0123456789",))
+    async with serve(settings, clock, billing) as (run, _):
+        async with aiohttp.ClientSession() as bare:
+            assert await status(bare, "GET", f"{run.http_url}/metrics", headers=headers) == code
+            assert await status(bare, "GET", f"{run.http_url}/healthz") == 200
+
+
+async def closed_without_answer(url: str, data: bytes) -> bytes:
+    """Send ``data`` on a raw connection and read until the server closes it."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await reader.read()  # b"" or an answer, then EOF: the server closed it
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+@pytest.mark.parametrize("listener", ["http", "web"])
+@pytest.mark.parametrize(("sent", "answer"), [
+    pytest.param(b"", b"", id="idle-connection"),
+    pytest.param(b"GET /healthz HTTP/1.1\r\nHost: x\r\n", b"", id="headers-never-finished"),
+    pytest.param(b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 100\r\n\r\n{\"from\"", b"HTTP/1.1 408 ", id="body-too-slow"),
+])
+async def test_idle_and_slow_connections_are_closed(
+        settings: Settings, clock: ManualClock, billing: BillingSimulator, listener: str,
+        sent: bytes, answer: bytes) -> None:
+    """[http]/[web] idle_timeout_s and read_timeout_s: the server hangs up (a slow body: 408)."""
+    for section in ("http", "web"):
+        settings = settings.replace(section, idle_timeout_s=0.2, read_timeout_s=0.2)
+    async with serve(settings, clock, billing) as (run, _):
+        got = await closed_without_answer(run.http_url if listener == "http" else run.web_url,
+                                          sent)
+    assert got.startswith(answer) if answer else got == b""

@@ -40,9 +40,10 @@ class HttpLine:
 
     name = "http"
 
-    def __init__(self, server: str, deliver: Deliver) -> None:
+    def __init__(self, server: str, deliver: Deliver, token: str = "") -> None:
         self.url = f"{server.rstrip('/')}/api/sms"
         self.deliver = deliver
+        self.headers = {"Authorization": f"Bearer {token}"}
         self._http: aiohttp.ClientSession | None = None
         self._ids = itertools.count(1)
         self._run = uuid.uuid4().hex[:8]
@@ -54,7 +55,7 @@ class HttpLine:
     async def send(self, msisdn: str, text: str) -> None:
         self._http = self._http or aiohttp.ClientSession()
         body = {"from": msisdn, "text": text, "id": f"phone-{self._run}-{next(self._ids)}"}
-        async with self._http.post(self.url, json=body) as resp:
+        async with self._http.post(self.url, json=body, headers=self.headers) as resp:
             data = await resp.json(content_type=None)
             if resp.status != 200:
                 error = data.get("error", {}) if isinstance(data, dict) else {}
@@ -74,8 +75,9 @@ class SmscLine:
     name = "smsc"
 
     def __init__(self, control: str, deliver: Deliver, *, history: bool = True,
-                 poll: float = 20.0) -> None:
+                 poll: float = 20.0, token: str = "") -> None:
         self.control = control
+        self.token = token
         self.deliver = deliver
         self.history = history
         """False: texts already in an inbox when watching starts are skipped (scripted mode)."""
@@ -89,7 +91,8 @@ class SmscLine:
     def _handset(self, msisdn: str) -> RemoteHandset:
         if msisdn not in self.handsets:
             self._http = self._http or aiohttp.ClientSession()
-            self.handsets[msisdn] = RemoteHandset(self.control, msisdn, http=self._http)
+            self.handsets[msisdn] = RemoteHandset(self.control, msisdn, http=self._http,
+                                                  token=self.token)
             self._ready[msisdn] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._listen(self.handsets[msisdn])))
         return self.handsets[msisdn]
@@ -129,8 +132,10 @@ class SmscLine:
 
 
 def make_line(via: str, deliver: Deliver, server: str, control: str | None = None, *,
-              history: bool = True) -> Line:
-    """``via`` ``http`` or ``smsc``; the control API defaults to ``{server}/smsc``."""
+              history: bool = True, token: str = "") -> Line:
+    """``via`` ``http`` or ``smsc``; the control API defaults to ``{server}/smsc``; ``token``:
+    the ``[api] token`` (http) or the handset API's (smsc)."""
     if via == "http":
-        return HttpLine(server, deliver)
-    return SmscLine(control or f"{server.rstrip('/')}/smsc", deliver, history=history)
+        return HttpLine(server, deliver, token)
+    return SmscLine(control or f"{server.rstrip('/')}/smsc", deliver, history=history,
+                    token=token)

@@ -1,7 +1,9 @@
 """HTTP/JSON transport: ``POST /api/sms`` carries one message in and answers with its replies.
 
-Request ``{"from": "18912345678", "text": "1", "id": "client-unique-id"}``; answer
-``{"replies": [{"to": ..., "text": ...}, ...]}``, the agent's reply first, then notices to
+The caller authenticates with ``Authorization: Bearer TOKEN`` (``[api] token``; 401 otherwise,
+before anything is read) and sends ``Content-Type: application/json`` (415 otherwise: no
+cross-site form posts). Request ``{"from": "18912345678", "text": "1", "id": "client-unique-id"}``;
+answer ``{"replies": [{"to": ..., "text": ...}, ...]}``, the agent's reply first, then notices to
 other numbers. A request repeated with the same ``from`` and ``id`` gets the same answer and
 changes nothing. The replies are marked sent in the outbox: the answer delivered them.
 """
@@ -11,20 +13,29 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
 
+from smsmenu import tokens
 from smsmenu.errors import InvalidCommand
 from smsmenu.states.engine import Engine
 from smsmenu.types import Channel, Clock, Inbound
 
 MSISDN = re.compile(r"\+?[0-9]{5,20}")
+"""ASCII digits only: ``re``'s ``[0-9]`` never matches ``²`` or ``１``."""
 MAX_TEXT = 1000
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def _bad(why: str) -> InvalidCommand:
     return InvalidCommand(why=why)
+
+
+def text_ok(value: str) -> bool:
+    """Whether a string can be stored: no lone surrogate (``"\\ud800"`` in JSON)."""
+    return SURROGATE.search(value) is None
 
 
 def parse_sms(body: bytes, clock: Clock) -> Inbound:
@@ -33,22 +44,33 @@ def parse_sms(body: bytes, clock: Clock) -> Inbound:
         data: Any = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise _bad("body must be a JSON object") from None
+    except RecursionError:
+        raise _bad("body must be a flat JSON object (it is nested too deeply)") from None
     if not isinstance(data, dict):
         raise _bad("body must be a JSON object with from, text and id")
     sender, text, key = data.get("from"), data.get("text"), data.get("id", None)
     if not isinstance(sender, str) or not MSISDN.fullmatch(sender):
         raise _bad("'from' must be a phone number of digits")
-    if not isinstance(text, str) or len(text) > MAX_TEXT:
+    if not isinstance(text, str) or len(text) > MAX_TEXT or not text_ok(text):
         raise _bad(f"'text' must be a string of at most {MAX_TEXT} characters")
-    if key is not None and (not isinstance(key, str | int) or len(str(key)) > 128):
+    if key is not None and (isinstance(key, bool) or not isinstance(key, str | int)
+                            or len(str(key)) > 128 or not text_ok(str(key))):
         raise _bad("'id' must be a string or number of at most 128 characters")
     msisdn = sender.removeprefix("+").removeprefix("86") if len(sender) > 11 else sender
     ident = str(key) if key is not None else uuid.uuid4().hex
     return Inbound(msisdn, text, Channel.HTTP, clock.now(), f"http:{msisdn}:{ident}")
 
 
-def routes(engine: Engine, clock: Clock) -> list[web.RouteDef]:
+def routes(engine: Engine, clock: Clock, accepted: Sequence[str]) -> list[web.RouteDef]:
+    """``POST /api/sms`` for callers holding one of the ``accepted`` tokens."""
+
     async def sms(request: web.Request) -> web.Response:
+        tokens.require(request, accepted, "/api/sms")
+        if request.content_type != "application/json":
+            raise web.HTTPUnsupportedMediaType(
+                text=json.dumps({"error": {"code": "E_MEDIA_TYPE", "rule": "", "message":
+                                           "send Content-Type: application/json"}}),
+                content_type="application/json")
         msg = parse_sms(await request.read(), clock)
         out = await engine.handle(msg)
         return web.json_response({"replies": [{"to": r.to, "text": r.text} for r in out.replies]},

@@ -1,18 +1,25 @@
-"""Kannel interop: MO from an sms-service ``get-url`` into the engine, MT out through ``sendsms``."""
+"""Kannel interop: MO from an sms-service ``get-url`` into the engine, MT out through ``sendsms``.
+
+Kannel authenticates with ``[kannel] token`` as a ``token`` query parameter on ``/kannel/mo`` and
+``/kannel/dlr`` (401 otherwise, nothing processed); ``mo_url`` and the dlr-url we hand Kannel
+carry it. Without a token the routes are not served at all.
+"""
 
 from __future__ import annotations
 
 import codecs
 import uuid
-from urllib.parse import parse_qsl
+from collections.abc import Sequence
+from urllib.parse import parse_qsl, quote
 
 import aiohttp
 import structlog
 from aiohttp import web
 
+from smsmenu import tokens
 from smsmenu.errors import InvalidCommand, TransportError
 from smsmenu.gateway.base import Gateway, Outbound, SendResult
-from smsmenu.gateway.http import MSISDN
+from smsmenu.gateway.http import MAX_TEXT, MSISDN, text_ok
 from smsmenu.gateway.smpp_receive import ReceiptHandler
 from smsmenu.gateway.smpp_text import fits_gsm
 from smsmenu.settings import KannelSettings
@@ -27,11 +34,15 @@ DLR_MASK = 1 | 2 | 16
 DLR_STATES = {1: "DELIVRD", 2: "UNDELIV", 16: "REJECTD"}
 UCS2_CODING = "2"
 """Kannel 1.4 message coding: 0 7-bit, 1 8-bit, 2 UCS2."""
+TEXT_CHARSETS = {"utf-8", "ascii", "iso8859-1", "iso8859-15", "cp1252", "gbk", "gb2312",
+                 "gb18030", "big5"}
+"""Charsets (Python codec names) a ``%C`` may name; others (``zlib_codec``...) answer 400."""
+MAX_ID = 128
 
 
-def mo_url(base: str) -> str:
+def mo_url(base: str, token: str) -> str:
     """The sms-service ``get-url`` for our endpoint at ``base`` (``http://host:port``)."""
-    return f"{base}{MO_PATH}?{GET_URL}"
+    return f"{base}{MO_PATH}?token={quote(token, safe='')}&{GET_URL}"
 
 
 def _raw_query(request: web.Request) -> dict[str, bytes]:
@@ -49,7 +60,9 @@ def decode_text(data: bytes, coding: str, charset: str) -> str:
     try:
         codec = codecs.lookup(name).name if name and name != "GSM" else "utf-8"
     except LookupError:
-        codec = "utf-8"
+        codec = ""
+    if codec not in TEXT_CHARSETS:
+        raise InvalidCommand(why=f"charset {charset[:40]!r} is not a text charset")
     try:
         return data.decode(codec)
     except UnicodeDecodeError:
@@ -66,19 +79,25 @@ def parse_mo(query: dict[str, bytes], clock: Clock) -> Inbound:
         raise InvalidCommand(why="'text' is missing")
     text = decode_text(query["text"], query.get("coding", b"").decode("latin-1"),
                        query.get("charset", b"").decode("latin-1"))  # fmt: skip
+    if len(text) > MAX_TEXT:
+        raise InvalidCommand(why=f"'text' must be at most {MAX_TEXT} characters")
     ident = query.get("id", b"").decode("latin-1").strip()
+    if len(ident) > MAX_ID:
+        raise InvalidCommand(why=f"'id' must be at most {MAX_ID} characters")
     key = f"kannel:{ident}" if ident and "%" not in ident else uuid.uuid4().hex
     meta = {"service": query.get("to", b"").decode("latin-1"),
             "kannel_smsc": query.get("smsc", b"").decode("latin-1")}  # fmt: skip
     return Inbound(msisdn, text, Channel.SMS, clock.now(), key, meta)
 
 
-def routes(handler: InboundHandler, clock: Clock,
-           on_receipt: ReceiptHandler | None = None) -> list[web.RouteDef]:  # fmt: skip
+def routes(handler: InboundHandler, clock: Clock, on_receipt: ReceiptHandler | None = None, *,
+           accepted: Sequence[str]) -> list[web.RouteDef]:  # fmt: skip
     """``GET /kannel/mo`` (answers empty once the step committed; replies go via the outbox)
-    and ``GET /kannel/dlr`` (delivery reports for what ``KannelGateway`` sent)."""
+    and ``GET /kannel/dlr`` (delivery reports for what ``KannelGateway`` sent), for a Kannel
+    whose ``token`` is one of ``accepted``."""
 
     async def mo(request: web.Request) -> web.Response:
+        tokens.require(request, accepted, MO_PATH, query=True)
         try:
             inbound = parse_mo(_raw_query(request), clock)
         except InvalidCommand as exc:  # Kannel logs it; nothing to retry
@@ -87,8 +106,15 @@ def routes(handler: InboundHandler, clock: Clock,
         return web.Response(text="", content_type="text/plain")
 
     async def dlr(request: web.Request) -> web.Response:
+        tokens.require(request, accepted, DLR_PATH, query=True)
         message_id, status = request.query.get("id", ""), request.query.get("status", "")
-        stat = DLR_STATES.get(int(status)) if status.isdigit() else None
+        if len(message_id) > MAX_ID or not text_ok(message_id):
+            return web.Response(status=400, text=f"'id' must be at most {MAX_ID} characters",
+                                content_type="text/plain")
+        if status and not (status.isascii() and status.isdigit() and len(status) < 10):
+            return web.Response(status=400, text="'status' must be Kannel's number (%d)",
+                                content_type="text/plain")
+        stat = DLR_STATES.get(int(status)) if status else None
         if message_id and stat and on_receipt is not None:
             await on_receipt(message_id, stat, f"kannel dlr {status}")
         return web.Response(text="", content_type="text/plain")
@@ -125,7 +151,8 @@ class KannelGateway(Gateway):
             params["smsc"] = s.smsc_id
         if self.dlr_url:
             params["dlr-mask"] = str(DLR_MASK)
-            params["dlr-url"] = f"{self.dlr_url}?id={message_id}&status=%d"
+            token = f"&token={quote(s.token[0], safe='')}" if s.token else ""
+            params["dlr-url"] = f"{self.dlr_url}?id={message_id}&status=%d{token}"
         return params
 
     async def send(self, message: Outbound) -> SendResult:

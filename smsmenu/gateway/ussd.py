@@ -1,25 +1,34 @@
 """USSD in the aggregator callback convention: ``POST /ussd``, answers ``CON ...`` or ``END ...``.
 
-Form fields ``sessionId``, ``serviceCode``, ``phoneNumber`` and ``text``, where ``text`` holds
-every input of the session so far joined by ``*`` (empty on the first callback). Each new input
-is fed to the engine as one key press; a session's first callback starts at the main menu. The
+The aggregator authenticates with ``[ussd] token``: ``Authorization: Bearer TOKEN`` or a
+``token`` query parameter (401 otherwise, nothing processed). Form fields
+(``application/x-www-form-urlencoded``) ``sessionId``, ``serviceCode``, ``phoneNumber`` and
+``text``, where ``text`` holds every input of the session so far joined by ``*`` (empty on the
+first callback). Each new input is fed to the engine as one key press, at most ``[ussd]
+max_inputs`` per callback (more: 400); a session's first callback starts at the main menu. The
 password is always the last input of a dialog, so no later callback repeats it.
 """
 
 from __future__ import annotations
 
+import codecs
 import time
 from collections import OrderedDict
 
 from aiohttp import web
 
+from smsmenu import tokens
 from smsmenu.errors import InvalidCommand
-from smsmenu.gateway.http import MSISDN
+from smsmenu.gateway.http import MSISDN, text_ok
+from smsmenu.settings import UssdSettings
 from smsmenu.states.engine import Engine
 from smsmenu.types import Channel, Clock, Inbound
 
 MAX_SCREEN = 182
 SESSION_TTL_S = 600
+MAX_SESSION_ID = 128
+FORM = "application/x-www-form-urlencoded"
+TEXT_CHARSETS = {"utf-8", "ascii", "latin-1", "iso8859-1", "gbk", "gb2312", "gb18030"}
 
 
 class UssdSessions:
@@ -29,31 +38,64 @@ class UssdSessions:
         self._seen: OrderedDict[str, tuple[int, float]] = OrderedDict()
         self.limit = limit
 
-    def take_new(self, session_id: str, inputs: list[str]) -> list[str]:
+    def fresh(self, session_id: str, inputs: list[str]) -> list[str]:
+        """The inputs not fed yet (nothing is recorded: ``fed`` does that)."""
         now = time.monotonic()
-        seen, at = self._seen.pop(session_id, (None, now))
+        seen, at = self._seen.get(session_id, (None, now))
         if seen is None or now - at > SESSION_TTL_S:
             seen = max(len(inputs) - 1, 0)  # unknown (restart): the last input is the new one
-        self._seen[session_id] = (len(inputs), now)
-        while len(self._seen) > self.limit:
-            self._seen.popitem(last=False)
         # nothing new (the aggregator repeated a callback): the last input again, under the same
         # key, so that the engine answers the same screen without applying it twice
         return inputs[min(seen, len(inputs) - 1):]
 
+    def fed(self, session_id: str, count: int) -> None:
+        """The session's first ``count`` inputs were fed."""
+        self._seen.pop(session_id, None)
+        self._seen[session_id] = (count, time.monotonic())
+        while len(self._seen) > self.limit:
+            self._seen.popitem(last=False)
 
-def routes(engine: Engine, clock: Clock) -> list[web.RouteDef]:
+
+async def read_form(request: web.Request) -> dict[str, str]:
+    """The callback's form fields; 415 for another body type, 400 for an unreadable one."""
+    if request.body_exists and request.content_type != FORM:
+        raise web.HTTPUnsupportedMediaType(text=f"send Content-Type: {FORM}")
+    charset = (request.charset or "utf-8").lower()
+    try:
+        known = codecs.lookup(charset).name
+    except LookupError:
+        known = ""
+    if known not in TEXT_CHARSETS:
+        raise InvalidCommand(why=f"charset {charset[:40]!r} is not a text charset")
+    try:
+        form = await request.post()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidCommand(why=f"unreadable form: {str(exc)[:80]}") from None
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    if not all(text_ok(v) for v in fields.values()):
+        raise InvalidCommand(why="form fields must be text")
+    return fields
+
+
+def routes(engine: Engine, clock: Clock, settings: UssdSettings) -> list[web.RouteDef]:
+    """``POST /ussd`` for an aggregator holding one of ``settings.token``."""
     sessions = UssdSessions()
 
     async def ussd(request: web.Request) -> web.Response:
-        form = await request.post()
-        session_id, phone = str(form.get("sessionId", "")), str(form.get("phoneNumber", ""))
-        text = str(form.get("text", ""))
-        if not session_id or not MSISDN.fullmatch(phone):
-            raise InvalidCommand(why="sessionId and phoneNumber (digits) are required")
+        tokens.require(request, settings.token, "/ussd", query=True)
+        form = await read_form(request)
+        session_id, phone = form.get("sessionId", ""), form.get("phoneNumber", "")
+        text = form.get("text", "")
+        if not session_id or len(session_id) > MAX_SESSION_ID or not MSISDN.fullmatch(phone):
+            raise InvalidCommand(why=f"sessionId (at most {MAX_SESSION_ID} characters) and "
+                                     f"phoneNumber (digits) are required")
         msisdn = phone.removeprefix("+").removeprefix("86") if len(phone) > 11 else phone
         inputs = text.split("*") if text else []
-        fresh = sessions.take_new(session_id, inputs) if inputs else ["00"]
+        fresh = sessions.fresh(session_id, inputs) if inputs else ["00"]
+        if len(fresh) > settings.max_inputs:
+            raise InvalidCommand(why=f"at most {settings.max_inputs} new inputs per callback "
+                                     f"(this one has {len(fresh)})")
+        sessions.fed(session_id, len(inputs))
         reply, final = "", False
         for n, key_press in enumerate(fresh, len(inputs) - len(fresh)):
             out = await engine.handle(Inbound(msisdn, key_press, Channel.USSD, clock.now(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp_jinja2
 from aiohttp import web
 from yarl import URL
 
@@ -46,18 +47,22 @@ async def _root(request: web.Request) -> web.StreamResponse:
 
 
 def setup_web(app: web.Application, ledger: Ledger, settings: Settings, clock: Clock, *,
-              bank_url: str | None = None, public_url: str | None = None,
-              secure_cookies: bool = False) -> web.Application:
+              bank_url: str | None = None, simulated_bank: bool = True,
+              public_url: str | None = None, secure_cookies: bool = False) -> web.Application:
     """Mount the portal at ``/web/`` (and ``/`` redirecting there) on ``app``.
 
-    Without ``bank_url`` the simulated bank is mounted at ``/bank/`` on the same app; with one,
-    top-ups go to that bank (which must share ``bank_key(ledger)``). ``public_url`` is this
-    server's address as the bank reaches it (default: each request's origin).
+    With ``bank_url``, top-ups go to that bank (which must share ``bank_key(ledger)``); else
+    with ``simulated_bank`` the simulated bank is mounted at ``/bank/`` on the same app; else
+    there is no online top-up (its pages are not served; templates see ``online_topup``
+    false). ``public_url`` is this server's address as the bank reaches it (default: each
+    request's origin).
     """
     key = bank_key(ledger)
-    if bank_url is None:
+    if bank_url is None and simulated_bank:
         app.add_subapp("/bank/", bank_app(key))
         bank_url = "/bank"
+    online_topup = bank_url is not None
+    bank_url = bank_url or ""
     bank = URL(bank_url)
     targets = f" {bank.origin()}" if bank.is_absolute() else ""
     state = Web(ledger, settings, clock, derive(ledger.env.secret, "web"), key,
@@ -66,8 +71,10 @@ def setup_web(app: web.Application, ledger: Ledger, settings: Settings, clock: C
                              client_max_size=64 * 1024)
     portal[WEB] = state
     setup_templates(portal, state)
+    aiohttp_jinja2.get_env(portal).globals["online_topup"] = online_topup
     for module in MODULES:
-        portal.add_routes(module.routes)
+        if module is not topup or online_topup:
+            portal.add_routes(module.routes)
     portal.router.add_static("/static/", STATIC)
     app.add_subapp(f"{PREFIX}/", portal)
     app.router.add_get("/", _root)

@@ -16,13 +16,17 @@ from smsmenu.settings import Settings
 
 AGENT, CUSTOMER = "18912345678", "18012345678"
 DIALOG = ["1", "2", CUSTOMER, "50", "1", "123456"]
+TOKEN, OLD_TOKEN = "api-token-new-0123456789", "api-token-old-0123456789"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
 async def server(settings: Settings, clock: ManualClock,
                  billing: BillingSimulator) -> AsyncIterator[Running]:
-    """The whole server on free ports, with the agent open and 500 yuan deposited."""
-    settings = settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+    """The whole server on free ports, with the agent open and 500 yuan deposited; two API
+    tokens (a rotation)."""
+    settings = (settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+                .replace("api", token=(TOKEN, OLD_TOKEN)))
     async with running(settings, clock=clock, billing=billing) as run:
         await run.ledger.open_agent(msisdn=AGENT, name="小王", tx_password="123456",
                                     mgmt_password="654321")
@@ -32,7 +36,8 @@ async def server(settings: Settings, clock: ManualClock,
 
 @pytest.fixture
 async def http(server: Running) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=server.http_url) as session:
+    """A client that sends the API token."""
+    async with aiohttp.ClientSession(base_url=server.http_url, headers=BEARER) as session:
         yield session
 
 
@@ -141,7 +146,8 @@ async def test_malformed_requests_get_a_400_json_error(http: aiohttp.ClientSessi
 
 async def test_the_error_speaks_english_when_asked(http: aiohttp.ClientSession) -> None:
     """``Accept-Language: en`` gets the error text in English."""
-    async with http.post("/api/sms", data=b"[]", headers={"Accept-Language": "en"}) as resp:
+    async with http.post("/api/sms", data=b"[]", headers={
+            "Accept-Language": "en", "Content-Type": "application/json"}) as resp:
         assert resp.status == 400
         assert (await resp.json())["error"]["message"].startswith("Unrecognised command: body must")
 
@@ -150,3 +156,93 @@ async def test_limits_are_inclusive(http: aiohttp.ClientSession) -> None:
     """1000 characters of text and a 128-character id are still accepted."""
     replies = await sms(http, "x" * 1000, "i" * 128)
     assert replies[0]["text"].startswith("输入有误")
+
+
+async def inbox_count(run: Running) -> int:
+    """Messages the engine took (each processed message leaves its key in the inbox)."""
+    found = await run.ledger.op(lambda conn, env, now: conn.execute(
+        "SELECT COUNT(*) FROM inbox").fetchone()[0])
+    return int(found)
+
+
+@pytest.mark.parametrize(("headers", "code"), [
+    pytest.param({}, 401, id="no-token"),
+    pytest.param({"Authorization": "Bearer not-the-token-0123"}, 401, id="wrong-token"),
+    pytest.param({"Authorization": f"Bearer {TOKEN}x"}, 401, id="token-with-more"),
+    pytest.param({"Authorization": f"Basic {TOKEN}"}, 401, id="not-bearer"),
+    pytest.param({"Authorization": f"Bearer {TOKEN}"}, 200, id="current-token"),
+    pytest.param({"Authorization": f"bearer  {OLD_TOKEN}"}, 200, id="rotated-out-token"),
+])
+async def test_the_caller_must_hold_a_token(server: Running, headers: dict[str, str],
+                                            code: int) -> None:
+    """Without one of [api] token: 401 (JSON, a Bearer challenge) and nothing processed."""
+    async with aiohttp.ClientSession(base_url=server.http_url) as bare, \
+            bare.post("/api/sms", json={"from": AGENT, "text": "YE*123456", "id": "t"},
+                      headers=headers) as resp:
+        assert resp.status == code and resp.content_type == "application/json"
+        body = await resp.json()
+    if code == 401:
+        assert body["error"]["code"] == "E_UNAUTHORIZED"
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+        assert await inbox_count(server) == 0
+    else:
+        assert body["replies"][0]["text"].startswith("充值账户余额500.00元")
+        assert await inbox_count(server) == 1
+
+
+async def test_a_token_in_the_query_is_not_enough(server: Running) -> None:
+    """/api/sms takes its token from the Authorization header only."""
+    async with aiohttp.ClientSession(base_url=server.http_url) as bare, \
+            bare.post(f"/api/sms?token={TOKEN}", json={"from": AGENT, "text": "1"}) as resp:
+        assert resp.status == 401
+
+
+@pytest.mark.parametrize(("content_type", "data"), [
+    pytest.param("text/plain", b'{"from": "18912345678", "text": "1"}', id="text-plain"),
+    pytest.param("application/x-www-form-urlencoded", b"from=18912345678&text=1", id="form"),
+    pytest.param("application/octet-stream", b'{"from": "18912345678", "text": "1"}',
+                 id="octet-stream"),
+])
+async def test_only_json_is_taken(http: aiohttp.ClientSession, server: Running,
+                                  content_type: str, data: bytes) -> None:
+    """415 for anything but application/json: a cross-site form cannot post a message."""
+    async with http.post("/api/sms", data=data, headers={"Content-Type": content_type}) as resp:
+        assert resp.status == 415
+        assert (await resp.json())["error"]["message"] == "send Content-Type: application/json"
+    assert await inbox_count(server) == 0
+
+
+@pytest.mark.parametrize("body", [
+    pytest.param(b'{"from": "18912345678", "text": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+                 id="deeply-nested"),
+    pytest.param(b'{"from": "18912345678", "text": "1", "id": "\\ud800"}', id="surrogate-id"),
+    pytest.param(b'{"from": "18912345678", "text": "\\udfff1"}', id="surrogate-text"),
+    pytest.param('{"from": "1891234567²", "text": "1"}'.encode(), id="superscript-digit"),
+    pytest.param('{"from": "١٨٩١٢٣٤٥٦٧٨", "text": "1"}'.encode(), id="arabic-indic-digits"),
+    pytest.param(b'{"from": "18912345678", "text": "1", "id": true}', id="boolean-id"),
+])
+async def test_hostile_bodies_get_a_400_not_a_500(http: aiohttp.ClientSession, server: Running,
+                                                  body: bytes) -> None:
+    """Nesting, lone surrogates, Unicode digits: 400 saying what is wrong; nothing processed."""
+    async with http.post("/api/sms", data=body,
+                         headers={"Content-Type": "application/json"}) as resp:
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "E_COMMAND"
+    assert await inbox_count(server) == 0
+
+
+async def test_unicode_digits_in_a_command_are_answered(http: aiohttp.ClientSession) -> None:
+    """'²' inside a one-line command's number is a menu answer (200), never a 500."""
+    replies = await sms(http, "CZ*2*1890000111²*100*123456", "u1")
+    assert replies and replies[0]["to"] == AGENT
+
+
+async def test_without_a_token_the_api_is_off(settings: Settings, clock: ManualClock,
+                                              billing: BillingSimulator) -> None:
+    """No [api] token configured: /api/sms is not served (404), whatever the caller sends."""
+    settings = settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+    async with running(settings, clock=clock, billing=billing) as run, \
+            aiohttp.ClientSession(base_url=run.http_url) as bare, \
+            bare.post("/api/sms", json={"from": AGENT, "text": "1"},
+                      headers={"Authorization": "Bearer "}) as resp:
+        assert resp.status == 404

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,7 @@ from smsmenu.types import Inbound, Reply, TargetKind
 
 AGENT, TX, CUSTOMER = "18912345678", "123456", "18900001111"
 KANNEL = "kannel", "kpass"
+TOKEN = "kannel-token-0123456789"
 SENDSMS = "smsmenu", "spass"
 LONG = ("您的充值已成功到账，感谢使用空中充值业务。" * 15)[:300]
 
@@ -46,10 +48,11 @@ def test_mo_text_is_decoded_by_its_kannel_coding() -> None:
 def test_sendsms_asks_ucs2_for_chinese_and_a_report_with_our_id() -> None:
     """coding=2 with charset UTF-8 for Chinese, 0 for GSM text; the dlr-url carries our id."""
     gateway = KannelGateway(KannelSettings(sendsms_url="http://k/cgi-bin/sendsms", password="p",
-                                           smsc_id="sim"), dlr_url="http://us/kannel/dlr")  # fmt: skip
+                                           smsc_id="sim", token=(TOKEN, "older")),
+                            dlr_url="http://us/kannel/dlr")  # fmt: skip
     chinese = gateway.params(Outbound(CUSTOMER, "充值成功"), "m1")
     assert (chinese["coding"], chinese["charset"], chinese["smsc"]) == ("2", "UTF-8", "sim")
-    assert chinese["dlr-url"] == "http://us/kannel/dlr?id=m1&status=%d"
+    assert chinese["dlr-url"] == f"http://us/kannel/dlr?id=m1&status=%d&token={TOKEN}"
     assert gateway.params(Outbound(CUSTOMER, "OK 100"), "m2")["coding"] == "0"
 
 
@@ -66,7 +69,8 @@ async def test_get_url_endpoint_feeds_the_handler_and_answers_empty() -> None:
         receipts.append((message_id, stat))
 
     app = web.Application()
-    app.add_routes(routes(handler, ManualClock("2026-11-10T10:00:00"), on_receipt))
+    app.add_routes(routes(handler, ManualClock("2026-11-10T10:00:00"), on_receipt,
+                          accepted=(TOKEN,)))
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -74,19 +78,107 @@ async def test_get_url_endpoint_feeds_the_handler_and_answers_empty() -> None:
     body = quote_from_bytes("余额".encode("utf-16-be"))
     try:
         async with aiohttp.ClientSession() as http:
-            url = f"{base}/kannel/mo?from=%2B86{AGENT}&to=10658&text={body}&coding=2&id=abc-1"
+            url = f"{base}/kannel/mo?token={TOKEN}&from=%2B86{AGENT}&to=10658&text={body}" \
+                  f"&coding=2&id=abc-1"
             async with http.get(url) as resp:
                 assert (resp.status, await resp.text()) == (200, "")
-            async with http.get(f"{base}/kannel/mo?to=10658&text=1") as resp:
+            async with http.get(f"{base}/kannel/mo?token={TOKEN}&to=10658&text=1") as resp:
                 assert resp.status == 400
-            async with http.get(f"{base}/kannel/dlr?id=m1&status=1") as resp:
+            async with http.get(f"{base}/kannel/dlr?token={TOKEN}&id=m1&status=1") as resp:
                 assert resp.status == 200
-            async with http.get(f"{base}/kannel/dlr?id=m2&status=8") as resp:
+            async with http.get(f"{base}/kannel/dlr?token={TOKEN}&id=m2&status=8") as resp:
                 assert resp.status == 200
     finally:
         await runner.cleanup()
     assert [(m.msisdn, m.text, m.key) for m in seen] == [(AGENT, "余额", "kannel:abc-1")]
     assert receipts == [("m1", "DELIVRD")]
+
+
+def test_mo_url_carries_the_token() -> None:
+    """The get-url we hand Kannel holds ``token`` (quoted) before Kannel's own escapes."""
+    assert mo_url("http://us:8080", "a b/c") == (
+        "http://us:8080/kannel/mo?token=a%20b%2Fc&from=%p&to=%P&text=%b&coding=%c&charset=%C"
+        "&id=%I&smsc=%i")
+
+
+@asynccontextmanager
+async def kannel_routes() -> AsyncIterator[tuple[str, list[Inbound], list[tuple[str, str]]]]:
+    """Our Kannel routes alone on a free port: the base URL, the MO and receipts they took."""
+    seen: list[Inbound] = []
+    receipts: list[tuple[str, str]] = []
+
+    async def handler(msg: Inbound) -> list[Reply]:
+        seen.append(msg)
+        return []
+
+    async def on_receipt(message_id: str, stat: str, raw: str) -> None:
+        receipts.append((message_id, stat))
+
+    app = web.Application()
+    app.add_routes(routes(handler, ManualClock("2026-11-10T10:00:00"), on_receipt,
+                          accepted=(TOKEN, "rotated-token-0123456789")))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen, receipts
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    pytest.param("", 401, id="no-token"),
+    pytest.param("token=&", 401, id="empty-token"),
+    pytest.param("token=wrong&", 401, id="wrong-token"),
+    pytest.param(f"token={TOKEN}&", 200, id="token"),
+    pytest.param("token=rotated-token-0123456789&", 200, id="rotated-token"),
+])
+async def test_kannel_must_send_the_token(query: str, code: int) -> None:
+    """/kannel/mo and /kannel/dlr want ``token``; without it 401 and nothing is taken."""
+    async with kannel_routes() as (base, seen, receipts), aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/kannel/mo?{query}from={AGENT}&text=1&id=k1") as resp:
+            assert resp.status == code
+        async with http.get(f"{base}/kannel/dlr?{query}id=m1&status=1") as resp:
+            assert resp.status == code
+    assert (len(seen), len(receipts)) == ((1, 1) if code == 200 else (0, 0))
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    pytest.param(f"/kannel/mo?token={TOKEN}&from={AGENT}&text=x%9C&charset=zlib_codec",
+                 "'zlib_codec' is not a text charset", id="zlib-charset"),
+    pytest.param(f"/kannel/mo?token={TOKEN}&from={AGENT}&text=MQ%3D%3D&charset=base64",
+                 "'base64' is not a text charset", id="base64-charset"),
+    pytest.param(f"/kannel/mo?token={TOKEN}&from={AGENT}&text=1&charset=no-such",
+                 "'no-such' is not a text charset", id="unknown-charset"),
+    pytest.param(f"/kannel/mo?token={TOKEN}&from=1891234567%C2%B2&text=1",
+                 "'from' must be a phone number", id="superscript-digit-sender"),
+    pytest.param(f"/kannel/mo?token={TOKEN}&from={AGENT}&text=1&id={'i' * 129}",
+                 "'id' must be at most 128", id="long-id"),
+    pytest.param(f"/kannel/dlr?token={TOKEN}&id=m1&status=%C2%B2",
+                 "'status' must be Kannel's number", id="superscript-status"),
+    pytest.param(f"/kannel/dlr?token={TOKEN}&id=m1&status=%D9%A3",
+                 "'status' must be Kannel's number", id="arabic-indic-status"),
+])
+async def test_hostile_kannel_requests_get_a_400_with_the_reason(path: str, reason: str) -> None:
+    """Non-text charsets, Unicode digits, huge ids: 400 with a text reason, never a 500."""
+    async with kannel_routes() as (base, seen, receipts), aiohttp.ClientSession() as http, \
+            http.get(f"{base}{path}") as resp:
+        assert resp.status == 400
+        assert reason in await resp.text()
+    assert seen == [] and receipts == []
+
+
+async def test_without_a_token_kannel_routes_are_off(settings: Settings, clock: ManualClock,
+                                                     billing: BillingSimulator) -> None:
+    """[kannel] sendsms_url without [kannel] token: the gateway sends, /kannel/* is 404."""
+    settings = (settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+                .replace("kannel", sendsms_url="http://127.0.0.1:9/cgi-bin/sendsms"))
+    async with running(settings, clock=clock, billing=billing) as run, \
+            aiohttp.ClientSession(base_url=run.http_url) as http:
+        assert run.kannel is not None
+        for path in ("/kannel/mo", "/kannel/dlr"):
+            async with http.get(f"{path}?from={AGENT}&text=1") as resp:
+                assert resp.status == 404
 
 
 # -- a real Kannel ---------------------------------------------------------------------------
@@ -237,9 +329,10 @@ async def test_recharge_dialog_through_kannel(
     monkeypatch.setattr(smsc.mt, "submit", spy)
     sendsms = f"http://127.0.0.1:{kannel.sendsms}/cgi-bin/sendsms"
     settings = (settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
-                .replace("kannel", sendsms_url=sendsms, username=SENDSMS[0], password=SENDSMS[1]))
+                .replace("kannel", sendsms_url=sendsms, username=SENDSMS[0], password=SENDSMS[1],
+                         token=(TOKEN,)))
     async with running(settings, clock=clock, billing=billing) as run:
-        conf = kannel.config(smsc.port, mo_url(run.http_url))
+        conf = kannel.config(smsc.port, mo_url(run.http_url, TOKEN))
         procs: list[asyncio.subprocess.Process] = []
         try:
             for name, binary, port in (("bearerbox", BEARERBOX, kannel.admin),

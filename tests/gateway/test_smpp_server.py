@@ -22,14 +22,19 @@ from smsmenu.server_smpp import apply_options
 from smsmenu.settings import Settings, describe, load_settings
 
 DEMO = "18900000001"
+TOKEN = "smsc-token-0123456789"
 ROOT = str(Path(__file__).resolve().parents[2])
 
 
-def test_smpp_settings_default_to_the_local_simulator() -> None:
-    """One bind to 127.0.0.1:2775, the simulator on, no vendor TLV."""
+def test_smpp_settings_default_to_nothing_and_demo_to_the_local_simulator() -> None:
+    """No bind and no simulator by default; demo mode: one bind to 127.0.0.1:2775 naming no
+    password (demo mode generates it), the simulator on; no vendor TLV."""
     smpp = load_settings(env={}).smpp
-    assert smpp.binds == ("smpp://smsmenu:secret@127.0.0.1:2775?source_addr=10658",)
-    assert (smpp.simulator, smpp.simulator_port, smpp.message_id_tlv) == (True, 2775, 0)
+    assert (smpp.binds, smpp.simulator, smpp.simulator_token, smpp.message_id_tlv) == (
+        (), False, (), 0)
+    demo = load_settings(env={}, demo=True).smpp
+    assert demo.binds == ("smpp://smsmenu@127.0.0.1:2775?source_addr=10658",)
+    assert (demo.simulator, demo.simulator_port) == (True, 2775)
 
 
 def test_bind_lists_come_from_toml_or_a_comma_separated_variable(tmp_path: Path) -> None:
@@ -67,8 +72,8 @@ def test_serve_smpp_option_replaces_the_binds() -> None:
 def server_settings(settings: Settings) -> Settings:
     """Every port free: HTTP, billing, the SMSC simulator and the bind that follows it."""
     return (settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
-            .replace("smpp", simulator_port=0,
-                     binds=("smpp://smsmenu:secret@127.0.0.1:0?source_addr=10658",)))
+            .replace("smpp", simulator=True, simulator_port=0, simulator_token=(TOKEN,),
+                     binds=("smpp://smsmenu:pw123456@127.0.0.1:0?source_addr=10658",)))
 
 
 async def test_running_without_smpp_starts_no_simulator(server_settings: Settings) -> None:
@@ -88,7 +93,7 @@ async def test_running_with_smpp_serves_a_dialog_through_its_simulator(
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{run.http_url}/healthz") as resp:
                 assert (await resp.json())["gateways"] == {"smpp": True}
-            phone = RemoteHandset(f"{run.http_url}/smsc", DEMO, http=http)
+            phone = RemoteHandset(f"{run.http_url}/smsc", DEMO, http=http, token=TOKEN)
             await phone.send("YE*135790", wait=True)
             texts: list[str] = []
             while not any("充值账户余额" in t for t in texts):

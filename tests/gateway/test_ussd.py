@@ -21,6 +21,8 @@ from smsmenu.settings import Settings
 
 AGENT, CUSTOMER = "18912345678", "18012345678"
 INPUTS = ["1", "2", CUSTOMER, "50", "1", "123456"]
+TOKEN = "ussd-token-0123456789abc"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 class Ussd:
@@ -50,9 +52,11 @@ class Ussd:
 @asynccontextmanager
 async def serve(settings: Settings, clock: ManualClock,
                 billing: BillingSimulator) -> AsyncIterator[tuple[Running, aiohttp.ClientSession]]:
-    settings = settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+    """The server on free ports with a ``[ussd] token``; a client that sends it."""
+    settings = (settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+                .replace("ussd", token=(TOKEN,)))
     async with running(settings, clock=clock, billing=billing) as run, \
-            aiohttp.ClientSession(base_url=run.http_url) as http:
+            aiohttp.ClientSession(base_url=run.http_url, headers=BEARER) as http:
         yield run, http
 
 
@@ -212,3 +216,91 @@ async def test_no_log_line_holds_the_password(
     out = json_logs.getvalue() + caplog.text
     assert "menu.step" in out and "server.stopped" in out
     assert not re.search(r"(?<![0-9])(480264|135799)(?![0-9])", out)
+
+
+async def inbox_count(run: Running) -> int:
+    """Key presses the engine took (each leaves its key in the inbox)."""
+    found = await run.ledger.op(lambda conn, env, now: conn.execute(
+        "SELECT COUNT(*) FROM inbox").fetchone()[0])
+    return int(found)
+
+
+@pytest.mark.parametrize(("path", "headers", "code"), [
+    pytest.param("/ussd", {"Authorization": "Bearer"}, 401, id="no-token"),
+    pytest.param("/ussd?token=wrong-token-0123456789", {"Authorization": "Bearer"}, 401,
+                 id="wrong-query-token"),
+    pytest.param("/ussd", {"Authorization": "Bearer wrong-token-0123456789"}, 401,
+                 id="wrong-bearer"),
+    pytest.param(f"/ussd?token={TOKEN}", {"Authorization": "Bearer"}, 200, id="query-token"),
+    pytest.param("/ussd", BEARER, 200, id="bearer"),
+])
+async def test_the_aggregator_must_hold_a_token(
+        server: tuple[Running, aiohttp.ClientSession], path: str, headers: dict[str, str],
+        code: int) -> None:
+    """[ussd] token as a Bearer header or a ``token`` query parameter; else 401, nothing run."""
+    run, http = server
+    form = {"sessionId": "a1", "serviceCode": "*100#", "phoneNumber": AGENT, "text": ""}
+    async with http.post(path, data=form, headers=headers) as resp:
+        assert resp.status == code
+        text = await resp.text()
+    assert text.startswith("CON 空中充值") if code == 200 else "invalid token" in text
+    assert await inbox_count(run) == (1 if code == 200 else 0)
+
+
+async def test_one_callback_carries_a_bounded_number_of_new_inputs(
+        server: tuple[Running, aiohttp.ClientSession]) -> None:
+    """5,000 new '*'-inputs in one callback: 400 naming the limit (20), not 5,000 steps; the
+    session goes on with a normal next callback."""
+    run, http = server
+    ussd = Ussd(http, "flood")
+    await ussd.dial()
+    before = await inbox_count(run)
+    flood = {"sessionId": "flood", "serviceCode": "*100#", "phoneNumber": AGENT,
+             "text": "*".join(["1"] * 5000)}
+    async with http.post("/ussd", data=flood) as resp:
+        assert resp.status == 400
+        message = (await resp.json())["error"]["message"]
+    assert "at most 20 new inputs per callback (this one has 5000)" in message
+    assert await inbox_count(run) == before
+    assert (await ussd.press("3")).startswith("CON 账户管理")
+    twenty = Ussd(http, "twenty")
+    await twenty.dial()
+    twenty.inputs = ["0"] * 19
+    assert (await twenty.press("3")).startswith("CON 账户管理")  # 20 new inputs: the limit
+
+
+@pytest.mark.parametrize(("content_type", "body", "code"), [
+    pytest.param("application/x-www-form-urlencoded; charset=zlib_codec",
+                 b"sessionId=s&phoneNumber=18912345678&text=", 400, id="zlib-charset"),
+    pytest.param("application/x-www-form-urlencoded; charset=rot13",
+                 b"sessionId=s&phoneNumber=18912345678&text=", 400, id="rot13-charset"),
+    pytest.param("application/json", b'{"sessionId": "s"}', 415, id="json"),
+    pytest.param("multipart/form-data; boundary=x",
+                 b'--x\r\nContent-Disposition: form-data; name="sessionId"\r\n\r\ns\r\n--x--\r\n',
+                 415, id="multipart"),
+    pytest.param("application/x-www-form-urlencoded",
+                 b"sessionId=s&phoneNumber=1891234567%C2%B2&text=", 400, id="superscript-digit"),
+    pytest.param("application/x-www-form-urlencoded",
+                 b"sessionId=" + b"s" * 129 + b"&phoneNumber=18912345678&text=", 400,
+                 id="long-session-id"),
+])
+async def test_hostile_callbacks_get_a_4xx_with_a_reason(
+        server: tuple[Running, aiohttp.ClientSession], content_type: str, body: bytes,
+        code: int) -> None:
+    """Non-text charsets, other body types, Unicode digits: 4xx with a reason, never a 500."""
+    run, http = server
+    async with http.post("/ussd", data=body, headers={"Content-Type": content_type}) as resp:
+        assert resp.status == code
+        assert (await resp.text()).strip()
+    assert await inbox_count(run) == 0
+
+
+async def test_without_a_token_ussd_is_off(settings: Settings, clock: ManualClock,
+                                           billing: BillingSimulator) -> None:
+    """No [ussd] token configured: /ussd is not served (404)."""
+    settings = settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+    form = {"sessionId": "s", "phoneNumber": AGENT, "text": ""}
+    async with running(settings, clock=clock, billing=billing) as run, \
+            aiohttp.ClientSession(base_url=run.http_url) as http, \
+            http.post("/ussd", data=form) as resp:
+        assert resp.status == 404

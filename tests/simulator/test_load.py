@@ -72,8 +72,9 @@ async def server(settings: Settings) -> AsyncIterator[tuple[Rig, Settings]]:
 async def test_load_against_a_running_server(server: tuple[Rig, Settings], via: str) -> None:
     """``server=``: agents funded in its database, driven over HTTP or its SMSC handset API."""
     rig, settings = server
+    token = rig.api_token if via == "http" else rig.control_token
     result = await run_load(agents=2, duration=1.0, via=via, server=rig.http_url,
-                            settings=settings, billing_failure_rate=0.2)
+                            settings=settings, billing_failure_rate=0.2, token=token)
     check_consistent(result, 2)
     assert rig.billing is not None and rig.billing.failure_rate == 0.0  # put back as it was
     assert rig.smsc is not None

@@ -29,7 +29,9 @@ async def rig(settings: Settings) -> AsyncIterator[Rig]:
 
 
 def phone(rig: Rig, via: str = "smsc", record: Path | None = None) -> PhoneApp:
-    make = functools.partial(make_line, via, server=rig.http_url, control=rig.control_url)
+    token = rig.api_token if via == "http" else rig.control_token
+    make = functools.partial(make_line, via, server=rig.http_url, control=rig.control_url,
+                             token=token)
     return PhoneApp(make, AGENT, record=record, via=via)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from simulator.smsc_handset import Received
 from smsmenu import cli_phone
 from smsmenu.settings import Settings
 from smsmenu.states.transcript import parse
+from smsmenu.tokens import DEMO_FILE
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "simulator" / "phone" / "examples"
 
@@ -38,8 +40,9 @@ def parse_args(*argv: str) -> argparse.Namespace:
 
 
 async def play(rig: Rig, script: Path, via: str) -> int:
+    token = rig.api_token if via == "http" else rig.control_token
     args = parse_args("--script", str(script), "--via", via, "--server", rig.http_url,
-                      "--billing-url", rig.billing_url or "", "--timeout", "5")
+                      "--billing-url", rig.billing_url or "", "--timeout", "5", "--token", token)
     return await cli_phone.phone(args)
 
 
@@ -98,3 +101,26 @@ def test_recording_generalises_times_and_references() -> None:
                     "< 充值成功 余额902.00元 流水{}\n"
                     "<@15300002222 您的手机于{}成功充值{{x}}\n")
     assert [s.op for s in parse(text).steps] == ["send", "expect", "expect"]
+
+
+@pytest.mark.parametrize("via", ["http", "smsc"])
+async def test_without_token_the_phone_reads_the_demo_tokens(
+        rig: Rig, tmp_path: Path, via: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """No --token: the ones `make run` kept beside [ledger] secret_file (demo-tokens.json)."""
+    (tmp_path / "var").mkdir()
+    kept = {"api": rig.api_token, "ussd": "u", "kannel": "k", "smsc": rig.control_token,
+            "smpp_password": "p"}
+    (tmp_path / "var" / DEMO_FILE).write_text(json.dumps(kept), "utf-8")
+    config = tmp_path / "phone.toml"
+    config.write_text(f'[ledger]\nsecret_file = "{tmp_path / "var" / "secret"}"\n', "utf-8")
+    args = parse_args("--script", str(EXAMPLES / "recharge.txt"), "--via", via, "--server",
+                      rig.http_url, "--config", str(config), "--timeout", "5")
+    assert await cli_phone.phone(args) == 0, capsys.readouterr().out
+
+
+async def test_a_wrong_token_is_named(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    """--via smsc with a token the handsets' API refuses: exit 2 saying which token to give."""
+    args = parse_args("--script", str(EXAMPLES / "recharge.txt"), "--via", "smsc", "--server",
+                      rig.http_url, "--token", "wrong-token-0123456789")
+    assert await cli_phone.phone(args) == 2
+    assert "answered 401: give the SMSC simulator's token with --token" in capsys.readouterr().out

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +35,7 @@ from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import Segment, message_parts, split
 
 PHONE = "13312345678"
+ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class RawEsme:
@@ -60,8 +66,10 @@ class RawEsme:
 
 
 @asynccontextmanager
-async def raw_esme(smsc: SmscSimulator) -> AsyncIterator[RawEsme]:
-    reader, writer = await asyncio.open_connection("127.0.0.1", smsc.port)
+async def raw_esme(smsc: SmscSimulator | int) -> AsyncIterator[RawEsme]:
+    """A bare ESME connected to ``smsc`` (or to that port on 127.0.0.1), not yet bound."""
+    port = smsc if isinstance(smsc, int) else smsc.port
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     holder: list[RawEsme] = []
     session = SmppSession(reader, writer, lambda s, p: holder[0].on_request(s, p),
                           response_timeout=1.0, name="raw")  # fmt: skip
@@ -239,3 +247,26 @@ async def test_handset_receive_times_out(smsc: SmscSimulator) -> None:
     with pytest.raises(TimeoutError):
         await smsc.handset(PHONE).receive(timeout=0.05)
     assert smsc.handset(PHONE).inbox == []
+
+
+async def test_the_standalone_simulator_has_no_well_known_account(tmp_path: Path) -> None:
+    """`smsmenu smsc` without --account makes smsmenu's password anew and prints it; the old
+    default smsmenu:secret (anyone could bind it and take the agents' MO) is refused."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSMENU_")}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smsmenu", "smsc", "--port", "0", stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL, cwd=tmp_path, env={**env, "PYTHONPATH": ROOT})
+    assert proc.stdout is not None
+    try:
+        line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+        found = re.search(r"listening on 127\.0\.0\.1:(\d+) \(accounts: smsmenu:(\w{8});", line)
+        assert found, line
+        port, password = int(found[1]), found[2]
+        async with raw_esme(port) as esme:
+            assert (await esme.bind(system_id="smsmenu", password="secret")).status == RINVPASWD
+        async with raw_esme(port) as esme:
+            assert (await esme.bind(system_id="smsmenu", password=password)).status == ROK
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(proc.wait(), 30) == 0

@@ -21,6 +21,8 @@ from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.types import Inbound, Reply
 
 PHONE = "18912345678"
+TOKEN = "smsc-control-token-0123456789"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @dataclass
@@ -33,7 +35,8 @@ class Rig:
 
 @pytest.fixture
 async def rig() -> AsyncIterator[Rig]:
-    """An SMSC simulator, its control app on a free port, and an ESME that echoes every MO."""
+    """An SMSC simulator, its control app (wanting TOKEN) on a free port, and an ESME that
+    echoes every MO."""
     async with SmscSimulator({"esme": "secret"}, retry_delay=0.01) as smsc:
         seen: list[Inbound] = []
         tasks: set[asyncio.Task[object]] = set()
@@ -49,7 +52,7 @@ async def rig() -> AsyncIterator[Rig]:
         gateway.attach(echo)
         gateway.start()
         await asyncio.wait_for(gateway.wait_bound(), 5)
-        runner = web.AppRunner(smsc_control_app(smsc))
+        runner = web.AppRunner(smsc_control_app(smsc, tokens=[TOKEN]))
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         try:
@@ -62,7 +65,7 @@ async def rig() -> AsyncIterator[Rig]:
 
 async def test_remote_handset_round_trip(rig: Rig) -> None:
     """send() reaches the ESME as MO over SMPP; the reply comes back through receive()."""
-    phone = RemoteHandset(rig.url, PHONE)
+    phone = RemoteHandset(rig.url, PHONE, token=TOKEN)
     try:
         await phone.send("1")
         got = await phone.receive(timeout=5)
@@ -77,7 +80,7 @@ async def test_remote_handset_round_trip(rig: Rig) -> None:
 
 async def test_inbox_long_poll_waits_for_a_text(rig: Rig) -> None:
     """GET inbox?after=N waits until a text arrives, then answers with it and the next index."""
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=BEARER) as http:
         url = f"{rig.url}/handsets/{PHONE}/inbox"
         poll = asyncio.create_task(http.get(url, params={"after": "0", "timeout": "5"}))
         await asyncio.sleep(0.1)
@@ -97,7 +100,7 @@ async def test_inbox_long_poll_waits_for_a_text(rig: Rig) -> None:
 
 async def test_send_wait_returns_after_the_esme_acked(rig: Rig) -> None:
     """``"wait": true`` answers 200 once the ESME acknowledged the deliver_sm."""
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers=BEARER) as http:
         async with http.post(f"{rig.url}/handsets/{PHONE}/send",
                              json={"text": "x" * 200, "wait": True}) as resp:
             assert resp.status == 200
@@ -119,7 +122,7 @@ async def test_malformed_requests_answer_400(rig: Rig, method: str, path: str,
     """A request the API cannot read is a 400 with an error text, and sends nothing."""
     async with aiohttp.ClientSession() as http:
         kwargs = {"json": body} if body is not None else {"data": b"not json"}
-        async with http.request(method, rig.url + path,
+        async with http.request(method, rig.url + path, headers=BEARER,
                                 **(kwargs if method == "post" else {})) as resp:
             assert resp.status == 400
             assert "error" in await resp.json()
@@ -128,7 +131,7 @@ async def test_malformed_requests_answer_400(rig: Rig, method: str, path: str,
 
 async def test_receive_times_out_without_a_text(rig: Rig) -> None:
     """RemoteHandset.receive raises TimeoutError like the in-process handset."""
-    phone = RemoteHandset(rig.url, "13300000000")
+    phone = RemoteHandset(rig.url, "13300000000", token=TOKEN)
     try:
         with pytest.raises(TimeoutError):
             await phone.receive(timeout=0.2)
@@ -138,7 +141,7 @@ async def test_receive_times_out_without_a_text(rig: Rig) -> None:
 
 async def test_a_restarted_simulator_resets_the_remote_inbox(rig: Rig) -> None:
     """A client that saw more texts than the inbox holds gets the whole inbox and starts over."""
-    phone = RemoteHandset(rig.url, PHONE)
+    phone = RemoteHandset(rig.url, PHONE, token=TOKEN)
     old = Received("10658", "before the restart", dt.datetime.now(dt.UTC))
     phone.inbox, phone._read = [old] * 5, 5
     try:
@@ -147,3 +150,36 @@ async def test_a_restarted_simulator_resets_the_remote_inbox(rig: Rig) -> None:
     finally:
         await phone.aclose()
     assert got.text == "echo new" and [m.text for m in phone.inbox] == ["echo new"]
+
+
+@pytest.mark.parametrize("headers", [
+    pytest.param({}, id="no-token"),
+    pytest.param({"Authorization": "Bearer wrong-token-0123456789"}, id="wrong-token"),
+    pytest.param({"Authorization": f"Basic {TOKEN}"}, id="not-bearer"),
+])
+async def test_every_call_wants_the_token(rig: Rig, headers: dict[str, str]) -> None:
+    """An inbox holds agents' login codes: without the token, 401 to read or send, nothing sent."""
+    await rig.smsc.handset(PHONE).send("hello")
+    async with aiohttp.ClientSession(headers=headers) as http:
+        async with http.get(f"{rig.url}/handsets/{PHONE}/inbox") as resp:
+            assert resp.status == 401
+            assert "echo" not in await resp.text()
+        async with http.post(f"{rig.url}/handsets/{PHONE}/send", json={"text": "x"}) as resp:
+            assert resp.status == 401
+    assert [m.text for m in rig.seen] == ["hello"]
+
+
+async def test_an_empty_token_list_refuses_every_call() -> None:
+    """``tokens=[]`` (no [smpp] simulator_token): the API answers 401 to everyone."""
+    async with SmscSimulator({}) as smsc:
+        runner = web.AppRunner(smsc_control_app(smsc, tokens=[]))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/handsets/{PHONE}/inbox"
+        try:
+            async with aiohttp.ClientSession() as http:
+                for headers in ({}, {"Authorization": "Bearer "}, BEARER):
+                    async with http.get(url, headers=headers) as resp:
+                        assert resp.status == 401
+        finally:
+            await runner.cleanup()
