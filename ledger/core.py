@@ -53,7 +53,12 @@ class LedgerCore:
     async def open(cls, settings: Settings, billing: Billing, clock: Clock, *,
                    secret: bytes | None = None, texts: Texts | None = None,
                    plan: NumberPlan | None = None, extra_ddl: str = "") -> Self:
-        """Open (creating if needed) the database named in ``settings``; start the writer."""
+        """Open (creating if needed) the database named in ``settings``; start the writer.
+
+        The writer first brings the schema to this code's version (``ledger.schema.create``:
+        the migrations; ``migrations.SchemaTooNew`` for a newer database). ``extra_ddl`` is
+        ignored, kept until no caller passes it: the migrations define every table.
+        """
         path = settings.ledger.db
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -63,7 +68,7 @@ class LedgerCore:
                   plan or NumberPlan.load_default(), settings.menu.lang)
         writer = Writer(path, synchronous=settings.ledger.synchronous,
                         max_batch=settings.ledger.max_batch)
-        writer.start(init=partial(schema.create, extra_ddl=extra_ddl))
+        writer.start(init=schema.create)
         reader = await aiosqlite.connect(path)
         await reader.execute("PRAGMA query_only = 1")
         return cls(writer, reader, env, billing, clock)

@@ -122,7 +122,11 @@ class Writer:
         self._loop = asyncio.get_running_loop()
         conn = connect(self.path, self.synchronous)
         if init is not None:
-            init(conn)
+            try:
+                init(conn)  # the schema migrations: a refusal leaves nothing open
+            except BaseException:
+                conn.close()
+                raise
         self._thread = threading.Thread(target=self._serve, args=(conn,), name="ledger-writer",
                                         daemon=True)
         self._thread.start()

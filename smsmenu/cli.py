@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "smsmenu.cli_phone",
     "smsmenu.cli_load",
     "smsmenu.cli_operator",
+    "smsmenu.cli_db",
 ]
 """Modules whose ``register(subparsers)`` adds commands; adding a command module is one string."""
 

@@ -1,9 +1,8 @@
-"""Every table beyond the ledger's own: the menu engine's and the web portal's, created together."""
+"""The application's tables are the ledger's migrations (``ledger/migrations``): nothing to add here."""
 
 from __future__ import annotations
 
-from smsmenu.states.engine import DDL as ENGINE_DDL
-from smsmenu.web.schema import WEB_DDL
-
-EXTRA_DDL = ENGINE_DDL + WEB_DDL
-"""Passed as ``Ledger.open(..., extra_ddl=EXTRA_DDL)`` by the server and the CLI alike."""
+EXTRA_DDL = ""
+"""Formerly the menu engine's and the web portal's DDL, passed as ``Ledger.open(...,
+extra_ddl=EXTRA_DDL)``; those tables are versioned migrations now and ``extra_ddl`` is ignored.
+Kept empty until no caller imports it."""
