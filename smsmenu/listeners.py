@@ -13,12 +13,18 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def read_deadline(seconds: float) -> Middleware:
     """Middleware: the whole request body within ``seconds`` (else 408 and the connection
-    closes), before any handler runs; multipart bodies are not taken at all (415)."""
+    closes), before any handler runs; multipart bodies are not taken at all (415), a malformed
+    Content-Type is a 400."""
 
     @web.middleware
     async def deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            kind = request.content_type
+            request.charset  # noqa: B018  (parsed now: a malformed header is refused here)
+        except (IndexError, ValueError, LookupError):  # aiohttp's parser on a malformed header
+            raise web.HTTPBadRequest(text="malformed Content-Type header") from None
         if request.body_exists:
-            if request.content_type.startswith("multipart/"):
+            if kind.startswith("multipart/"):
                 raise web.HTTPUnsupportedMediaType(text="multipart bodies are not accepted")
             try:
                 async with asyncio.timeout(seconds):

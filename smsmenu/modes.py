@@ -18,7 +18,7 @@ EXIT_HINT = "(or try the demo: smsmenu serve --demo, which is what `make run` st
 def _short(section: str, tokens: tuple[str, ...]) -> list[str]:
     if any(len(t) < MIN_CHARS for t in tokens):
         return [f"[{section}] token: every token at least {MIN_CHARS} characters "
-                f"(e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')"]
+                f"(e.g. python -c 'import secrets; print(secrets.token_hex(20))')"]
     return []
 
 

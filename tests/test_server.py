@@ -206,3 +206,18 @@ async def test_idle_and_slow_connections_are_closed(
         got = await closed_without_answer(run.http_url if listener == "http" else run.web_url,
                                           sent)
     assert got.startswith(answer) if answer else got == b""
+
+
+@pytest.mark.parametrize(("listener", "path"), [
+    pytest.param("http", "/api/sms", id="transports"),
+    pytest.param("web", "/web/login", id="portal"),
+])
+async def test_a_malformed_content_type_is_a_400(
+        settings: Settings, clock: ManualClock, billing: BillingSimulator, listener: str,
+        path: str) -> None:
+    """A Content-Type aiohttp cannot parse (it raises IndexError) is refused, never a 500."""
+    async with serve(settings, clock, billing) as (run, http):
+        url = (run.http_url if listener == "http" else run.web_url) + path
+        async with http.post(url, data=b"x", headers={"Content-Type": "6>;D#u_n*"}) as resp:
+            assert resp.status == 400
+            assert "malformed Content-Type" in await resp.text()

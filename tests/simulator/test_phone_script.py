@@ -42,7 +42,7 @@ def parse_args(*argv: str) -> argparse.Namespace:
 async def play(rig: Rig, script: Path, via: str) -> int:
     token = rig.api_token if via == "http" else rig.control_token
     args = parse_args("--script", str(script), "--via", via, "--server", rig.http_url,
-                      "--billing-url", rig.billing_url or "", "--timeout", "5", "--token", token)
+                      "--billing-url", rig.billing_url or "", "--timeout", "5", f"--token={token}")
     return await cli_phone.phone(args)
 
 
