@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import json
 import uuid
@@ -18,10 +19,10 @@ from simulator.billing import BillingSimulator
 from smsmenu import cli_output
 from smsmenu.billing import HttpBilling
 from smsmenu.clock import SystemClock
-from smsmenu.errors import InvalidCommand
+from smsmenu.errors import BillingUnavailable, InvalidCommand
 from smsmenu.schema import EXTRA_DDL
 from smsmenu.settings import Settings, load_settings
-from smsmenu.types import Billing, Clock, Fen, TargetKind
+from smsmenu.types import Billing, BossCredit, Clock, CreditResult, Fen, TargetKind
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``register(subparsers)`` receives: the top-level sub-command table."""
@@ -97,7 +98,40 @@ def make_billing(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
         return BillingSimulator(clock=clock, latency=conf.sim_latency_s,
                                 failure_rate=conf.sim_failure_rate,
                                 timeout_rate=conf.sim_timeout_rate)
-    return HttpBilling(args.billing_url or conf.url, timeout=conf.timeout_s)
+    url = args.billing_url or conf.url
+    return HttpBilling(url, timeout=conf.timeout_s) if url else NoBilling()
+
+
+NO_BILLING = ("no BOSS configured: give --billing-url URL ([billing] url; with `make run`: "
+              "http://127.0.0.1:8090), --config config/demo.toml, or --billing-sim")
+
+
+class NoBilling:
+    """``Billing`` for a CLI without ``[billing] url``: commands that need billing stop first
+    (``Session.need_billing``: exit 78 saying how to name one); a call that slips through is
+    certainly not applied (``BillingUnavailable``), so no money is ever held for it."""
+
+    def _missing(self) -> BillingUnavailable:
+        return BillingUnavailable()
+
+    async def credit(self, kind: TargetKind, number: str, amount_fen: Fen,
+                     reference: str) -> CreditResult:
+        raise self._missing()
+
+    async def reverse(self, original_reference: str, reference: str) -> CreditResult:
+        raise self._missing()
+
+    async def status(self, reference: str) -> CreditResult | None:
+        raise self._missing()
+
+    async def balance(self, kind: TargetKind, number: str) -> Fen:
+        raise self._missing()
+
+    async def cancel(self, reference: str) -> CreditResult:
+        raise self._missing()
+
+    async def credits(self, day: dt.date) -> list[BossCredit]:
+        raise self._missing()
 
 
 def emit(args: argparse.Namespace, data: Mapping[str, Any], lines: list[str]) -> None:
@@ -123,6 +157,11 @@ class Session:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.ledger.timezone)
+
+    def need_billing(self) -> None:
+        """Stop with exit 78 before anything is reserved when no BOSS is configured."""
+        if isinstance(self.ledger.billing, NoBilling):
+            raise ConfigError(NO_BILLING)
 
     def msisdn(self, text: str) -> str:
         """An agent number normalised by the number plan (spaces, +86...)."""

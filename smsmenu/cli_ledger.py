@@ -34,6 +34,7 @@ async def recover(args: argparse.Namespace) -> int:
     Exit 6 when billing could not be reached for some (they stay pending, ``kept``).
     """
     async with session(args) as s:
+        s.need_billing()
         counts = await s.ledger.recover(dt.timedelta(seconds=args.older_than))
         s.emit(counts, "recover")
     return BillingError.exit_code if counts.get("kept") else 0
@@ -60,6 +61,7 @@ async def cancel(args: argparse.Namespace) -> int:
     if not args.operator.strip():
         raise InvalidCommand(why="--operator names who cancels")
     async with session(args) as s:
+        s.need_billing()
         done = await s.ledger.cancel(args.recharge, operator=args.operator)
         s.emit(done, {"succeeded": "recharge_ok", "pending": "recharge_pending"}.get(
             done["status"], "recharge_failed"))
@@ -69,6 +71,7 @@ async def cancel(args: argparse.Namespace) -> int:
 async def reconcile(args: argparse.Namespace) -> int:
     """One business day, our recharges against BOSS's credits; exit 1 on any mismatch."""
     async with session(args) as s:
+        s.need_billing()
         day = args.date or s.ledger.env.local(s.ledger.now()).date() - dt.timedelta(days=1)
         report = await s.ledger.reconcile(day)
         data = {"date": day.isoformat(), "ok": report.clean, "references": report.references,

@@ -39,6 +39,7 @@ async def recharge(args: argparse.Namespace) -> int:
     amount = yuan(args.amount, "R-13")
     tx = secret(args.tx_password, "transaction password")
     async with session(args) as s:
+        s.need_billing()
         result = await s.ledger.recharge(
             key=new_key(args.key), msisdn=s.msisdn(args.msisdn), kind=TargetKind(args.kind),
             target=args.target, amount_fen=amount, tx_password=tx, notice_to=args.notice,
@@ -50,6 +51,7 @@ async def retry(args: argparse.Namespace) -> int:
     """R-18: complete a failed recharge (never paying twice)."""
     tx = secret(args.tx_password, "transaction password")
     async with session(args) as s:
+        s.need_billing()
         result = await s.ledger.retry(key=new_key(args.key), msisdn=s.msisdn(args.msisdn),
                                       recharge_id=args.recharge, tx_password=tx)
         return _done(s, result)

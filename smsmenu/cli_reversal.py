@@ -22,6 +22,7 @@ def default_operator() -> str:
 async def reversal(args: argparse.Namespace) -> int:
     """Reverse a recharge when every R-23..R-25 check passes; `--check` only reports them."""
     async with session(args) as s:
+        s.need_billing()
         if args.check:
             return await _checks(s, args.recharge)
         result = await s.ledger.reverse(key=new_key(args.key), recharge_id=args.recharge,

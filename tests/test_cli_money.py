@@ -234,3 +234,11 @@ def test_unknown_outcome_pending_reconcile_and_cancel(run: Cli, boss: BillingSim
     after = run("ledger", "reconcile", "--date", day, "--lang", "en")
     assert after.code == 1 and "unknown_to_us" in after.out and "pending" not in after.out
     assert run.ok("agent", "show", "--msisdn", AGENT, "--json").json["balance_fen"] == 90_200
+
+
+def test_no_boss_configured_stops_before_holding_money(run: Cli) -> None:
+    """Without [billing] url a recharge stops with exit 78 naming --billing-url; nothing held."""
+    run.agent()
+    done = run.recharge("100", "mobile", CUSTOMER, sim=False)
+    assert done.code == 78 and "--billing-url" in done.out + done.err
+    assert run.ok("agent", "show", "--msisdn", AGENT, "--json").json["reserved_fen"] == 0
