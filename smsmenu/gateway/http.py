@@ -20,10 +20,10 @@ from aiohttp import web
 
 from smsmenu import tokens
 from smsmenu.errors import InvalidCommand
+from smsmenu.gateway.base import sender_msisdn
 from smsmenu.states.engine import Engine
 from smsmenu.types import Channel, Clock, Inbound
 
-MSISDN = re.compile(r"\+?[0-9]{5,20}")
 """ASCII digits only: ``re``'s ``[0-9]`` never matches ``²`` or ``１``."""
 MAX_TEXT = 1000
 SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -49,14 +49,14 @@ def parse_sms(body: bytes, clock: Clock) -> Inbound:
     if not isinstance(data, dict):
         raise _bad("body must be a JSON object with from, text and id")
     sender, text, key = data.get("from"), data.get("text"), data.get("id", None)
-    if not isinstance(sender, str) or not MSISDN.fullmatch(sender):
+    msisdn = sender_msisdn(sender) if isinstance(sender, str) else None
+    if msisdn is None:
         raise _bad("'from' must be a phone number of digits")
     if not isinstance(text, str) or len(text) > MAX_TEXT or not text_ok(text):
         raise _bad(f"'text' must be a string of at most {MAX_TEXT} characters")
     if key is not None and (isinstance(key, bool) or not isinstance(key, str | int)
                             or len(str(key)) > 128 or not text_ok(str(key))):
         raise _bad("'id' must be a string or number of at most 128 characters")
-    msisdn = sender.removeprefix("+").removeprefix("86") if len(sender) > 11 else sender
     ident = str(key) if key is not None else uuid.uuid4().hex
     return Inbound(msisdn, text, Channel.HTTP, clock.now(), f"http:{msisdn}:{ident}")
 

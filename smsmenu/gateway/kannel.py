@@ -18,8 +18,8 @@ from aiohttp import web
 
 from smsmenu import tokens
 from smsmenu.errors import InvalidCommand, TransportError
-from smsmenu.gateway.base import Gateway, Outbound, SendResult
-from smsmenu.gateway.http import MAX_TEXT, MSISDN, text_ok
+from smsmenu.gateway.base import Gateway, Outbound, SendResult, sender_msisdn
+from smsmenu.gateway.http import MAX_TEXT, text_ok
 from smsmenu.gateway.smpp_receive import ReceiptHandler
 from smsmenu.gateway.smpp_text import fits_gsm
 from smsmenu.settings import KannelSettings
@@ -72,9 +72,9 @@ def decode_text(data: bytes, coding: str, charset: str) -> str:
 def parse_mo(query: dict[str, bytes], clock: Clock) -> Inbound:
     """A Kannel MO request as an ``Inbound``; Kannel's message id (``%I``) is its key."""
     sender = query.get("from", b"").decode("latin-1").strip()
-    if not MSISDN.fullmatch(sender):
+    msisdn = sender_msisdn(sender)
+    if msisdn is None:
         raise InvalidCommand(why="'from' must be a phone number")
-    msisdn = sender.removeprefix("+").removeprefix("86") if len(sender) > 11 else sender
     if "text" not in query:
         raise InvalidCommand(why="'text' is missing")
     text = decode_text(query["text"], query.get("coding", b"").decode("latin-1"),

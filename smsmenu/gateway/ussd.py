@@ -19,7 +19,8 @@ from aiohttp import web
 
 from smsmenu import tokens
 from smsmenu.errors import InvalidCommand
-from smsmenu.gateway.http import MSISDN, text_ok
+from smsmenu.gateway.base import sender_msisdn
+from smsmenu.gateway.http import text_ok
 from smsmenu.settings import UssdSettings
 from smsmenu.states.engine import Engine
 from smsmenu.types import Channel, Clock, Inbound
@@ -86,10 +87,10 @@ def routes(engine: Engine, clock: Clock, settings: UssdSettings) -> list[web.Rou
         form = await read_form(request)
         session_id, phone = form.get("sessionId", ""), form.get("phoneNumber", "")
         text = form.get("text", "")
-        if not session_id or len(session_id) > MAX_SESSION_ID or not MSISDN.fullmatch(phone):
+        msisdn = sender_msisdn(phone)
+        if not session_id or len(session_id) > MAX_SESSION_ID or msisdn is None:
             raise InvalidCommand(why=f"sessionId (at most {MAX_SESSION_ID} characters) and "
                                      f"phoneNumber (digits) are required")
-        msisdn = phone.removeprefix("+").removeprefix("86") if len(phone) > 11 else phone
         inputs = text.split("*") if text else []
         fresh = sessions.fresh(session_id, inputs) if inputs else ["00"]
         if len(fresh) > settings.max_inputs:
