@@ -19,6 +19,7 @@ import structlog
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import cpu_per_mo  # noqa: E402
 import engine_bench  # noqa: E402
 import ledger_bench  # noqa: E402
 import smpp_bench  # noqa: E402
@@ -75,7 +76,9 @@ def table(results: dict[str, Any]) -> str:
     lines = ["== ledger (durable recharges/s vs bare sqlite3 ceiling)", ledger_bench.table(
         results["ledger"]), "", "== engine (menu steps, no transport)",
         engine_bench.table(results["engine"]), "", "== SMPP (MO->reply round trips vs echo)",
-        smpp_bench.table(results["smpp"]), "", "== load over SMPP (N agents)",
+        smpp_bench.table(results["smpp"]), "",
+        "== CPU per MO answered: the server vs a minimal echo ESME, each saturated over SMPP",
+        cpu_per_mo.table(results["cpu_per_mo"]), "", "== load over SMPP (N agents)",
         "agents   MO/s  dialogs/s  p50 ms  p95 ms  p99 ms  verify"]
     for r in results["load"]["levels"]:
         lines.append(f"{r['agents']:>6} {r['mo_per_s']:>6} {r['dialogs_per_s']:>10} "
@@ -95,6 +98,7 @@ def main() -> int:
     results["ledger"] = ledger_bench.run(args.seconds)
     results["engine"] = engine_bench.run(args.seconds)
     results["smpp"] = smpp_bench.run(args.seconds)
+    results["cpu_per_mo"] = cpu_per_mo.run(args.seconds)
     results["load"] = load_curve(args.seconds)
     results["plot"] = plot(results["load"], args.out.with_name("load.png"))
     results["machine"]["load_after"] = os.getloadavg()
