@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import ClassVar
 
 from smsmenu.errors import InvalidAmount, InvalidRate
 from smsmenu.types import Fen
@@ -23,25 +22,14 @@ _DECIMAL = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
 
 
 class AmountFormatError(InvalidAmount):
-    """The text is not an amount at all; which range rule applies is for the caller to say."""
+    """The text is not an amount at all; which range rule applies is for the caller to say.
+
+    ``why`` is a code: ``missing``, ``not_digits``, ``negative``, ``decimals`` or ``too_large``.
+    """
 
     rule = ""
-    messages: ClassVar[dict[str, str]] = {"zh": "金额格式不正确：{why}",
-                                          "en": "Not a valid amount: {why}"}
-    whys_zh: ClassVar[dict[str, str]] = {
-        "amount missing": "未输入金额",
-        "digits expected, e.g. 100 or 100.50": "请输入数字，如100或100.50",
-        "negative amounts are not allowed": "金额不能为负",
-        "at most 2 decimals (1 fen = 0.01 yuan)": "最多两位小数",
-        "amount too large": "金额过大",
-    }
-
-    def message(self, lang: str = "zh") -> str:
-        if lang == "zh":
-            why = self.whys_zh.get(str(self.params.get("why")), str(self.params.get("why")))
-            text = self.messages["zh"].format(why=why)
-            return f"{text} ({self.rule})" if self.rule else text
-        return super().message(lang)
+    words = "E_AMOUNT_FORMAT"
+    coded = {"why": "amount_why"}
 
 
 def _int(value: int) -> int:
@@ -55,16 +43,15 @@ def parse_yuan(text: str) -> Fen:
     """Yuan text ("100", "100.5", "100.50", "１００") to fen; AmountFormatError if not an amount."""
     m = _DECIMAL.fullmatch(text.strip().translate(_FULLWIDTH))
     if m is None:
-        why = "amount missing" if not text.strip() else "digits expected, e.g. 100 or 100.50"
-        raise AmountFormatError(why=why)
+        raise AmountFormatError(why="not_digits" if text.strip() else "missing")
     sign, whole, frac = m.group(1), m.group(2), m.group(3) or ""
     if sign:
-        raise AmountFormatError(why="negative amounts are not allowed")
+        raise AmountFormatError(why="negative")
     if len(frac) > 2:
-        raise AmountFormatError(why="at most 2 decimals (1 fen = 0.01 yuan)")
+        raise AmountFormatError(why="decimals")
     whole = whole.lstrip("0") or "0"
     if len(whole) > MAX_YUAN_DIGITS:
-        raise AmountFormatError(why="amount too large")
+        raise AmountFormatError(why="too_large")
     return int(whole) * FEN_PER_YUAN + int(frac.ljust(2, "0"))
 
 

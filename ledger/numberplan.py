@@ -18,6 +18,10 @@ _CLEAN = str.maketrans({**{chr(0xFF10 + d): str(d) for d in range(10)}, "＋": "
                         " ": None, "\t": None, "\u3000": None, "-": None, "－": None})
 _DIGITS = re.compile(r"[0-9]+")
 
+Why = dict[str, Any]
+"""Why a number is refused: ``why``, a code with words in the texts (``[error_param.number_why]``),
+and the parameters those words name (``area``, ``lengths``, ``got``...); lists read "7 or 8"."""
+
 
 @dataclass(frozen=True, slots=True)
 class LocalRule:
@@ -97,8 +101,8 @@ class NumberPlan:
         """The normalized number (digits only) for ``kind``, or InvalidNumber saying why not."""
         raw = text.translate(_CLEAN)
         why = self._why(kind, raw)
-        if why:
-            raise InvalidNumber(number=raw[:24], kind=kind.value, why=why)
+        if why is not None:
+            raise InvalidNumber(number=raw[:24], kind=kind.value, **why)
         return self._strip_cc(raw) if kind is TargetKind.MOBILE else raw
 
     def validate_notice(self, text: str) -> str:
@@ -106,13 +110,15 @@ class NumberPlan:
         raw = text.translate(_CLEAN)
         trunk = self._strip_cc(raw).startswith("0")
         kinds = [k for k in self.notice_kinds if (k is not TargetKind.MOBILE) == trunk]
-        whys = [self._why(k, raw) for k in kinds]
-        for k, why in zip(kinds, whys, strict=True):
-            if not why:
+        first: Why | None = None
+        for k in kinds:
+            why = self._why(k, raw)
+            if why is None:
                 return self._strip_cc(raw) if k is TargetKind.MOBILE else raw
-        allowed = " or ".join(k.value for k in self.notice_kinds)
+            first = first or why
+        allowed = tuple(k.value for k in self.notice_kinds)
         raise InvalidNumber(rule="R-17", number=raw[:24], kind="notice",
-                            why=whys[0] if whys else f"a {allowed} number is expected")
+                            **(first or {"why": "notice_kind", "kinds": allowed}))
 
     def split(self, kind: TargetKind, number: str) -> tuple[str | None, str]:
         """(area code, local part) for display; the area code is None for a mobile number."""
@@ -128,34 +134,34 @@ class NumberPlan:
                 return raw[len(cc):]
         return raw
 
-    def _why(self, kind: TargetKind, raw: str) -> str:
-        """Why ``raw`` is not a valid ``kind`` number, or "" when it is."""
+    def _why(self, kind: TargetKind, raw: str) -> Why | None:
+        """Why ``raw`` is not a valid ``kind`` number, or None when it is."""
         raw = self._strip_cc(raw) if kind is TargetKind.MOBILE else raw
         if not raw:
-            return "number missing"
+            return {"why": "missing"}
         if not _DIGITS.fullmatch(raw):
-            return "only digits, spaces and dashes are allowed"
+            return {"why": "not_digits"}
         if kind is TargetKind.MOBILE:
             return self._why_mobile(raw)
-        rule, home = self.local[kind], self.home_area_code
+        rule = self.local[kind]
         if not raw.startswith("0"):
-            return f"area code missing: enter {home} first"
+            return {"why": "no_area_code", "home": self.home_area_code}
         code = self._code_of(raw)
         if code not in self.area_codes:
-            return f"unknown area code {code}"
+            return {"why": "unknown_area_code", "area": code}
         rest = raw[len(code):]
         if len(rest) not in rule.lengths:
-            want = " or ".join(str(n) for n in rule.lengths)
-            return f"{rule.what}: {want} digits expected after {code}, got {len(rest)}"
+            return {"why": "local_length", "what": rule.what, "lengths": rule.lengths,
+                    "area": code, "got": len(rest)}
         if rest[0] in rule.forbidden_first:
-            return f"{rule.what} cannot start with {' or '.join(rule.forbidden_first)}"
-        return ""
+            return {"why": "forbidden_first", "what": rule.what, "first": rule.forbidden_first}
+        return None
 
-    def _why_mobile(self, digits: str) -> str:
+    def _why_mobile(self, digits: str) -> Why | None:
         if digits.startswith("0"):
-            return "mobile numbers are entered without area code"
+            return {"why": "mobile_area_code"}
         if len(digits) != self.mobile_length:
-            return f"{self.mobile_length} digits expected, got {len(digits)}"
+            return {"why": "mobile_length", "length": self.mobile_length, "got": len(digits)}
         if not digits.startswith(self.mobile_prefixes):
-            return f"{digits[:3]} is not a China Telecom prefix"
-        return ""
+            return {"why": "prefix", "prefix": digits[:3]}
+        return None

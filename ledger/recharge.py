@@ -136,8 +136,7 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msi
     number = env.plan.validate(kind, target)
     money.check_recharge_amount(amount_fen)
     if notice_to and kind in (TargetKind.MOBILE, TargetKind.PHS):
-        raise InvalidNumber(rule="R-17", number=notice_to, kind=str(kind),
-                            why="a notice number is only for landline and broadband")
+        raise InvalidNumber(rule="R-17", number=notice_to, kind=str(kind), why="notice_target")
     notice = env.plan.validate_notice(notice_to) if notice_to else None
     agents.check_password(conn, env, now, agent, "tx", tx_password)
     if (done := idempotency.recall(conn, key, "recharge", fields)) is not None:

@@ -38,8 +38,8 @@ async def _checks(s: Session, recharge_id: int) -> int:
     checks = []
     lines = [f"{cli_output.title(s.lang, 'checks')} #{recharge_id}"]
     for name, passed in found:
-        rule, zh, en = ReversalRefused.checks[name]
-        reason = zh if s.lang == "zh" else en
+        rule = ReversalRefused.checks[name].rule
+        reason = ReversalRefused.describe(name, False, s.lang)
         checks.append({"check": name, "rule": rule, "passed": passed, "refusal": reason})
         lines.append(f"  {STATE[passed]:<4} {rule:<5} {name}" + ("" if passed else f": {reason}"))
     ok = all(passed is not False for _, passed in found)

@@ -32,16 +32,82 @@
 
 The web portal's own refusals (login, one-time codes, rate limits, roles, CSRF) extend this
 tree in ``smsmenu/web/errors.py``. Messages never contain a password: the parameters an error
-is built with are shown to users, so no error is ever given one. The edge turns an error into
-an SMS (``message(lang)``), an HTTP status (``http_status``) or a CLI exit code (``exit_code``).
+is built with are shown to users, so no error is ever given one.
+
+An error carries a code, its rule and its parameters; its words are in the texts, one
+``[error]`` entry per code in ``config/menus/<lang>.toml`` (parameters given as codes, such as a
+number's ``why``, have their words under ``[error_param]``). The edge turns an error into an SMS
+or a page (``message(lang)``), an HTTP status (``http_status``) or a CLI exit code
+(``exit_code``), both from the one table ``EDGES``.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar, NamedTuple
 
+from smsmenu.texts import Texts, packaged
 from smsmenu.types import Lang
+
+RULES_SHOWN = True
+"""Whether ``message`` appends the rule, "(R-13)", by default: the one switch for issue 13.
+
+A rule code means nothing to a shop owner; set False to leave it out of what agents read, and
+pass ``rule=True`` where operators read (the CLI, the back office). ``as_dict`` and logs keep
+``rule`` apart either way.
+"""
+FALLBACK_LANG = "en"
+"""The language an error speaks when asked for one the texts do not have."""
+LEGACY_WHYS: Mapping[str, str] = {
+    "a notice number is only for landline and broadband": "notice_target"}
+"""Reasons still raised as English sentences, by their code: ``smsmenu/web/agent_recharge.py``
+gives this one until it raises ``why="notice_target"``; then delete this."""
+
+
+def render(error: SmsmenuError, lang: Lang | str = "zh", texts: Texts | None = None, *,
+           rule: bool | None = None) -> str:
+    """The words of ``error`` in ``lang`` from ``texts`` (the packaged ones by default), with
+    its rule appended when there is one and ``rule`` (default ``RULES_SHOWN``) says so."""
+    texts = texts or packaged()
+    lang = lang if lang in texts.tables else FALLBACK_LANG
+    params = dict(error.params)
+    if error.messages:
+        template = error.messages.get(lang) or error.messages[FALLBACK_LANG]
+    else:
+        template = _template(error, lang, texts)
+        for name, table in error.coded.items():
+            if name in params:
+                params[name] = _coded(texts, lang, table, params[name], error.params)
+    text = template.format(**_joined(texts, lang, params)) if params else template
+    show = RULES_SHOWN if rule is None else rule
+    return f"{text} ({error.rule})" if show and error.rule else text
+
+
+def _template(error: SmsmenuError, lang: str, texts: Texts) -> str:
+    """The ``[error]`` entry of the error's key, else of the nearest class with words."""
+    words: Mapping[str, Any] = texts.get(lang, "error")
+    keys = [error.key(), *(getattr(c, "code", "") for c in type(error).__mro__)]
+    return str(next(words[k] for k in keys if k in words))
+
+
+def _coded(texts: Texts, lang: str, table: str, value: Any, params: Mapping[str, Any]) -> Any:
+    """A parameter given as a code, in words (filled with the error's other parameters); a value
+    that is no code of ``table`` shows as it is."""
+    words: Mapping[str, Any] = texts.get(lang, f"error_param.{table}")
+    code = LEGACY_WHYS.get(value, value) if isinstance(value, str) else value
+    if not isinstance(code, str) or code not in words:
+        return value
+    template = str(words[code])
+    return template.format(**_joined(texts, lang, params)) if params else template
+
+
+def _joined(texts: Texts, lang: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters with every list or tuple joined by the language's "or": "7 or 8"."""
+    if not any(isinstance(v, list | tuple) for v in params.values()):
+        return dict(params)
+    sep = str(texts.get(lang, "error_param.or"))
+    return {k: sep.join(map(str, v)) if isinstance(v, list | tuple) else v
+            for k, v in params.items()}
 
 
 class SmsmenuError(Exception):
@@ -49,11 +115,18 @@ class SmsmenuError(Exception):
 
     code: str = "E_INTERNAL"
     rule: str = ""
-    http_status: ClassVar[int] = 500
-    exit_code: ClassVar[int] = 1
+    http_status: ClassVar[int]
+    """Set from ``EDGES``, as ``exit_code`` is."""
+    exit_code: ClassVar[int]
     commit_effects: ClassVar[bool] = False
     """True when the failed operation's own bookkeeping must still commit (failure counters)."""
-    messages: ClassVar[dict[str, str]] = {"zh": "系统错误，请稍后再试", "en": "System error, try later"}
+    words: ClassVar[str] = ""
+    """The ``[error]`` entry of this class when it is not ``code`` (a variant of a shared code)."""
+    coded: ClassVar[Mapping[str, str]] = {}
+    """Parameters given as codes, each with the ``[error_param]`` table that has its words."""
+    messages: ClassVar[Mapping[str, str]] = {}
+    """Words kept in a class, by language: only for subclasses outside this module that still
+    do (``smsmenu/web/errors.py``, ``ledger/migrations``) until their words move to the texts."""
 
     def __init__(self, *, rule: str | None = None, **params: Any) -> None:
         self.params = params
@@ -61,251 +134,208 @@ class SmsmenuError(Exception):
             self.rule = rule
         super().__init__(self.message("en"))
 
-    def message(self, lang: Lang | str = "zh") -> str:
-        """The user-facing text in ``lang``, with the rule appended when there is one."""
-        template = self.messages.get(lang) or self.messages["en"]
-        text = template.format(**self.params) if self.params else template
-        return f"{text} ({self.rule})" if self.rule else text
+    def key(self) -> str:
+        """The ``[error]`` entry this error renders."""
+        return self.words or self.code
 
-    def as_dict(self, lang: Lang | str = "en") -> dict[str, Any]:
-        return {"code": self.code, "rule": self.rule, "message": self.message(lang)}
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        """Every ``[error]`` entry an error of this class may render."""
+        return (cls.words or cls.code,)
+
+    def message(self, lang: Lang | str = "zh", texts: Texts | None = None, *,
+                rule: bool | None = None) -> str:
+        """The user-facing text in ``lang``, with the rule appended when there is one."""
+        return render(self, lang, texts, rule=rule)
+
+    def as_dict(self, lang: Lang | str = "en", texts: Texts | None = None) -> dict[str, Any]:
+        return {"code": self.code, "rule": self.rule, "message": self.message(lang, texts)}
 
 
 class InputError(SmsmenuError):
-    http_status = 400
-    exit_code = 2
+    """Bad input: nothing happened."""
 
 
 class InvalidPassword(InputError):
     code, rule = "E_PASSWORD_FORMAT", "R-2"
-    messages = {"zh": "密码须为6位数字", "en": "A password is exactly 6 digits"}
 
 
 class SamePassword(InvalidPassword):
     code = "E_SAME_PASSWORD"
-    messages = {"zh": "新密码不能与原密码相同", "en": "The new password must differ from the current one"}
 
 
 class InvalidAmount(InputError):
     code, rule = "E_AMOUNT", "R-13"
-    messages = {"zh": "金额须为{low}至{high}元且为{step}元的整数倍",
-                "en": "Amount must be {low} to {high} yuan, a multiple of {step}"}
-
 
 
 class InvalidNumber(InputError):
-    code, rule = "E_NUMBER", "R-14"
-    messages = {"zh": "号码{number}不符合{kind}号码规则：{why}",
-                "en": "Number {number} is not a valid {kind} number: {why}"}
-    kinds_zh = {"landline": "固定电话", "mobile": "C网手机", "phs": "小灵通", "broadband": "宽带",
-                "notice": "通知"}
-    whys_zh: ClassVar[list[tuple[re.Pattern[str], str]]] = [(re.compile(p), t) for p, t in [
-        (r"^number missing$", "未输入号码"),
-        (r"^only digits.*$", "只能输入数字"),
-        (r"^area code missing: enter (\d+) first$", r"缺少区号，请先输入\1"),
-        (r"^unknown area code (\d+)$", r"未知区号\1"),
-        (r"^.*: ([\d or]+) digits expected after (\d+), got (\d+)$", r"区号\2后应为\1位，实为\3位"),
-        (r"^.* cannot start with (.+)$", r"本地号码不能以\1开头"),
-        (r"^mobile numbers are entered without area code$", "手机号码不加区号"),
-        (r"^(\d+) digits expected, got (\d+)$", r"应为\1位，实为\2位"),
-        (r"^(\d+) is not a China Telecom prefix$", r"\1不是中国电信号段"),
-        (r"^a .* number is expected$", "须为手机或小灵通号码"),
-        (r"^a notice number is only for landline and broadband.*$", "只有固定电话和宽带可指定通知号码"),
-    ]]
+    """A number that breaks its kind's rule: ``kind`` and ``why`` are codes, ``why`` filled
+    with the other parameters its words name (``area``, ``got``...)."""
 
-    def message(self, lang: Lang | str = "zh") -> str:
-        if lang != "zh":
-            return super().message(lang)
-        why = str(self.params.get("why", ""))
-        for pattern, template in self.whys_zh:
-            if pattern.match(why):
-                why = pattern.sub(template, why).replace(" or ", "或")
-                break
-        kind = self.kinds_zh.get(str(self.params.get("kind")), str(self.params.get("kind")))
-        text = self.messages["zh"].format(number=self.params.get("number", ""), kind=kind, why=why)
-        return f"{text} ({self.rule})"
+    code, rule = "E_NUMBER", "R-14"
+    coded = {"kind": "number_kind", "why": "number_why"}
 
 
 class InvalidRate(InputError):
     code, rule = "E_RATE", "R-16"
-    messages = {"zh": "手续费率须在0到{max}之间", "en": "Commission rate must be between 0 and {max}"}
 
 
 class InvalidCommand(InputError):
     code = "E_COMMAND"
-    messages = {"zh": "无法识别的指令：{why}", "en": "Unrecognised command: {why}"}
 
 
 class NotFound(SmsmenuError):
-    http_status = 404
-    exit_code = 3
+    """What was asked for does not exist."""
 
 
 class UnknownAgent(NotFound):
     code, rule = "E_NOT_AGENT", "R-1"
-    messages = {"zh": "号码{msisdn}不是代办户", "en": "{msisdn} is not an agent"}
 
 
 class UnknownRecharge(NotFound):
     code, rule = "E_NO_RECHARGE", "R-18"
-    messages = {"zh": "找不到充值记录{recharge}", "en": "No recharge {recharge}"}
 
 
 class Conflict(SmsmenuError):
-    http_status = 409
-    exit_code = 4
+    """A clash with what is stored: a reused key, a duplicate, a changed record."""
 
 
 class IdempotencyConflict(Conflict):
     code = "E_IDEMPOTENCY"
-    messages = {"zh": "请求编号{key}已用于另一笔不同的操作",
-                "en": "Key {key} was already used for a different operation"}
 
 
 class DuplicateAgent(Conflict):
     code, rule = "E_DUPLICATE_AGENT", "R-1"
-    messages = {"zh": "号码{msisdn}已开通代办户", "en": "{msisdn} already has an agent account"}
 
 
 class StaleState(Conflict):
     code = "E_STALE"
-    messages = {"zh": "该记录状态已变化：{why}", "en": "That record has changed: {why}"}
 
 
 class Refused(SmsmenuError):
-    http_status = 422
-    exit_code = 5
+    """A business rule says no."""
 
 
 class WrongPassword(Refused):
     code, rule = "E_WRONG_PASSWORD", "R-2"
     commit_effects = True
-    messages = {"zh": "密码错误，还可尝试{left}次", "en": "Wrong password, {left} tries left"}
 
 
 class AgentLocked(Refused):
     """Too many wrong transaction passwords: recharges and balance queries are locked.
 
-    ``until`` is the local time the lock ends; empty when it holds until an operator unlocks.
+    ``until`` is the local time the lock ends; empty when it holds until an operator unlocks
+    (then the words are the code's ``_HELD`` entry).
     """
 
     code, rule = "E_LOCKED", "R-2"
-    http_status = 423
     commit_effects = True
-    messages = {"zh": "密码错误次数过多，账户锁定至{until}",
-                "en": "Too many wrong passwords; locked until {until}"}
-    held: ClassVar[dict[str, str]] = {
-        "zh": "密码错误次数过多，账户已锁定，请致电10000解锁",
-        "en": "Too many wrong passwords; locked until an operator unlocks it (call 10000)"}
 
-    def message(self, lang: Lang | str = "zh") -> str:
-        if self.params.get("until"):
-            return super().message(lang)
-        return f"{self.held.get(lang) or self.held['en']} ({self.rule})"
+    def key(self) -> str:
+        base = super().key()
+        return base if self.params.get("until") else f"{base}_HELD"
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return cls.code, f"{cls.code}_HELD"
 
 
 class WebLocked(AgentLocked):
     """Too many failed web logins (management password or SMS code): the web login is locked."""
 
     code = "E_WEB_LOCKED"
-    messages = {"zh": "登录失败次数过多，网页登录锁定至{until}（短信充值不受影响）",
-                "en": "Too many failed logins; the web login is locked until {until}"
-                      " (SMS recharges still work)"}
-    held = {"zh": "登录失败次数过多，网页登录已锁定，请致电10000解锁（短信充值不受影响）",
-            "en": "Too many failed logins; the web login is locked until an operator unlocks it"
-                  " (call 10000; SMS recharges still work)"}
 
 
 class AgentSuspended(Refused):
     code, rule = "E_SUSPENDED", "R-5"
-    messages = {"zh": "您的手机已停机，不能充值", "en": "Your phone is suspended; no recharge allowed"}
 
 
 class AgentClosed(Refused):
     code, rule = "E_CLOSED", "R-6"
-    messages = {"zh": "代办户已销户", "en": "This agent account is closed"}
 
 
 class CloseRefused(Refused):
     code, rule = "E_CLOSE_BALANCE", "R-6"
-    messages = {"zh": "余额{balance}元不低于10元，不能销户退款，请先用完余额",
-                "en": "Balance {balance} yuan is 10 yuan or more; spend it before closing"}
 
 
 class InsufficientFunds(Refused):
     code, rule = "E_FUNDS", "R-15"
-    messages = {"zh": "充值账户余额不足：需{need}元，可用{available}元",
-                "en": "Insufficient deposit: need {need} yuan, available {available} yuan"}
+
+
+class ReversalCheck(NamedTuple):
+    """One named reversal check: the rule it applies (its words are the texts')."""
+
+    rule: str
 
 
 class ReversalRefused(Refused):
-    """A reversal refused by one named check; ``check`` selects the text and rule."""
+    """A reversal refused by one named check; ``check`` selects the code and rule.
+
+    The refusal's words are ``[error] E_REVERSAL_<CHECK>``; what a check requires, for pages
+    that list the checks before anything is refused, is ``[reversal_condition] <check>``.
+    """
 
     code = "E_REVERSAL"
-    checks: ClassVar[dict[str, tuple[str, str, str]]] = {
-        "monthly": ("R-23", "本月返销次数已用完", "The monthly reversal is already used"),
-        "prepaid": ("R-24", "只有后付费账户可以返销", "Only postpaid accounts can be reversed"),
-        "late": ("R-25", "充值已超过30分钟", "More than 30 minutes since the recharge"),
-        "invoice": ("R-25", "客户已开发票", "The customer already took an invoice"),
-        "month_end": ("R-25", "月末最后一天不能返销", "No reversal on the last day of a month"),
-        "other_month": ("R-25", "该充值缴的是其他月份的账单", "It paid a bill of another month"),
-        "balance": ("R-25", "客户余额不足以返销", "Customer balance no longer covers it"),
-        "not_done": ("R-23", "只能返销成功的充值", "Only a completed recharge can be reversed"),
-        "reversed": ("R-23", "该充值已返销", "That recharge is already reversed"),
+    checks: ClassVar[Mapping[str, ReversalCheck]] = {
+        "monthly": ReversalCheck("R-23"), "prepaid": ReversalCheck("R-24"),
+        "late": ReversalCheck("R-25"), "invoice": ReversalCheck("R-25"),
+        "month_end": ReversalCheck("R-25"), "other_month": ReversalCheck("R-25"),
+        "balance": ReversalCheck("R-25"), "not_done": ReversalCheck("R-23"),
+        "reversed": ReversalCheck("R-23"),
     }
-
-    conditions: ClassVar[dict[str, tuple[str, str]]] = {
-        "not_done": ("充值已成功", "The recharge completed"),
-        "reversed": ("尚未返销", "Not reversed yet"),
-        "prepaid": ("后付费账户", "A postpaid account"),
-        "monthly": ("本月尚未返销", "No reversal this month yet"),
-        "late": ("充值后30分钟内", "Within 30 minutes of the recharge"),
-        "invoice": ("客户未开发票", "No invoice taken"),
-        "month_end": ("不是月末最后一天", "Not the last day of the month"),
-        "other_month": ("缴的是本月账单", "It paid this month's bill"),
-        "balance": ("客户余额足以返销", "The customer's balance covers it"),
-    }
-    """What each check requires, for pages that list the checks before anything is refused."""
 
     @classmethod
-    def describe(cls, check: str, passed: bool | None, lang: Lang | str = "zh") -> str:
+    def describe(cls, check: str, passed: bool | None, lang: Lang | str = "zh",
+                 texts: Texts | None = None) -> str:
         """The condition when it holds or is unknown, the refusal's words when it fails."""
-        zh, en = cls.conditions[check] if passed is not False else cls.checks[check][1:]
-        return zh if lang == "zh" else en
+        if passed is False:
+            return cls(check).message(lang, texts, rule=False)
+        texts = texts or packaged()
+        return str(texts.get(lang if lang in texts.tables else FALLBACK_LANG,
+                             f"reversal_condition.{check}"))
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(f"E_REVERSAL_{check.upper()}" for check in cls.checks)
 
     def __init__(self, check: str) -> None:
         self.check = check
         self.code = f"E_REVERSAL_{check.upper()}"
-        super().__init__(rule=self.checks[check][0])
-
-    def message(self, lang: Lang | str = "zh") -> str:
-        rule, zh, en = self.checks[self.check]
-        return f"{zh if lang == 'zh' else en} ({rule})"
+        super().__init__(rule=self.checks[check].rule)
 
 
 class BillingError(SmsmenuError):
-    http_status = 502
-    exit_code = 6
+    """The BOSS did not answer usefully."""
 
 
 class BillingTimeout(BillingError):
     code = "E_BILLING_TIMEOUT"
-    messages = {"zh": "计费系统超时，请稍后重试", "en": "Billing timed out; try again later"}
 
 
 class BillingUnavailable(BillingError):
     code = "E_BILLING_DOWN"
-    messages = {"zh": "计费系统暂不可用，请稍后重试", "en": "Billing is unavailable; try again later"}
 
 
 class TransportError(SmsmenuError):
     code = "E_TRANSPORT"
-    http_status = 502
-    messages = {"zh": "短信通道错误：{why}", "en": "Transport error: {why}"}
 
 
 class StorageError(SmsmenuError):
     code = "E_STORAGE"
-    http_status = 503
-    messages = {"zh": "数据库暂不可用，本条未执行，请稍后重发",
-                "en": "Not processed: storage unavailable; send it again later"}
+
+
+EDGES: Mapping[type[SmsmenuError], tuple[int, int]] = {
+    SmsmenuError: (500, 1),
+    InputError: (400, 2),
+    NotFound: (404, 3),
+    Conflict: (409, 4),
+    Refused: (422, 5),
+    AgentLocked: (423, 5),
+    BillingError: (502, 6),
+    TransportError: (502, 1),
+    StorageError: (503, 1),
+}
+"""Each class's (HTTP status, CLI exit code), inherited by its subclasses. A subclass elsewhere
+may still set its own (the web's 401, 403 and 429; EX_CONFIG for a too-new schema)."""
+for _cls, (_status, _exit) in EDGES.items():
+    _cls.http_status, _cls.exit_code = _status, _exit

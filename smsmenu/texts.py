@@ -1,7 +1,12 @@
-"""User-facing texts per language, read from ``config/menus/<lang>.toml`` and filled in."""
+"""User-facing texts per language, read from ``config/menus/<lang>.toml`` and filled in.
+
+Menus and notices, and the words of errors (``[error]``, ``[error_param]``), of the one-line
+commands' syntax (``[usage]``) and of the CLI's output (``[cli.*]``).
+"""
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from typing import Any
 
@@ -33,3 +38,9 @@ class Texts:
     def render(self, lang: str | None, key: str, **params: Any) -> str:
         template = self.get(lang or self.default, key)
         return str(template).format(**params) if params else str(template)
+
+
+@functools.cache
+def packaged() -> Texts:
+    """The shipped texts, read once: what an error renders with when no ``Texts`` is given."""
+    return Texts.load()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from smsmenu.errors import InvalidCommand
 from smsmenu.states.checks import KINDS
+from smsmenu.texts import Texts, packaged
 from smsmenu.types import TargetKind
 
 VERBS = {"CZ": "recharge", "RC": "recharge", "YE": "balance", "BAL": "balance",
@@ -25,15 +26,11 @@ VERBS = {"CZ": "recharge", "RC": "recharge", "YE": "balance", "BAL": "balance",
 _HEAD = re.compile(r"^([A-Za-z]+)\s*[*#\s]")
 _SPLIT = re.compile(r"[*#\s]+")
 WINDOW_S = 600
-USAGE = {"recharge": "CZ*类型1-4*号码*金额[*通知号码]*交易密码",
-         "balance": "YE*交易密码", "retry": "CF*单号*交易密码"}
-USAGE_EN = {"recharge": "CZ*KIND 1-4*NUMBER*AMOUNT[*NOTICE]*PASSWORD",
-            "balance": "YE*PASSWORD", "retry": "CF*ID*PASSWORD"}
 
 
-def usage(verb: str, lang: str = "zh") -> str:
-    """A command's syntax in the agent's language, for the error that quotes it."""
-    return (USAGE_EN if lang == "en" else USAGE)[verb]
+def usage(verb: str, lang: str = "zh", texts: Texts | None = None) -> str:
+    """A command's syntax in the agent's language (``[usage]``), for the error that quotes it."""
+    return str((texts or packaged()).get("en" if lang == "en" else "zh", f"usage.{verb}"))
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,25 @@ def test_parse_yuan_rejects(text: str, why: str) -> None:
     with pytest.raises(AmountFormatError) as err:
         parse_yuan(text)
     assert isinstance(err.value, InvalidAmount) and err.value.code == "E_AMOUNT"
-    assert err.value.params == {"why": why} and err.value.rule == ""
+    assert set(err.value.params) == {"why"} and err.value.rule == ""
+    assert err.value.message("en") == f"Not a valid amount: {why}"
+
+
+@pytest.mark.parametrize("text, code, zh", [
+    pytest.param("", "missing", "未输入金额", id="missing"),
+    pytest.param("abc", "not_digits", "请输入数字，如100或100.50", id="not-digits"),
+    pytest.param("-5", "negative", "金额不能为负", id="negative"),
+    pytest.param("1.234", "decimals", "最多两位小数", id="decimals"),
+    pytest.param("1" * 13, "too_large", "金额过大", id="too-large"),
+])
+def test_parse_yuan_refusals_carry_a_code(text: str, code: str, zh: str) -> None:
+    """R-13: the reason is a code, read in the agent's language with the rule the caller adds."""
+    with pytest.raises(AmountFormatError) as err:
+        parse_yuan(text)
+    assert err.value.params == {"why": code}
+    assert err.value.message("zh") == f"金额格式不正确：{zh}"
+    ruled = AmountFormatError(rule="R-13", **err.value.params)
+    assert ruled.message("zh") == f"金额格式不正确：{zh} (R-13)"
 
 
 @pytest.mark.parametrize("fen, text", [

@@ -21,12 +21,20 @@ M, L, P, B = TargetKind.MOBILE, TargetKind.LANDLINE, TargetKind.PHS, TargetKind.
 AREA_KINDS = (L, P, B)
 
 
+def reason(error: InvalidNumber) -> str:
+    """The English words of an InvalidNumber's ``why`` (a code with parameters)."""
+    head = f"Number {error.params['number']} is not a valid {error.params['kind']} number: "
+    text = error.message("en", rule=False)
+    assert text.startswith(head)
+    return text.removeprefix(head)
+
+
 def why(kind: TargetKind, text: str) -> str:
-    """The ``why`` of the InvalidNumber that validating ``text`` raises."""
+    """The reason, in English words, of the InvalidNumber that validating ``text`` raises."""
     with pytest.raises(InvalidNumber) as err:
         PLAN.validate(kind, text)
     assert err.value.code == "E_NUMBER" and err.value.params["kind"] == kind.value
-    return str(err.value.params["why"])
+    return reason(err.value)
 
 
 def test_default_plan_is_hubei_with_wuhan_first() -> None:
@@ -191,8 +199,32 @@ def test_notice_number_rejections(text: str, expected: str) -> None:
     """R-17: a bad notice number is refused under R-17 with the reason of the matching rule."""
     with pytest.raises(InvalidNumber) as err:
         PLAN.validate_notice(text)
-    assert err.value.rule == "R-17" and err.value.params == {
-        "number": text, "kind": "notice", "why": expected}
+    assert err.value.rule == "R-17" and reason(err.value) == expected
+    assert err.value.params["number"] == text and err.value.params["kind"] == "notice"
+
+
+def test_notice_number_of_no_listed_kind() -> None:
+    """R-17: with no notice kind for the input's form, the refusal names the kinds allowed."""
+    plan = NumberPlan.from_toml(TOML.read_text("utf-8").replace(
+        'kinds = ["mobile", "phs"]', 'kinds = ["mobile"]'))
+    with pytest.raises(InvalidNumber) as err:
+        plan.validate_notice("02787654321")
+    assert err.value.params["why"] == "notice_kind" and err.value.params["kinds"] == ("mobile",)
+    assert reason(err.value) == "a mobile number is expected"
+
+
+@pytest.mark.parametrize("kind, text, params", [
+    pytest.param(M, "13812345678", {"why": "prefix", "prefix": "138"}, id="prefix"),
+    pytest.param(L, "0271", {"why": "local_length", "what": "local number", "lengths": (7, 8),
+                             "area": "027", "got": 1}, id="local-length"),
+    pytest.param(L, "87654321", {"why": "no_area_code", "home": "027"}, id="no-area-code"),
+])
+def test_refusals_carry_a_code_and_parameters(kind: TargetKind, text: str,
+                                              params: dict[str, object]) -> None:
+    """R-14: a refusal carries its reason as a code and parameters, not as a sentence."""
+    with pytest.raises(InvalidNumber) as err:
+        PLAN.validate(kind, text)
+    assert err.value.params == {"number": text, "kind": kind.value, **params}
 
 
 @pytest.mark.parametrize("kind, text, expected", [
