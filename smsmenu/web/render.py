@@ -44,7 +44,9 @@ def csrf_token(request: web.Request) -> str:
 
 
 def csrf_ok(request: web.Request, token: str) -> bool:
-    return bool(request.get(CSRF_BASIS)) and hmac.compare_digest(csrf_token(request), token)
+    """The form's token is this browser's (compare_digest takes ASCII text only)."""
+    return (bool(request.get(CSRF_BASIS)) and token.isascii()
+            and hmac.compare_digest(csrf_token(request), token))
 
 
 def lang_url(request: web.Request, lang: str) -> str:

@@ -29,6 +29,7 @@ from smsmenu.web.state import CSRF_BASIS, LANG, PREFIX, SESSION
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = structlog.get_logger("web")
+STATIC = f"{PREFIX}/static/"
 CSRF_EXEMPT = frozenset({f"{PREFIX}/topup/notify"})
 """The bank's server-to-server notice: authenticated by its HMAC signature instead."""
 HEADERS = {
@@ -125,6 +126,14 @@ def _unexpected(request: web.Request) -> web.StreamResponse:
     return error_page(request, SmsmenuError().message(lang), SmsmenuError.code, 500)
 
 
+async def _static(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A stylesheet or image; a name the file system refuses (too long...) is simply not found."""
+    try:
+        return await handler(request)
+    except (OSError, ValueError):
+        raise web.HTTPNotFound() from None
+
+
 def middleware(form_targets: str = "") -> Middleware:
     policy = csp(form_targets)
 
@@ -140,16 +149,19 @@ def middleware(form_targets: str = "") -> Middleware:
         try:
             if (found := await sessions.load(web_, request)) is not None:
                 request[SESSION] = found
+            if (unrouted := request.match_info.http_exception) is not None:
+                raise unrouted  # 404 or 405 as such, not a CSRF refusal
             if request.method == "POST" and request.path not in CSRF_EXEMPT:
                 await _check_csrf(request)
-            response = await handler(request)
+            response = await _static(request, handler) if request.path.startswith(
+                STATIC) else await handler(request)
         except web.HTTPException as exc:
             response = _http_error(request, exc)
         except SmsmenuError as exc:
             response = _refusal(request, exc)
         except Exception:  # the last line: logged, answered without a traceback
             response = _unexpected(request)
-        if request.path.startswith(f"{PREFIX}/static/") and response.status == 200:
+        if request.path.startswith(STATIC) and response.status == 200:
             response.headers["Cache-Control"] = "public, max-age=3600"
         add_headers(response, policy)
         if chosen:
@@ -170,11 +182,22 @@ def _defaults(response: web.StreamResponse) -> None:
         response.headers.setdefault(name, value)
 
 
+def _content_type_readable(request: web.Request) -> bool:
+    """aiohttp's parser itself fails on some Content-Type headers (``x;0*``: IndexError), in
+    whichever middleware or handler first asks; asked here first, that is a 400."""
+    try:
+        return isinstance(request.content_type, str)
+    except Exception:  # whatever the parser raises
+        return False
+
+
 @web.middleware
 async def outer(request: web.Request, handler: Handler) -> web.StreamResponse:
     """The listener's first middleware: headers on everything, no traceback ever."""
     response: web.StreamResponse
     try:
+        if not _content_type_readable(request):
+            raise web.HTTPBadRequest(text="400: Bad Request: unreadable Content-Type header\n")
         response = await handler(request)
     except web.HTTPException as exc:
         response = exc

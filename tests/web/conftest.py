@@ -1,12 +1,18 @@
-"""Web fixtures: the server's app with the portal mounted, a form-aware client, an operator."""
+"""Web fixtures: the server's app with the portal mounted, a form-aware client, an operator.
+
+Hypothesis profiles: ``HYPOTHESIS_PROFILE=chaos`` runs the fuzz tests (test_web_fuzz.py) with
+2,000 examples a route instead of 200.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from hypothesis import settings as hypothesis_settings
 from web_support import OPERATOR_PASSWORD, Browser
 
 from ledger import Ledger
@@ -18,6 +24,10 @@ from smsmenu.states.engine import DDL as ENGINE_DDL
 from smsmenu.web import WEB_DDL, create_operator, security, setup_web
 from smsmenu.web import operators as web_operators
 from smsmenu.web.state import WEB, Web
+
+hypothesis_settings.register_profile("chaos", max_examples=2000)
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    hypothesis_settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
 
 
 @pytest.fixture(autouse=True)

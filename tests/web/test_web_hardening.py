@@ -201,6 +201,29 @@ async def test_origin(browser: Browser, agent: dict[str, object], origin: str | 
         assert "E_CSRF" in text
 
 
+@pytest.mark.parametrize("token", [pytest.param("²", id="unicode-digit"),
+                                   pytest.param("é" * 64, id="non-ascii"),
+                                   pytest.param("", id="empty")])
+async def test_csrf_token_not_ascii(browser: Browser, agent: dict[str, object],
+                                    token: str) -> None:
+    """A CSRF token that is not ASCII is a forged one: 403, not a 500."""
+    await browser.get("/web/login")
+    async with browser.client.post("/web/login", data={"csrf": token, "who": AGENT,
+                                                       "password": MGMT}) as response:
+        got, text = await answer(response)
+    assert got == 403 and "E_CSRF" in text
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [
+    pytest.param("POST", "/web/login/extra", 404, id="unknown-path"),
+    pytest.param("POST", "/web/history", 405, id="get-only"),
+])
+async def test_unrouted_post(browser: Browser, method: str, path: str, status: int) -> None:
+    """A POST to no route is a 404 or 405, whatever its CSRF token."""
+    async with browser.client.request(method, path, data={"csrf": "x"}) as response:
+        assert (await answer(response))[0] == status
+
+
 async def test_origin_of_public_url(browser: Browser, agent: dict[str, object],
                                     web_state: Web) -> None:
     """Behind a proxy the browser's Origin is the public URL's: it is this site too."""
@@ -273,6 +296,17 @@ async def test_unreadable_form(browser: Browser, path: str, content_type: str,
         assert "x-www-form-urlencoded" in text or "Unreadable" in text
 
 
+@pytest.mark.parametrize("content_type", [pytest.param(";0*", id="index-error"),
+                                          pytest.param("x;0*", id="type-then-index-error")])
+@pytest.mark.parametrize("path", [*ROUTES, pytest.param("/elsewhere", id="root")])
+async def test_unparsable_content_type(browser: Browser, path: str, content_type: str) -> None:
+    """A Content-Type aiohttp's own parser chokes on is a 400, before any middleware reads it."""
+    async with browser.client.post(path, data=b"a=b",
+                                   headers={"Content-Type": content_type}) as response:
+        got, text = await answer(response)
+    assert got == 400 and "Content-Type" in text
+
+
 @pytest.fixture
 async def bare(ledger: Ledger, settings: Settings, clock: ManualClock,
                agent: dict[str, object]) -> AsyncIterator[Browser]:
@@ -325,6 +359,8 @@ async def test_unreadable_form_logged_in(agent_in: Browser) -> None:
     pytest.param("GET", "/web/no-such-page", 404, id="portal-404"),
     pytest.param("GET", "/web", 404, id="portal-no-slash"),
     pytest.param("GET", "/web/static/no-such.css", 404, id="static-404"),
+    pytest.param("GET", "/web/static/" + "x" * 300, 404, id="static-name-too-long"),
+    pytest.param("GET", "/web/static/%00", 404, id="static-nul"),
     pytest.param("PUT", "/web/login", 405, id="portal-405"),
     pytest.param("DELETE", "/web/topup/notify", 405, id="notify-405"),
     pytest.param("GET", "/bank/no-such-page", 404, id="bank-404"),
