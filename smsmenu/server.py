@@ -35,7 +35,7 @@ from smsmenu.server_smpp import Smpp, prepare
 from smsmenu.settings import Settings
 from smsmenu.states.engine import Engine
 from smsmenu.types import Billing, Clock
-from smsmenu.web import bootstrap, create_operator, setup_web
+from smsmenu.web import bootstrap, create_operator, security, setup_web
 from smsmenu.wiring import ReceiptBook, WakingEngine
 
 log = structlog.get_logger("server")
@@ -200,6 +200,7 @@ def _portal(run: Running, settings: Settings, clock: Clock, demo: bool) -> web.A
                           client_max_size=64 * 1024)
     setup_web(app, run.ledger, settings, clock, bank_url=settings.bank.url or None,
               simulated_bank=demo)
+    security.protect(app)  # the security headers on every answer of the listener, errors too
     return app
 
 

@@ -220,4 +220,4 @@ async def test_a_malformed_content_type_is_a_400(
         url = (run.http_url if listener == "http" else run.web_url) + path
         async with http.post(url, data=b"x", headers={"Content-Type": "6>;D#u_n*"}) as resp:
             assert resp.status == 400
-            assert "malformed Content-Type" in await resp.text()
+            assert "Content-Type" in await resp.text()

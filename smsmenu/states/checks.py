@@ -140,7 +140,7 @@ class Session(SessionBase):
 
     def chose_failed(self) -> bool:
         text, items = self.step.text, self.data["items"]
-        if text.isdigit() and 1 <= int(text) <= len(items):
+        if text.isascii() and text.isdigit() and 1 <= int(text) <= len(items):
             self.data["retry"] = items[int(text) - 1]
             return True
         return False

@@ -216,13 +216,13 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
     s = session.step
     key = line_key(s.conn, msg.msisdn, command, msg.received_at) if command.verb != "balance" \
         else ""
-    if command.verb == "retry" and command.args[0].isdigit():  # a failed retry may be retried
+    if command.verb == "retry" and _digits(command.args[0]):  # a failed retry may be retried
         key += f":a{_attempts(s.conn, int(command.args[0]))}"
     s.text = command.args[-1]  # the password comes last
     if command.verb == "balance":
         session.showed_balance()
     elif command.verb == "retry":
-        if not command.args[0].isdigit():
+        if not _digits(command.args[0]):
             raise InvalidCommand(why=commands.usage("retry", session.lang))
         session.data = {"retry": {"id": int(command.args[0])}}
         session._try(lambda: session._reserve(lambda: recharge.begin_retry(
@@ -234,6 +234,11 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
             s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, kind=command.kind(session.lang),
             target=command.args[1], amount_fen=money.parse_yuan(command.args[2]),
             tx_password=s.text, notice_to=notice, channel=msg.channel.value)))
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``int()`` refuses some of what ``str.isdigit`` accepts (e.g. 𐩀)."""
+    return text.isascii() and text.isdigit()
 
 
 def _attempts(conn: sqlite3.Connection, recharge_id: int) -> int:

@@ -54,8 +54,9 @@ def setup_web(app: web.Application, ledger: Ledger, settings: Settings, clock: C
     With ``bank_url``, top-ups go to that bank (which must share ``bank_key(ledger)``); else
     with ``simulated_bank`` the simulated bank is mounted at ``/bank/`` on the same app; else
     there is no online top-up (its pages are not served; templates see ``online_topup``
-    false). ``public_url`` is this server's address as the bank reaches it (default: each
-    request's origin).
+    false). ``public_url`` is this server's address as the bank reaches it (default:
+    ``[web] public_url``, else ``http://[web] host:port``; never a request's Host header);
+    cookies are Secure when ``secure_cookies`` or ``[web] secure_cookies`` says so.
     """
     key = bank_key(ledger)
     if bank_url is None and simulated_bank:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
 from states_support import AGENT, Rig
 
 from smsmenu.types import Channel
@@ -64,3 +65,24 @@ async def test_a_stranger_gets_two_replies_an_hour_no_more(rig: Rig) -> None:
     rig.clock.advance(minutes=61)
     assert (await rig.handle(stranger, "1")).replies[0].text.startswith("本号码未开通空中充值")
     assert (await rig.handle(AGENT, "1")).replies  # agents are never limited
+
+
+@pytest.mark.parametrize(("text", "answer"), [
+    pytest.param("CF*\U00010a40*123456", "CF*单号*交易密码", id="kharosthi-digit-id"),
+    pytest.param("CF*①*123456", "找不到充值记录1", id="circled-digit-read-as-1"),
+])
+async def test_odd_digits_in_a_command_get_an_answer_not_a_crash(rig: Rig, text: str,
+                                                                answer: str) -> None:
+    """Issue 10: a digit int() refuses gets the command's usage; one NFKC reads is read."""
+    reply, = await rig.send(AGENT, text)
+    assert answer in reply[1]
+
+
+async def test_odd_digits_in_the_retry_list_are_a_wrong_key(rig: Rig) -> None:
+    """A non-ASCII digit on the failed-recharges list is answered like any wrong key."""
+    rig.billing.fail_next(1)
+    await rig.send(AGENT, "CZ*2*18012345678*50*123456")
+    await rig.send(AGENT, "2")
+    await rig.send(AGENT, "1")
+    reply, = await rig.send(AGENT, "\U00010a40")
+    assert reply[1].startswith("输入有误")
