@@ -52,6 +52,8 @@ bench: $(BENCH_STAMP)
 # one table, bench/chaos-results.json, each process's log under var/chaos-logs/.
 chaos: $(STAMP)
 	$(PY) bench/chaos.py
+	HYPOTHESIS_PROFILE=chaos $(PY) -m pytest -q -p no:cacheprovider tests/gateway/test_smpp_fuzz.py \
+		tests/gateway/test_http_fuzz.py tests/web/test_web_fuzz.py
 
 clean:
 	rm -rf $(VENV) var/ build/ *.egg-info .pytest_cache .mypy_cache .ruff_cache
