@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+from collections import deque
 from collections.abc import Iterable, Sequence
 from functools import partial
 
@@ -43,6 +44,10 @@ class Dispatcher:
     at once. Messages go round-robin over the gateways that are up; with none up they stay
     queued: a transport that is down delays SMS, never loses them.
 
+    Rows to send wait in one queue, oldest first, for ``concurrency`` long-lived senders (no
+    task per message); a row's "sent" mark is batched with others' (``Coalescer``) and not
+    waited for: a row is sent once it left, and ``_done`` keeps it from going again meanwhile.
+
     Claims carry ``instance`` (this server's id): after a crash, ``release`` at the next start
     makes this instance's leased rows due at once; other instances' leases are left alone.
     """
@@ -56,13 +61,20 @@ class Dispatcher:
         self.interval = interval
         self.batch = batch
         self.retry_after = retry_after
+        self.concurrency = concurrency
         self._wake = asyncio.Event()
-        self._sending: dict[int, asyncio.Task[None]] = {}
+        self._queue: deque[outbox.Notice] = deque()
+        """Rows handed over and not yet taken by a sender, oldest first."""
+        self._sending: dict[int, None] = {}
+        """Rows queued or on the wire."""
+        self._watched: dict[int, asyncio.Future[None]] = {}
+        """Rows someone waits for (``drain_once``, ``aclose``): done when their send ended."""
+        self._idle: deque[asyncio.Future[None]] = deque()
+        self._senders: set[asyncio.Task[None]] = set()
         self._done: dict[int, None] = {}
         """Rows sent lately (oldest first): a redelivered message's recalled replies stay put."""
-        self._marks: Coalescer[Sent, None] = Coalescer(ledger, mark_sent)
+        self._marks: Coalescer[Sent, None] = Coalescer(ledger, mark_sent, on_batch=self._marked)
         self._turn = 0
-        self._slots = asyncio.Semaphore(concurrency)
         self.sent = 0
         self.failed = 0
 
@@ -76,25 +88,71 @@ class Dispatcher:
             if r.outbox_id is not None:
                 self._start(outbox.Notice(r.outbox_id, r.to, r.text, ""))
 
-    def _start(self, notice: outbox.Notice) -> asyncio.Task[None] | None:
-        if notice.outbox_id in self._sending or notice.outbox_id in self._done:
-            return None  # on its way (sent now and claimed too), or a recalled step's reply
-        task = asyncio.create_task(self._send_logged(notice))
-        self._sending[notice.outbox_id] = task
-        task.add_done_callback(lambda _: self._sending.pop(notice.outbox_id, None))
-        return task
+    def _start(self, notice: outbox.Notice) -> bool:
+        """Queue ``notice`` for a sender; False when it is on its way already (sent now and
+        claimed too) or was sent lately (a recalled step's reply)."""
+        outbox_id = notice.outbox_id
+        if outbox_id in self._sending or outbox_id in self._done:
+            return False
+        self._sending[outbox_id] = None
+        self._queue.append(notice)
+        while self._idle:
+            idle = self._idle.popleft()
+            if not idle.done():
+                idle.set_result(None)
+                return True
+        if len(self._senders) < self.concurrency:
+            task = asyncio.get_running_loop().create_task(self._sender())
+            self._senders.add(task)
+            task.add_done_callback(self._senders.discard)
+        return True
+
+    async def _sender(self) -> None:
+        """Send queued rows one at a time, until cancelled (``aclose``)."""
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        while True:
+            if not queue:
+                idle: asyncio.Future[None] = loop.create_future()
+                self._idle.append(idle)
+                await idle
+                continue
+            notice = queue.popleft()
+            try:
+                await self._send(notice)
+            except Exception as exc:  # the row stays queued and goes out again later
+                log.error("outbox.send_crashed", outbox=notice.outbox_id, error=repr(exc))
+            finally:
+                self._sending.pop(notice.outbox_id, None)
+                if self._watched:
+                    watched = self._watched.pop(notice.outbox_id, None)
+                    if watched is not None and not watched.done():
+                        watched.set_result(None)
+
+    def _watch(self, ids: Iterable[int]) -> list[asyncio.Future[None]]:
+        """Futures done when the sends of ``ids`` (those still on their way) have ended."""
+        loop = asyncio.get_running_loop()
+        return [self._watched.setdefault(i, loop.create_future()) for i in ids
+                if i in self._sending]  # fmt: skip
 
     def _gateway(self) -> Gateway | None:
-        up = [g for g in self.gateways if getattr(g, "bound", True)] or self.gateways
+        gateways = self.gateways
+        if len(gateways) == 1:
+            return gateways[0]  # (up or not: it is the only one)
+        up = [g for g in gateways if getattr(g, "bound", True)] or gateways
         if not up:
             return None
         self._turn += 1
         return up[self._turn % len(up)]
 
     async def drain_once(self) -> int:
-        """Send what is due now; the number of messages handed to a gateway."""
+        """Send what is due now; the number of messages handed to a gateway (sent or failed
+        by the time it returns)."""
         due = await self._claim()
-        await asyncio.gather(*filter(None, (self._start(n) for n in due)))
+        watched = self._watch([n.outbox_id for n in due if self._start(n)])
+        if watched:
+            await asyncio.wait(watched)
+        await self._marks.settled()
         return len(due)
 
     async def _claim(self) -> list[outbox.Notice]:
@@ -120,28 +178,25 @@ class Dispatcher:
         gateway = self._gateway()
         if gateway is None:  # no gateway at all: the row waits for its lease to end
             return
-        async with self._slots:
-            try:
-                result = await gateway.send(Outbound(notice.to, notice.text, notice.outbox_id))
-            except SmsmenuError as exc:
-                self.failed += 1
-                retry_at = iso(self.ledger.now() + dt.timedelta(seconds=self.retry_after))
-                log.warning("outbox.send_failed", outbox=notice.outbox_id, error=exc.code)
-                await self.ledger.writer.run(partial(outbox.mark_retry, outbox_id=notice.outbox_id,
-                                                     next_at=retry_at, max_attempts=MAX_ATTEMPTS))
-                return
+        try:
+            result = await gateway.send(Outbound(notice.to, notice.text, notice.outbox_id))
+        except SmsmenuError as exc:
+            self.failed += 1
+            retry_at = iso(self.ledger.now() + dt.timedelta(seconds=self.retry_after))
+            log.warning("outbox.send_failed", outbox=notice.outbox_id, error=exc.code)
+            await self.ledger.writer.run(partial(outbox.mark_retry, outbox_id=notice.outbox_id,
+                                                 next_at=retry_at, max_attempts=MAX_ATTEMPTS))
+            return
         self.sent += 1
         self._done[notice.outbox_id] = None
         if len(self._done) > RECENT:
             self._done.pop(next(iter(self._done)))
-        await self._marks.add((notice.outbox_id, gateway.name, iso(self.ledger.now()),
-                               result.message_id))
+        self._marks.push((notice.outbox_id, gateway.name, iso(self.ledger.now()),
+                          result.message_id))
 
-    async def _send_logged(self, notice: outbox.Notice) -> None:
-        try:
-            await self._send(notice)
-        except Exception as exc:  # the row stays queued and goes out again later
-            log.error("outbox.send_crashed", outbox=notice.outbox_id, error=repr(exc))
+    def _marked(self, items: list[Sent], outcome: list[None] | BaseException) -> None:
+        if isinstance(outcome, BaseException):  # the rows stay queued and go out again later
+            log.error("outbox.mark_failed", outbox=[i[0] for i in items], error=repr(outcome))
 
     async def run(self) -> None:
         """Drain forever (until cancelled): claim what is due, send it in the background.
@@ -166,13 +221,20 @@ class Dispatcher:
                 pass
 
     async def aclose(self, grace: float = 2.0) -> None:
-        """After ``run`` was cancelled: let sends on the wire finish (``grace`` s), cancel the rest.
+        """After ``run`` was cancelled: let sends on the wire and queued finish (``grace`` s),
+        cancel the rest, then wait for the "sent" marks to be written.
 
         A cancelled send keeps its row queued: it goes out again at this instance's next start
         (``release``), or after its lease (at least once).
         """
-        if self._sending:
-            _done, pending = await asyncio.wait(set(self._sending.values()), timeout=grace)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        watched = self._watch(list(self._sending))
+        if watched:
+            await asyncio.wait(watched, timeout=grace)
+        senders = list(self._senders)
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        self._queue.clear()
+        self._sending.clear()
+        self._watched.clear()
+        await self._marks.settled()

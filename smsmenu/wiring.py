@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import sqlite3
 from collections.abc import Callable
-from functools import partial
 
 import structlog
 
@@ -57,48 +57,69 @@ class ReceiptBook:
 
     The SMSC's receipt is acknowledged at once and stored a moment later, batched with others
     (``Coalescer``): a receipt is no money, and an SMSC often queues a handset's next MO behind
-    it. ``aclose`` finishes what was acknowledged. A receipt can overtake our own note of the
-    message id (the SMSC answers submit_sm, then reports at once): an unmatched one is tried
-    once more ``retry_after`` s later.
+    it. ``note`` takes one without waiting (the SMPP receiver calls it in its reading turn);
+    beyond ``limit`` receipts waiting to be stored it refuses (the SMSC delivers it again
+    later). ``aclose`` finishes what was acknowledged. A receipt can overtake our own note of
+    the message id (the SMSC answers submit_sm, then reports at once): an unmatched one is tried
+    once more ``retry_after`` s later, with the others of its batch.
     """
 
-    def __init__(self, ledger: Ledger, retry_after: float = 1.0) -> None:
+    def __init__(self, ledger: Ledger, retry_after: float = 1.0, limit: int = 10_000) -> None:
         self.ledger = ledger
         self.retry_after = retry_after
+        self.limit = limit
         self.stored = 0
         self.unmatched = 0
-        self._writes: Coalescer[Receipt, bool] = Coalescer(ledger, record_receipts)
-        self._pending: set[asyncio.Future[bool]] = set()
-        self._later: dict[Receipt, asyncio.TimerHandle] = {}
+        self.refused = 0
+        self._writes: Coalescer[Receipt, bool] = Coalescer(ledger, record_receipts,
+                                                           on_batch=self._stored)
+        self._second: set[Receipt] = set()
+        """Receipts on their second try: unmatched again, they are given up."""
+        self._later: dict[int, asyncio.TimerHandle] = {}
+        self._batches = itertools.count()
         self._closing = False
 
     async def __call__(self, message_id: str, stat: str, raw: str = "") -> None:
-        if message_id and stat:
-            self._put((message_id, stat), first=True)
+        self.note(message_id, stat, raw)
 
-    def _put(self, receipt: Receipt, first: bool) -> None:
-        future = self._writes.put(receipt)
-        self._pending.add(future)
-        future.add_done_callback(partial(self._stored, receipt, first))
+    def note(self, message_id: str, stat: str, raw: str = "") -> bool:
+        """Take a receipt to store; False (not taken) when ``limit`` already wait."""
+        if not (message_id and stat):
+            return True
+        if len(self._writes) >= self.limit:
+            self.refused += 1
+            return False
+        self._writes.push((message_id, stat))
+        return True
 
-    def _stored(self, receipt: Receipt, first: bool, future: asyncio.Future[bool]) -> None:
-        self._pending.discard(future)
-        if future.cancelled() or future.exception() is not None:  # the ledger is closing
-            why = "cancelled" if future.cancelled() else repr(future.exception())
-            log.warning("receipt.dropped", message_id=receipt[0], error=why)
-        elif future.result():
-            self.stored += 1
-        elif first and not self._closing:
-            loop = asyncio.get_running_loop()
-            self._later[receipt] = loop.call_later(self.retry_after, self._again, receipt)
-        else:
-            self.unmatched += 1
-            log.debug("receipt.unmatched", message_id=receipt[0], stat=receipt[1])
+    def _stored(self, receipts: list[Receipt], outcome: list[bool] | BaseException) -> None:
+        if isinstance(outcome, BaseException):  # the ledger is closing
+            for receipt in receipts:
+                self._second.discard(receipt)
+                log.warning("receipt.dropped", message_id=receipt[0], error=repr(outcome))
+            return
+        again = []
+        for receipt, found in zip(receipts, outcome, strict=True):
+            if found:
+                self.stored += 1
+                self._second.discard(receipt)
+            elif receipt in self._second or self._closing:
+                self._second.discard(receipt)
+                self.unmatched += 1
+                log.debug("receipt.unmatched", message_id=receipt[0], stat=receipt[1])
+            else:
+                again.append(receipt)
+        if again:
+            self._second.update(again)
+            n = next(self._batches)
+            self._later[n] = asyncio.get_running_loop().call_later(
+                self.retry_after, self._again, n, again)
 
-    def _again(self, receipt: Receipt) -> None:
-        self._later.pop(receipt, None)
+    def _again(self, n: int, receipts: list[Receipt]) -> None:
+        self._later.pop(n, None)
         if not self._closing:
-            self._put(receipt, first=False)
+            for receipt in receipts:
+                self._writes.push(receipt)
 
     async def aclose(self) -> None:
         """Store what was acknowledged; drop second tries still waiting (parts' receipts)."""
@@ -106,5 +127,4 @@ class ReceiptBook:
         for handle in self._later.values():
             handle.cancel()
         self._later.clear()
-        if self._pending:
-            await asyncio.wait(set(self._pending))
+        await self._writes.settled()

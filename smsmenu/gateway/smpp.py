@@ -59,14 +59,18 @@ class SmppGateway(Gateway):
             handler, on_receipt=on_receipt, message_id_tlv=message_id_tlv, clock=clock,
             reassembly_timeout=reassembly_timeout, plan=plan, limits=limits,
         )  # fmt: skip
-        self.links = [SmppLink(b, self.receiver, rng) for b in binds]
+        self.links = [SmppLink(b, self.receiver, rng, inline=self.receiver.inline) for b in binds]
         self._send_wait = send_wait
         self._turn = itertools.count()
         self._refs = itertools.count(random.randrange(256))
 
     @property
     def bound(self) -> bool:
-        return any(link.bound for link in self.links)
+        for link in self.links:  # (asked for every reply: a loop, not a generator)
+            session = link.session
+            if session is not None and not session.closed:
+                return True
+        return False
 
     @property
     def in_flight(self) -> int:
@@ -92,12 +96,22 @@ class SmppGateway(Gateway):
         """Wait until at least one bind is up (wrap in ``asyncio.timeout`` for a limit)."""
         await self._any_link()
 
+    def _ready(self) -> tuple[SmppLink, SmppSession] | None:
+        """A bound link, round-robin over those bound, without waiting; None when none is."""
+        links = self.links
+        if len(links) == 1:
+            session = links[0].session
+            return None if session is None or session.closed else (links[0], session)
+        ready = [(link, link.session) for link in links if link.bound]
+        if not ready:
+            return None
+        link, session = ready[next(self._turn) % len(ready)]
+        return None if session is None else (link, session)
+
     async def _any_link(self) -> tuple[SmppLink, SmppSession]:
-        ready = [link for link in self.links if link.bound]
-        if ready:
-            link = ready[next(self._turn) % len(ready)]
-            if link.session is not None:
-                return link, link.session
+        ready = self._ready()
+        if ready is not None:
+            return ready
         waits = {asyncio.ensure_future(link.wait_bound()): link for link in self.links}
         try:
             done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
@@ -110,10 +124,13 @@ class SmppGateway(Gateway):
 
     async def send(self, message: Outbound) -> SendResult:
         """submit_sm every part (UDH-concatenated if long); the last part's id once all are OK."""
-        try:
-            link, session = await asyncio.wait_for(self._any_link(), self._send_wait)
-        except TimeoutError:
-            raise TransportError(why="no SMPP bind is up") from None
+        picked = self._ready()  # a bound link: no waiting, no timer (the usual case)
+        if picked is None:
+            try:
+                picked = await asyncio.wait_for(self._any_link(), self._send_wait)
+            except TimeoutError:
+                raise TransportError(why="no SMPP bind is up") from None
+        link, session = picked
         b = link.bind
         try:
             coding, esm_class, parts = split(message.text, next(self._refs) % 256)
@@ -132,7 +149,8 @@ class SmppGateway(Gateway):
 
     async def _submit(self, link: SmppLink, session: SmppSession, fields: dict[str, object]) -> str:
         for attempt in range(link.bind.throttle_retries + 1):
-            await link.pace()
+            if link.paused:
+                await link.pace()
             try:
                 resp: Pdu = await session.request(session.make("submit_sm", **fields))
             except (TimeoutError, ConnectionError) as exc:

@@ -9,7 +9,7 @@ import structlog
 
 from smsmenu.gateway.smpp_codec import ROK, Pdu, status_text
 from smsmenu.gateway.smpp_config import SmppBind
-from smsmenu.gateway.smpp_session import RequestHandler, SmppSession, finish
+from smsmenu.gateway.smpp_session import InlineHandler, RequestHandler, SmppSession, finish
 
 log = structlog.get_logger(__name__)
 
@@ -26,7 +26,8 @@ class SmppLink:
     """``start()`` connects in the background; ``session`` is set while bound."""
 
     def __init__(
-        self, bind: SmppBind, on_request: RequestHandler, rng: random.Random | None = None
+        self, bind: SmppBind, on_request: RequestHandler, rng: random.Random | None = None, *,
+        inline: InlineHandler | None = None,
     ) -> None:
         self.bind = bind
         self.session: SmppSession | None = None
@@ -34,6 +35,7 @@ class SmppLink:
         self.failures = 0
         self.last_error = ""
         self._on_request = on_request
+        self._inline = inline
         self._rng = rng or random.Random()
         self._bound = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -73,8 +75,19 @@ class SmppLink:
         """After a throttling answer: hold every submit on this link for a growing pause."""
         pause = min(self.bind.throttle_delay * 2.0**attempt, self.bind.backoff_max)
         loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + pause)
+        self._paused_until = max(self._paused_until, loop.time() + pause)  # (never 0.0)
         return pause
+
+    @property
+    def paused(self) -> bool:
+        """Submits on this link are held (``slow_down``): ``pace`` before sending."""
+        until = self._paused_until
+        if not until:
+            return False
+        if until > asyncio.get_running_loop().time():
+            return True
+        self._paused_until = 0.0  # the pause is over: no clock reading until the next one
+        return False
 
     async def pace(self) -> None:
         delay = self._paused_until - asyncio.get_running_loop().time()
@@ -107,7 +120,7 @@ class SmppLink:
         session = SmppSession(
             reader, writer, self._on_request, window=b.window,
             response_timeout=b.response_timeout, name=b.label, tasks=self.tasks,
-            handlers=b.inbound_window,
+            handlers=b.inbound_window, inline=self._inline,
         )  # fmt: skip
         runner = asyncio.create_task(session.run())
         keepalive: asyncio.Task[None] | None = None

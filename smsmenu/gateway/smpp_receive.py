@@ -12,6 +12,7 @@ import itertools
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import structlog
 
@@ -38,6 +39,16 @@ ReceiptHandler = Callable[[str, str, str], Awaitable[object]]
 """``on_receipt(message_id, stat, raw_text)``: e.g. store the receipt against the outbox row."""
 
 
+class ReceiptSink(Protocol):
+    """An ``on_receipt`` that also takes receipts without being awaited (``ReceiptBook``)."""
+
+    def note(self, message_id: str, stat: str, raw: str) -> bool:
+        """Take the receipt (stored a moment later); False when too many wait to be stored."""
+        ...
+
+    def __call__(self, message_id: str, stat: str, raw: str) -> Awaitable[object]: ...
+
+
 class UtcClock:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
@@ -47,7 +58,10 @@ class MoReceiver:
     """A session's request handler: answers each deliver_sm only after the handler returned.
 
     At most ``per_source`` deliver_sm of one sender are held; beyond, the answer is
-    ``ESME_RX_T_APPN`` and the SMSC delivers it again later.
+    ``ESME_RX_T_APPN`` and the SMSC delivers it again later. The handler (the engine) orders
+    each sender's messages; it is called in arrival order, with no pause between a request's
+    arrival and that call (``_deliver`` awaits nothing before it), so its turns follow arrival.
+    Delivery receipts for a ``ReceiptSink`` are answered in the reading turn (``inline``).
     """
 
     def __init__(
@@ -63,6 +77,7 @@ class MoReceiver:
         per_source: int = PER_SOURCE,
     ) -> None:
         self.handler = handler
+        self._note: Callable[[str, str, str], bool] | None = None
         self.on_receipt = on_receipt
         self.message_id_tlv = message_id_tlv
         self.clock: Clock = clock or UtcClock()
@@ -87,6 +102,38 @@ class MoReceiver:
             status = RX_T_APPNACK  # temporary: the SMSC keeps the message and redelivers it
         session.respond(pdu, status=status)
 
+    @property
+    def on_receipt(self) -> ReceiptHandler | None:
+        return self._on_receipt
+
+    @on_receipt.setter
+    def on_receipt(self, sink: ReceiptHandler | None) -> None:
+        self._on_receipt = sink
+        self._note = getattr(sink, "note", None) if sink is not None else None
+
+    def inline(self, session: SmppSession, pdu: Pdu) -> bool:
+        """Answer a delivery receipt at once, in the reading turn (no task): True if it did.
+
+        Only receipts whose sink takes them without waiting (``ReceiptSink.note``), or with no
+        sink at all; anything else is left to ``__call__`` in its own task.
+        """
+        if pdu.command != "deliver_sm" or not is_receipt(pdu.esm_class):
+            return False
+        note = self._note
+        if note is None and self._on_receipt is not None:
+            return False
+        try:
+            status = ROK
+            if note is not None:
+                receipt = parse_receipt(pdu)
+                if not note(receipt.message_id, receipt.stat, receipt.text):
+                    status = RX_T_APPNACK  # too many waiting to be stored: redelivered later
+        except Exception:
+            log.exception("smpp.receipt_failed", link=session.name)
+            status = RX_T_APPNACK
+        session.respond(pdu, status=status)
+        return True
+
     def close(self) -> None:
         """Stop the reassembly timer."""
         self.reassembler.close()
@@ -110,8 +157,10 @@ class MoReceiver:
         """The deliver_sm_resp status for ``pdu``, once it went where it belongs."""
         if is_receipt(pdu.esm_class):
             receipt = parse_receipt(pdu)
-            if self.on_receipt is not None:
-                await self.on_receipt(receipt.message_id, receipt.stat, receipt.text)
+            if self._note is not None:
+                return ROK if self._note(receipt.message_id, receipt.stat, receipt.text) else RX_T_APPNACK
+            if self._on_receipt is not None:
+                await self._on_receipt(receipt.message_id, receipt.stat, receipt.text)
             return ROK
         if is_notification(pdu.esm_class):
             return self._drop(session, pdu, notice_kind(pdu.esm_class))
@@ -137,11 +186,13 @@ class MoReceiver:
         )  # fmt: skip
         if self.handler is None:
             raise LookupError("no handler attached yet")  # -> temporary error, redelivered later
-        async with self.senders.turn(source) as admitted:
-            if not admitted:
-                log.warning("smpp.sender_busy", link=session.name, source=source)
-                return RX_T_APPNACK
-            await self.handler(inbound)
+        if not self.senders.admit(source):
+            log.warning("smpp.sender_busy", link=session.name, source=source)
+            return RX_T_APPNACK
+        try:
+            await self.handler(inbound)  # takes the sender's turn before it first suspends
+        finally:
+            self.senders.leave(source)
         if segment is not None:
             self.reassembler.done(source, segment)
         return ROK

@@ -1,43 +1,39 @@
-"""Per-sender serialization of MO: one message of a handset at the engine at a time, a bounded queue."""
+"""Per-sender bound on held MO: at most ``PER_SOURCE`` deliver_sm of one handset at a time."""
 
 from __future__ import annotations
-
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 PER_SOURCE = 8
 """deliver_sm of one sender held at once (one at the handler, the rest waiting their turn)."""
 
 
 class SenderQueues:
-    """``async with queues.turn(source) as admitted``: in arrival order, one at a time per source.
+    """Counts the deliver_sm of each source held (admitted and not yet answered).
 
-    ``admitted`` is False (and nothing waits) when ``per_source`` messages of that source are
-    already held: the caller answers ESME_RX_T_APPN and the SMSC delivers it again later.
+    ``admit(source)`` is False when ``per_source`` of that source are already held: the caller
+    answers ESME_RX_T_APPN and the SMSC delivers it again later. Otherwise the caller holds one
+    until ``leave(source)``. The order within a source is kept by the handler (the engine's
+    per-agent turn, taken in the order the receiver calls it), not here: one place orders an
+    agent's messages, whatever their channel.
     """
 
     def __init__(self, per_source: int = PER_SOURCE) -> None:
         self.per_source = per_source
-        self._serial: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._held: dict[str, int] = {}
 
     def __len__(self) -> int:
         """Sources with a message held."""
-        return len(self._serial)
+        return len(self._held)
 
-    @asynccontextmanager
-    async def turn(self, source: str) -> AsyncIterator[bool]:
-        lock, users = self._serial.get(source, (asyncio.Lock(), 0))
-        if users >= self.per_source:
-            yield False
-            return
-        self._serial[source] = (lock, users + 1)
-        try:
-            async with lock:
-                yield True
-        finally:
-            lock, users = self._serial[source]
-            if users <= 1:
-                del self._serial[source]
-            else:
-                self._serial[source] = (lock, users - 1)
+    def admit(self, source: str) -> bool:
+        held = self._held.get(source, 0)
+        if held >= self.per_source:
+            return False
+        self._held[source] = held + 1
+        return True
+
+    def leave(self, source: str) -> None:
+        held = self._held[source]
+        if held <= 1:
+            del self._held[source]
+        else:
+            self._held[source] = held - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -27,6 +28,11 @@ log = structlog.get_logger(__name__)
 
 RequestHandler = Callable[["SmppSession", Pdu], Coroutine[Any, Any, None]]
 """Called in its own task for each request PDU except enquire_link/unbind; it must respond."""
+InlineHandler = Callable[["SmppSession", Pdu], bool]
+"""Tried first, in the reading turn, for the same requests: True when it answered ``pdu``
+itself (a delivery receipt: nothing to wait for), False to leave it to the ``RequestHandler``."""
+_EXPIRY_SLACK = 0.001
+"""A timer may fire up to the loop's clock resolution early: deadlines this close have passed."""
 _ANSWERED = frozenset(name.removesuffix("_resp") for name in commands if name.endswith("_resp"))
 _REDELIVERED = frozenset({"deliver_sm", "data_sm"})
 """Requests an SMSC delivers again after ESME_RX_T_APPN; the others are told ESME_RTHROTTLED."""
@@ -50,6 +56,7 @@ class SmppSession:
         name: str = "smpp",
         tasks: set[asyncio.Task[None]] | None = None,
         handlers: int = 0,
+        inline: InlineHandler | None = None,
     ) -> None:
         self.seq = Sequence()
         self.window = window
@@ -64,11 +71,21 @@ class SmppSession:
         self._reader = PduReader(reader)
         self._writer = writer
         self._on_request = on_request
+        self._inline = inline
         self._slots = asyncio.Semaphore(window)
         self._pending: dict[int, asyncio.Future[Pdu]] = {}
+        self._deadlines: dict[int, float] = {}
+        """When each pending request times out (loop time), in the order they were sent."""
+        self._expiry: asyncio.TimerHandle | None = None
+        self._expiry_at = 0.0
         self._out: list[bytes] = []
         self._tasks = set() if tasks is None else tasks
-        self.last_heard = asyncio.get_running_loop().time()
+        self._loop = asyncio.get_running_loop()
+        transport = writer.transport
+        self._transport = transport
+        self._drain_above = transport.get_write_buffer_limits()[0]
+        """Bytes in the transport's buffer beyond which ``request`` waits for it to drain."""
+        self.last_heard = self._loop.time()
 
     @property
     def in_flight(self) -> int:
@@ -93,7 +110,7 @@ class SmppSession:
         (and, next to the ledger's writer thread, fewer handovers of the GIL)."""
         self._out.append(data)
         if len(self._out) == 1:
-            asyncio.get_running_loop().call_soon(self._flush)
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         if self._out and not self._writer.is_closing():
@@ -114,24 +131,64 @@ class SmppSession:
     async def request(
         self, pdu: Pdu, tlvs: dict[int, bytes] | None = None, response_timeout: float = 0.0
     ) -> Pdu:
-        """Send a request once a window slot is free; return its response (status unchecked)."""
+        """Send a request once a window slot is free; return its response (status unchecked).
+
+        ``TimeoutError`` when no response came within ``response_timeout`` (default: the
+        session's). One timer per session expires overdue requests (``_expire``), rather than
+        a timeout context per request; the socket is drained only when its buffer backs up.
+        """
         async with self._slots:
-            future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
-            self._pending[pdu.sequence] = future
+            future: asyncio.Future[Pdu] = self._loop.create_future()
+            sequence = pdu.sequence
+            self._pending[sequence] = future
+            deadline = self._loop.time() + (response_timeout or self.response_timeout)
+            self._deadlines[sequence] = deadline
+            if self._expiry is None or deadline < self._expiry_at:
+                self._expire_at(deadline)
             try:
                 self.write(pdu, tlvs)
-                await self._writer.drain()
-                async with asyncio.timeout(response_timeout or self.response_timeout):
-                    return await future  # (asyncio.timeout: no extra task, unlike wait_for)
+                if self._transport.get_write_buffer_size() > self._drain_above:
+                    await self._drain(future)
+                return await future
             finally:
-                self._pending.pop(pdu.sequence, None)
+                self._pending.pop(sequence, None)
+                self._deadlines.pop(sequence, None)
+
+    async def _drain(self, future: asyncio.Future[Pdu]) -> None:
+        try:
+            await self._writer.drain()
+        except BaseException:
+            if future.done() and not future.cancelled():
+                future.exception()  # failed meanwhile (closed, expired): retrieved, not logged
+            raise
+
+    def _expire_at(self, when: float) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry = self._loop.call_at(when, self._expire)
+        self._expiry_at = when
+
+    def _expire(self) -> None:
+        """Fail the requests past their deadline with ``TimeoutError``; re-arm for the next."""
+        self._expiry = None
+        now = self._loop.time() + _EXPIRY_SLACK
+        following = math.inf
+        for sequence, deadline in self._deadlines.items():
+            if deadline <= now:
+                future = self._pending[sequence]
+                if not future.done():
+                    future.set_exception(TimeoutError())
+            elif deadline < following:
+                following = deadline
+        if following < math.inf and not self.closed:
+            self._expire_at(following)
 
     async def run(self) -> None:
         """Read until the link drops, then fail every pending request with ``SessionClosed``."""
         try:
             while not self.closed:
                 item = await self._reader.read()
-                self.last_heard = asyncio.get_running_loop().time()
+                self.last_heard = self._loop.time()
                 if isinstance(item, Garbage):
                     log.warning("smpp.garbage", link=self.name, skipped=item.skipped)
                     self.nack(item.sequence, RINVCMDLEN)
@@ -162,6 +219,8 @@ class SmppSession:
             self.respond(pdu)
             log.info("smpp.unbound_by_peer", link=self.name)
             self.close()
+        elif self._inline is not None and self._inline(self, pdu):
+            pass
         elif len(self._tasks) >= self.handlers:
             self._busy(pdu)
         else:
@@ -188,6 +247,9 @@ class SmppSession:
         self.closed = True
         self._flush()  # what was written before closing still goes (an unbind_resp, a nack)
         self._writer.close()
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(SessionClosed(f"{self.name}: link closed"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import deque
+from contextlib import suppress
 
 import structlog
 
@@ -26,8 +26,55 @@ DIRECT = {Channel.HTTP: "all", Channel.WEB: "all", Channel.USSD: "agent"}
 log = structlog.get_logger("engine")
 
 
+class Turns:
+    """One holder per key at a time; the others wait in the order they asked (FIFO hand-over).
+
+    ``await take(key)`` then ``give(key)`` (in a ``finally``). The first to ask takes its turn
+    at once, without suspending; ``give`` hands the turn straight to the next waiter, so no
+    later arrival can overtake one that waits. Keys nobody holds take no memory.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+
+    def __len__(self) -> int:
+        """Keys held now."""
+        return len(self._waiting)
+
+    async def take(self, key: str) -> None:
+        waiting = self._waiting.get(key)
+        if waiting is None:
+            self._waiting[key] = deque()
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting.append(turn)
+        try:
+            await turn
+        except BaseException:  # cancelled while waiting, or just after the turn was given
+            if turn.done() and not turn.cancelled():
+                self.give(key)  # it was ours: pass it on
+            else:
+                with suppress(ValueError):
+                    waiting.remove(turn)
+            raise
+
+    def give(self, key: str) -> None:
+        waiting = self._waiting[key]
+        while waiting:
+            turn = waiting.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
+        del self._waiting[key]
+
+
 class Engine:
-    """Runs the shared menu machine on each agent's session, one message at a time per agent."""
+    """Runs the shared menu machine on each agent's session, one message at a time per agent.
+
+    This is the one place that orders an agent's messages, whatever their channel: each is
+    stepped in its ``turn``, in the order ``handle`` was called. A transport keeps arrival order
+    by calling ``handle`` in that order: the turn is asked for before ``handle`` first suspends.
+    """
 
     def __init__(self, ledger: Ledger, *, idle_timeout: dt.timedelta = dt.timedelta(seconds=180),
                  metrics: Metrics | None = None) -> None:
@@ -35,22 +82,8 @@ class Engine:
         self.metrics = metrics or Metrics()
         self.idle_timeout = idle_timeout
         self.machine = build_machine()
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def _turn(self, msisdn: str) -> AsyncIterator[None]:
-        """Messages of one agent are handled in arrival order; other agents' run meanwhile."""
-        lock, users = self._locks.get(msisdn) or (asyncio.Lock(), 0)
-        self._locks[msisdn] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[msisdn]
-            if users == 1:
-                del self._locks[msisdn]
-            else:
-                self._locks[msisdn] = (lock, users - 1)
+        self.turns = Turns()
+        """Per agent (msisdn): the message being stepped, the others waiting in order."""
 
     async def handle(self, msg: Inbound) -> steps.Outcome:
         """Apply one message; returns once its step (and any money effect) has committed."""
@@ -64,7 +97,8 @@ class Engine:
 
     async def _handle(self, msg: Inbound) -> steps.Outcome:
         direct = DIRECT.get(msg.channel, "")
-        async with self._turn(msg.msisdn):
+        await self.turns.take(msg.msisdn)  # before any suspension: arrival order holds
+        try:
             out = await self.ledger.op(steps.step, machine=self.machine, msg=msg,
                                        idle=self.idle_timeout, direct=direct)
             if out.pending is None:
@@ -93,6 +127,8 @@ class Engine:
             log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, status=status,
                      reason=reason)
             return out
+        finally:
+            self.turns.give(msg.msisdn)
 
     async def prune(self, older_than: dt.timedelta) -> int:
         """Forget the answers to message keys older than ``older_than``; how many were dropped.

@@ -20,6 +20,7 @@ from smsmenu.gateway.smpp_receive import MoReceiver
 from smsmenu.gateway.smpp_senders import PER_SOURCE
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import GSM7, UDHI, Segment
+from smsmenu.states.engine import Turns
 from smsmenu.types import Inbound, Reply
 
 AGENT = "18900000001"
@@ -54,15 +55,21 @@ class Session:
 
 
 class GatedMenu:
-    """An engine stand-in held at a gate; counts how many messages it holds at once."""
+    """An engine stand-in held at a gate; counts how many messages it holds at once.
+
+    It takes each sender's turn as the engine does (``Turns``, on entry, before it first
+    suspends): the receiver leaves the order of a sender's messages to its handler.
+    """
 
     def __init__(self) -> None:
         self.gate = asyncio.Event()
         self.seen: list[Inbound] = []
         self.inside = 0
         self.most_inside = 0
+        self.turns = Turns()
 
     async def __call__(self, inbound: Inbound) -> list[Reply]:
+        await self.turns.take(inbound.msisdn)
         self.seen.append(inbound)
         self.inside += 1
         self.most_inside = max(self.most_inside, self.inside)
@@ -70,6 +77,7 @@ class GatedMenu:
             await self.gate.wait()
         finally:
             self.inside -= 1
+            self.turns.give(inbound.msisdn)
         return []
 
 
@@ -189,11 +197,13 @@ async def test_first_parts_flood_holds_bounded_memory(octets: int) -> None:
 
 
 async def test_waiting_messages_per_sender_are_bounded() -> None:
-    """Beyond 8 held messages of one sender the answer is ESME_RX_T_APPN; the 8 go through."""
+    """Beyond 8 held messages of one sender the answer is ESME_RX_T_APPN; the 8 go through,
+    one at a time in arrival order (the handler's turn: the receiver calls it in that order)."""
     menu, session = GatedMenu(), Session()
     receiver = MoReceiver(menu)
     pdus = [parse(encode(make("deliver_sm", Sequence(), sequence=n, source_addr=AGENT,
-                              short_message=b"1"))) for n in range(1, PER_SOURCE + 3)]  # fmt: skip
+                              short_message=str(n).encode())))
+            for n in range(1, PER_SOURCE + 3)]  # fmt: skip
     tasks = [asyncio.create_task(receiver(cast(SmppSession, session), pdu)) for pdu in pdus]
     await until(lambda: len(session.answers) == 2)
     assert session.answers == [(PER_SOURCE + 1, RX_T_APPNACK), (PER_SOURCE + 2, RX_T_APPNACK)]
@@ -201,6 +211,8 @@ async def test_waiting_messages_per_sender_are_bounded() -> None:
     await asyncio.gather(*tasks)
     assert [status for _, status in session.answers[2:]] == [ROK] * PER_SOURCE
     assert (len(menu.seen), menu.most_inside, len(receiver.senders)) == (PER_SOURCE, 1, 0)
+    assert [m.text for m in menu.seen] == [str(n) for n in range(1, PER_SOURCE + 1)]
+    assert [sequence for sequence, _ in session.answers[2:]] == list(range(1, PER_SOURCE + 1))
 
 
 @pytest.fixture

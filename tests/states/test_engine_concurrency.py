@@ -51,7 +51,7 @@ async def test_a_hundred_agents_recharging_at_once_leave_the_ledger_exact(rig: R
     receipts = await asyncio.gather(*(walk(i, m) for i, m in enumerate(agents)))
     assert time.monotonic() - started < 20
     assert all(r[0][1].startswith("充值成功") for r in receipts)
-    assert not rig.engine._locks  # per-agent locks are dropped when idle: memory stays flat
+    assert not rig.engine.turns  # per-agent turns are dropped when idle: memory stays flat
     for i, msisdn in enumerate(agents):
         amount = 1_000 * (1 + i % 100)
         charge = amount - money.commission(amount, 20_000)
