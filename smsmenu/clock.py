@@ -55,4 +55,17 @@ def iso(when: dt.datetime) -> str:
 
 
 def from_iso(text: str) -> dt.datetime:
+    """The UTC time ``iso`` wrote; ValueError for any other text, as ``strptime`` decides.
+
+    ``iso``'s own fixed form (ASCII digits, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``) is read by
+    ``fromisoformat`` (about 40 times cheaper); anything else goes to the ``strptime`` of the
+    stored format, so what it accepted (a one-digit month...) and refused stays as it was.
+    """
+    if (len(text) == 27 and text[26] == "Z" and text[4] == "-" and text[7] == "-"
+            and text[10] == "T" and text[13] == ":" and text[16] == ":" and text[19] == "."
+            and text.isascii()):  # fmt: skip
+        try:
+            return dt.datetime.fromisoformat(text)  # "Z": tzinfo is dt.UTC
+        except ValueError:
+            pass
     return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
