@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+import prometheus_client
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _child(metric: prometheus_client.metrics.MetricWrapperBase, values: tuple[object, ...]) -> Any:
+    """The existing child for label values given as ``str``, read straight off the parent's
+    map of children (prometheus_client keys it by the values' ``str``); else None."""
+    for value in values:
+        if type(value) is not str:
+            return None
+    return metric._metrics.get(cast("tuple[str, ...]", values))
+
+
+class Counter(prometheus_client.Counter):
+    """A ``Counter`` whose ``labels`` finds a child it already made without validation or lock
+    (about a third of the cost, on every message); new label values go the usual way."""
+
+    def labels(self, *labelvalues: object, **labelkwargs: object) -> Counter:
+        return (None if labelkwargs else _child(self, labelvalues)) or super().labels(
+            *labelvalues, **labelkwargs)
+
+
+class Histogram(prometheus_client.Histogram):
+    """A ``Histogram`` with the ``labels`` of ``Counter`` above."""
+
+    def labels(self, *labelvalues: object, **labelkwargs: object) -> Histogram:
+        return (None if labelkwargs else _child(self, labelvalues)) or super().labels(
+            *labelvalues, **labelkwargs)
 
 
 class _Live(Collector):

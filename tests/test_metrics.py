@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from ledger import Ledger
@@ -11,7 +12,9 @@ from simulator.billing import BillingSimulator
 from smsmenu.app import create_app
 from smsmenu.clock import ManualClock
 from smsmenu.gateway.base import MockGateway, SendResult
+from smsmenu.metrics import Metrics
 from smsmenu.settings import Settings
+from smsmenu.types import TargetKind
 from tests.conftest import AGENT, TX
 
 TOKEN = "metrics-test-api-token-01"
@@ -62,3 +65,27 @@ async def test_oldest_pending_gauge_shows_an_unconfirmed_credit_by_age(
     assert _value(text, "smsmenu_ledger_pending_reservations") == 1
     assert _value(text, "smsmenu_ledger_oldest_pending_seconds") == 42
     assert _value(text, 'smsmenu_recharges_total{kind="mobile",outcome="pending"}') == 1
+
+
+def test_labelled_children_are_reused_and_counted_as_prometheus_counts() -> None:
+    """``labels`` finds a child it made before (the per-message fast path) and makes new ones,
+    for any value type, as prometheus_client does; ``remove`` and ``clear`` still forget them."""
+    metrics = Metrics()
+    sms = metrics.messages_in.labels("sms")
+    assert metrics.messages_in.labels("sms") is sms
+    assert metrics.messages_in.labels(channel="sms") is sms
+    sms.inc()
+    metrics.messages_in.labels("sms").inc()
+    metrics.step_seconds.labels("sms").observe(0.003)
+    metrics.recharges.labels("succeeded", TargetKind.MOBILE).inc()
+    metrics.recharges.labels(outcome="succeeded", kind="mobile").inc()
+    text = metrics.render().decode()
+    assert _value(text, 'smsmenu_messages_in_total{channel="sms"}') == 2
+    assert _value(text, 'smsmenu_step_seconds_count{channel="sms"}') == 1
+    assert _value(text, 'smsmenu_recharges_total{kind="mobile",outcome="succeeded"}') == 2
+    metrics.messages_in.remove("sms")
+    assert metrics.messages_in.labels("sms") is not sms
+    metrics.messages_in.clear()
+    assert 'channel="sms"' not in metrics.render().decode().split("smsmenu_messages_out")[0]
+    with pytest.raises(ValueError, match="label count"):
+        metrics.messages_in.labels("sms", "extra")
