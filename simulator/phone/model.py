@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from simulator.smsc_handset import Received
-from smsmenu.states.transcript import record
+from simulator.transcript import record
 
 NUMBERS = re.compile(r"(?<![0-9])(?:1[3-9][0-9]{9}|0[1-9][0-9]{8,10})(?![0-9])")
 """Numbers a customer notice may go to (mobile, or PHS with its area code), found in MO texts."""

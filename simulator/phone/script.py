@@ -13,7 +13,7 @@ import aiohttp
 
 from simulator.phone.lines import Deliver, Line
 from simulator.smsc_handset import Received
-from smsmenu.states.transcript import Transcript, TranscriptError, TranscriptMismatch, parse, play
+from simulator.transcript import Transcript, TranscriptError, TranscriptMismatch, parse, play
 
 LineFactory = Callable[[Deliver], Line]
 

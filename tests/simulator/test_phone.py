@@ -13,8 +13,8 @@ from textual.widgets import Input, Static
 from simulator.load_rig import Rig, own_server
 from simulator.phone.app import PhoneApp
 from simulator.phone.lines import make_line
+from simulator.transcript import parse
 from smsmenu.settings import Settings
-from smsmenu.states.transcript import parse
 
 AGENT, TX, CUSTOMER = "18900000001", "135790", "15300001111"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

@@ -13,9 +13,9 @@ import pytest
 from simulator.load_rig import Rig, own_server
 from simulator.phone.model import PhoneModel
 from simulator.smsc_handset import Received
+from simulator.transcript import parse
 from smsmenu import cli_phone
 from smsmenu.settings import Settings
-from smsmenu.states.transcript import parse
 from smsmenu.tokens import DEMO_FILE
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "simulator" / "phone" / "examples"

@@ -68,7 +68,7 @@ class Rig:
         return [(r.to, r.text) for r in (await self.handle(number, text)).replies]
 
     async def directive(self, text: str) -> None:
-        """The player's directives (see ``smsmenu.states.transcript``)."""
+        """The player's directives (see ``simulator.transcript``)."""
         words = text.split()
         match words:
             case ["clock", step] if (m := re.fullmatch(r"\+(\d+)([smh])", step)):

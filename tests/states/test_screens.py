@@ -11,8 +11,8 @@ from states_support import TRANSCRIPTS, MakeRig, transcript_files
 
 from ledger import money
 from ledger.numberplan import NumberPlan
+from simulator.transcript import parse, play
 from smsmenu.states.checks import PAGE
-from smsmenu.states.transcript import parse, play
 from smsmenu.texts import Texts
 from smsmenu.types import TargetKind
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from states_support import TRANSCRIPTS, MakeRig, transcript_files
 
-from smsmenu.states.transcript import play
+from simulator.transcript import play
 
 
 @pytest.mark.parametrize(("lang", "source"), [

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from smsmenu.states.transcript import (
+from simulator.transcript import (
     Send,
     TranscriptError,
     TranscriptMismatch,

@@ -80,7 +80,7 @@ def _read(n: int, line: str) -> tuple[str, str, str]:
         return "directive", "", m[1]
     if m := re.fullmatch(r"@([A-Za-z_]+) +(\S.*)", line):
         return "header", m[1], m[2]
-    raise TranscriptError(f"line {n}: cannot read {line!r} (see smsmenu.states.transcript)")
+    raise TranscriptError(f"line {n}: cannot read {line!r} (see simulator.transcript)")
 
 
 def parse(source: str, agent: str = "") -> Transcript:
