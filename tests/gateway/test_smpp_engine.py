@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -17,7 +17,10 @@ from simulator.smsc import MoTicket, SmscSimulator
 from smsmenu.clock import ManualClock
 from smsmenu.dispatch import Dispatcher
 from smsmenu.gateway.smpp import SmppGateway
+from smsmenu.gateway.smpp_codec import ROK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
+from smsmenu.gateway.smpp_receive import MoReceiver
+from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.types import Inbound, InboundHandler, Reply, TargetKind
 from smsmenu.wiring import ReceiptBook, WakingEngine
 from tests.conftest import AGENT, TX
@@ -226,3 +229,35 @@ async def test_receipt_class_deliver_sm_never_gets_a_menu_reply(
         await settled(ledger)
     replies = [m.text for m in phone.inbox[before:]]
     assert len(replies) == 1 and "1固定电话" in replies[0]
+
+
+
+class Answers:
+    """The receiver's deliver_sm_resp, recorded in place of a link."""
+
+    name = "pipelined"
+
+    def __init__(self) -> None:
+        self.statuses: list[int] = []
+
+    def respond(self, pdu: Pdu, status: int = ROK, **fields: Any) -> None:
+        self.statuses.append(status)
+
+
+async def test_a_whole_dialog_pipelined_is_stepped_in_arrival_order(
+    ledger: Ledger, billing: BillingSimulator, clock: ManualClock, agent: dict[str, object],
+) -> None:  # fmt: skip
+    """Six deliver_sm of one agent in flight at once, as an SMSC with a window may send them:
+    the receiver holds them all (the bound is 8) and the engine's turn alone orders them, in
+    arrival order, so the recharge dialog goes through, once."""
+    replies: list[Reply] = []
+    engine = WakingEngine(ledger, on_queued=replies.extend)
+    receiver, answers = MoReceiver(engine, clock=clock), Answers()
+    keys = ["1", "2", CUSTOMER, "100", "1", TX]
+    pdus = [parse(encode(make("deliver_sm", Sequence(), source_addr=AGENT, destination_addr="10658",
+                              short_message=key.encode()))) for key in keys]  # fmt: skip
+    await asyncio.gather(*(receiver(cast(SmppSession, answers), pdu) for pdu in pdus))
+    receiver.close()
+    assert answers.statuses == [ROK] * len(keys)
+    assert "充值成功" in [r.text for r in replies if r.to == AGENT][-1]
+    await charged_once(ledger, billing)

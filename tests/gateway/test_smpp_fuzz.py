@@ -77,6 +77,16 @@ async def menu(inbound: Inbound) -> list[Reply]:
     return []
 
 
+class Book:
+    """A receipt sink taken without waiting (as ``ReceiptBook``)."""
+
+    def note(self, message_id: str, stat: str, raw: str) -> bool:
+        return True
+
+    async def __call__(self, message_id: str, stat: str, raw: str) -> None:
+        raise AssertionError("never awaited")
+
+
 def read_fully(pdu: Pdu) -> None:
     """Every inbound decoder on a parsed PDU; none may raise."""
     segment, payload = message_parts(pdu)
@@ -107,14 +117,17 @@ def test_receiver_answers_every_deliver_sm_once(frame: bytes) -> None:
         pdu = parse(frame)
     except PduError:
         return
-    session, receiver = Session(), MoReceiver(menu)
 
-    async def run() -> None:
-        await receiver(cast(SmppSession, session), pdu)
+    async def run(session: Session, receiver: MoReceiver) -> None:
+        # as the session does: answered in the reading turn, or else by the task
+        if not receiver.inline(cast(SmppSession, session), pdu):
+            await receiver(cast(SmppSession, session), pdu)
         receiver.close()
 
-    asyncio.run(run())
-    assert session.answers == 1
+    for receipts in (None, Book()):
+        session = Session()
+        asyncio.run(run(session, MoReceiver(menu, on_receipt=receipts)))
+        assert session.answers == 1
 
 
 @FUZZ

@@ -7,7 +7,7 @@ from typing import Any, cast
 import pytest
 
 from smsmenu.gateway.base import sender_msisdn
-from smsmenu.gateway.smpp_codec import ROK, Pdu, Sequence, encode, make, parse
+from smsmenu.gateway.smpp_codec import ROK, RX_T_APPNACK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_coding import BINARY, GSM, UCS2, charset
 from smsmenu.gateway.smpp_receive import MoReceiver
 from smsmenu.gateway.smpp_session import SmppSession
@@ -217,3 +217,50 @@ async def test_other_requests_than_deliver_sm_get_generic_nack_with_their_sequen
     await MoReceiver(menu)(cast(SmppSession, session), pdu)
     assert [seq for seq, _ in session.nacks] == [4321]
     assert menu.seen == []
+
+
+class Sink:
+    """A ``ReceiptSink``: takes receipts without being awaited, refuses when told to."""
+
+    def __init__(self, takes: bool = True) -> None:
+        self.takes = takes
+        self.noted: list[tuple[str, str]] = []
+
+    def note(self, message_id: str, stat: str, raw: str) -> bool:
+        if self.takes:
+            self.noted.append((message_id, stat))
+        return self.takes
+
+    async def __call__(self, message_id: str, stat: str, raw: str) -> None:
+        raise AssertionError("a sink with note() is never awaited")
+
+
+RECEIPT = b"id:00ab sub:001 dlvrd:001 submit date:2601011200 done date:2601011201 stat:DELIVRD err:000"
+
+
+@pytest.mark.parametrize(("takes", "status"), [(True, ROK), (False, RX_T_APPNACK)])
+async def test_receipts_for_a_sink_are_answered_inline(takes: bool, status: int) -> None:
+    """A receipt for a ``ReceiptSink`` is taken and answered in the reading turn (no task);
+    one the sink refuses (too many waiting) is ESME_RX_T_APPN: the SMSC delivers it again."""
+    menu, session, sink = Menu(), FakeSession(), Sink(takes)
+    receiver = MoReceiver(menu, on_receipt=sink)
+    assert receiver.inline(cast(SmppSession, session), deliver_sm(esm_class=0x04,
+                                                                  short_message=RECEIPT))
+    assert session.answers == [(session.answers[0][0], status)]
+    assert sink.noted == ([("00ab", "DELIVRD")] if takes else [])
+    assert menu.seen == []
+
+
+async def test_only_receipts_for_a_sink_or_for_nobody_are_answered_inline() -> None:
+    """Messages, and receipts for an awaited handler, are left to the receiver's task."""
+    menu, session = Menu(), FakeSession()
+    awaited = MoReceiver(menu, on_receipt=menu.receipt)
+    receipt = deliver_sm(esm_class=0x04, short_message=RECEIPT)
+    assert not awaited.inline(cast(SmppSession, session), receipt)
+    assert not awaited.inline(cast(SmppSession, session), deliver_sm())
+    assert session.answers == []
+    await awaited(cast(SmppSession, session), receipt)
+    assert menu.receipts == [("00ab", "DELIVRD")]
+    nobody = MoReceiver(menu)
+    assert nobody.inline(cast(SmppSession, session), receipt)
+    assert [status for _, status in session.answers] == [ROK, ROK]
