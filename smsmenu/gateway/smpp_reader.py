@@ -14,6 +14,8 @@ SMPP_COMMANDS = frozenset(
 are still framed, and answered generic_nack ESME_RINVCMDID with their sequence number."""
 _IDS = [(code | response).to_bytes(4, "big") for code in SMPP_COMMANDS for response in (0, 1 << 31)]
 _PREFIXES = frozenset(code[:k] for code in [*_IDS, (1 << 31).to_bytes(4, "big")] for k in range(5))
+_WHOLE_IDS = frozenset(code for code in _PREFIXES if len(code) == 4)
+"""Every full command_id ``_command_ok`` accepts (generic_nack included)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,13 @@ class PduReader:
         """The next frame, or what was just discarded (``Garbage.skipped`` > 0)."""
         buf = self._buf
         while True:
+            if len(buf) >= 8:  # the usual case: a well-formed frame first; same answer, quicker
+                length = int.from_bytes(buf[:4], "big")
+                if HEADER <= length <= self._max and len(buf) >= length \
+                        and bytes(buf[4:8]) in _WHOLE_IDS:  # fmt: skip
+                    frame = bytes(buf[:length])
+                    del buf[:length]
+                    return frame
             oversized = self._oversized()
             if not oversized or len(buf) >= HEADER:
                 skipped = self._garbage()

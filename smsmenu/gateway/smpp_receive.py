@@ -21,6 +21,7 @@ from smsmenu.gateway.base import sender_msisdn
 from smsmenu.gateway.smpp_codec import RINVCMDID, ROK, RX_T_APPNACK, Pdu, text_field
 from smsmenu.gateway.smpp_coding import is_text
 from smsmenu.gateway.smpp_inbound import (
+    MESSAGE_STATES,
     Limits,
     Reassembler,
     is_notification,
@@ -52,6 +53,19 @@ class ReceiptSink(Protocol):
 class UtcClock:
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
+
+
+def _receipt_fields(pdu: Pdu) -> tuple[str, str, str]:
+    """``parse_receipt``'s message id, state and text; without reading the text's fields when
+    the receipted_message_id and a known message_state TLV give both (they win over the text)."""
+    state = pdu.message_state
+    if state in MESSAGE_STATES and pdu.receipted_message_id:
+        message_id = text_field(pdu.receipted_message_id)
+        if message_id:
+            raw = (pdu.short_message or pdu.message_payload or b"").decode("latin-1")
+            return message_id, MESSAGE_STATES[state], raw
+    receipt = parse_receipt(pdu)
+    return receipt.message_id, receipt.stat, receipt.text
 
 
 class MoReceiver:
@@ -125,8 +139,8 @@ class MoReceiver:
         try:
             status = ROK
             if note is not None:
-                receipt = parse_receipt(pdu)
-                if not note(receipt.message_id, receipt.stat, receipt.text):
+                message_id, stat, raw = _receipt_fields(pdu)
+                if not note(message_id, stat, raw):
                     status = RX_T_APPNACK  # too many waiting to be stored: redelivered later
         except Exception:
             log.exception("smpp.receipt_failed", link=session.name)
@@ -156,9 +170,9 @@ class MoReceiver:
     async def _deliver(self, session: SmppSession, pdu: Pdu) -> int:
         """The deliver_sm_resp status for ``pdu``, once it went where it belongs."""
         if is_receipt(pdu.esm_class):
-            receipt = parse_receipt(pdu)
             if self._note is not None:
-                return ROK if self._note(receipt.message_id, receipt.stat, receipt.text) else RX_T_APPNACK
+                return ROK if self._note(*_receipt_fields(pdu)) else RX_T_APPNACK
+            receipt = parse_receipt(pdu)
             if self._on_receipt is not None:
                 await self._on_receipt(receipt.message_id, receipt.stat, receipt.text)
             return ROK

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from smsmenu.gateway.base import sender_msisdn
 from smsmenu.gateway.smpp_codec import ROK, RX_T_APPNACK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_coding import BINARY, GSM, UCS2, charset
-from smsmenu.gateway.smpp_receive import MoReceiver
+from smsmenu.gateway.smpp_inbound import parse_receipt
+from smsmenu.gateway.smpp_receive import MoReceiver, _receipt_fields
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import decode, gsm_encode
 from smsmenu.types import Inbound, Reply
@@ -264,3 +267,19 @@ async def test_only_receipts_for_a_sink_or_for_nobody_are_answered_inline() -> N
     nobody = MoReceiver(menu)
     assert nobody.inline(cast(SmppSession, session), receipt)
     assert [status for _, status in session.answers] == [ROK, ROK]
+
+
+@given(state=st.one_of(st.none(), st.integers(0, 9)),
+       tlv_id=st.one_of(st.none(), st.sampled_from(["", "\0", "AB12", "AB12\0", " x "])),
+       text=st.one_of(st.just(RECEIPT), st.binary(max_size=80), st.just(b"id:zz stat:undeliv")))  # fmt: skip
+def test_receipt_fields_are_parse_receipts(state: int | None, tlv_id: str | None,
+                                           text: bytes) -> None:  # fmt: skip
+    """The inline path's shortcut (both TLVs given) reads what parse_receipt reads."""
+    fields: dict[str, Any] = {"esm_class": 0x04, "short_message": text}
+    if state is not None:
+        fields["message_state"] = state
+    if tlv_id is not None:
+        fields["receipted_message_id"] = tlv_id
+    pdu = deliver_sm(**fields)
+    receipt = parse_receipt(pdu)
+    assert _receipt_fields(pdu) == (receipt.message_id, receipt.stat, receipt.text)
