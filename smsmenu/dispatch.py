@@ -202,12 +202,14 @@ class Dispatcher:
         """Drain forever (until cancelled): claim what is due, send it in the background.
 
         Sends are not awaited before the next claim (their rows are leased), so a row queued
-        while others are on the wire goes out at the next poke, not after them.
+        while others are on the wire goes out at the next poke, not after them. While a
+        ``batch`` of rows already waits for a sender, nothing more is claimed: the queue in
+        memory stays bounded when the gateways are slower than the outbox fills.
         """
         while True:
             self._wake.clear()  # before claiming: a poke that comes meanwhile is not lost
             try:
-                due = await self._claim()
+                due = await self._claim() if len(self._queue) < self.batch else []
             except SmsmenuError as exc:
                 log.error("outbox.drain_failed", error=exc.code)
                 due = []

@@ -113,3 +113,25 @@ async def test_receipts_land_late_ones_once_more_unknown_ones_are_given_up(ledge
     book.limit = 0
     assert not book.note("a", "DELIVRD") and book.refused == 1
     await book.aclose()
+
+
+async def test_the_drain_claims_no_more_while_a_batch_waits_for_senders(ledger: Ledger) -> None:
+    """A slow gateway and a full outbox: rows wait in the database, not in memory."""
+    gateway = Held()
+    dispatcher = Dispatcher(ledger, [gateway], batch=5, concurrency=2, interval=0.01,
+                            instance="node")
+    await queued(ledger, 30)
+    drain = asyncio.create_task(dispatcher.run())
+    await asyncio.sleep(0.2)
+    assert len(gateway.taken) == 2 and len(dispatcher._queue) < 2 * 5  # claimed below 5, then 5
+    assert await count(ledger, "claimed_by IS NULL") == 30 - 2 - len(dispatcher._queue)
+    gateway.gate.set()
+    for _ in range(300):
+        if dispatcher.sent == 30:
+            break
+        await asyncio.sleep(0.01)
+    drain.cancel()
+    await asyncio.gather(drain, return_exceptions=True)
+    await dispatcher.aclose()
+    assert sorted(gateway.taken) == sorted(f"t{i}" for i in range(30))
+    assert await count(ledger, "status = 'sent'") == 30
