@@ -224,11 +224,14 @@ class Dispatcher:
 
     async def aclose(self, grace: float = 2.0) -> None:
         """After ``run`` was cancelled: let sends on the wire and queued finish (``grace`` s),
-        cancel the rest, then wait for the "sent" marks to be written.
+        cancel the rest, then wait for the "sent" marks to be written (within the same grace).
 
         A cancelled send keeps its row queued: it goes out again at this instance's next start
-        (``release``), or after its lease (at least once).
+        (``release``), or after its lease (at least once); so does a sent row whose mark the
+        grace did not leave time to write.
         """
+        loop = asyncio.get_running_loop()
+        until = loop.time() + grace
         watched = self._watch(list(self._sending))
         if watched:
             await asyncio.wait(watched, timeout=grace)
@@ -239,4 +242,7 @@ class Dispatcher:
         self._queue.clear()
         self._sending.clear()
         self._watched.clear()
-        await self._marks.settled()
+        try:
+            await asyncio.wait_for(self._marks.settled(), max(until - loop.time(), 0.0) or 0.01)
+        except TimeoutError:
+            log.warning("outbox.marks_unwritten", queued=len(self._marks))
