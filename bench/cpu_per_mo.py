@@ -507,7 +507,6 @@ async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str
     from smsmenu.clock import SystemClock
     from smsmenu.healthwait import wait_healthy
     from smsmenu.settings import load_settings
-    from smsmenu.states.engine import DDL
 
     password, work = _password(), tmp / f"server-{n}"
     work.mkdir()
@@ -533,7 +532,7 @@ async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str
         settings = load_settings(conf, env={})
         clock = SystemClock(settings.ledger.timezone)
         ledger = await stack.enter_async_context(
-            await Ledger.open(settings, BillingSimulator(clock=clock), clock, extra_ddl=DDL))
+            await Ledger.open(settings, BillingSimulator(clock=clock), clock))
         rig = Rig(ledger, url, handset=smsc.handset, smsc=smsc)
         pairs = await fund(rig, opts.agents, f"1330{n % 10:03d}")
         await asyncio.sleep(0.5)  # the funding notices go out before the load starts

@@ -16,7 +16,7 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from smsmenu.clock import SystemClock
 from smsmenu.settings import load_settings
-from smsmenu.states.engine import DDL, Engine
+from smsmenu.states.engine import Engine
 from smsmenu.types import Channel, Inbound
 
 DIALOG = ["1", "2", "{target}", "100", "1", "{tx}"]
@@ -41,8 +41,7 @@ async def run_level(agents: int, seconds: float, synchronous: str = "FULL") -> d
             "ledger", db=str(Path(tmp) / "bench.db"), secret_file=str(Path(tmp) / "secret"),
             synchronous=synchronous)
         clock = SystemClock()
-        async with await Ledger.open(settings, BillingSimulator(clock=clock), clock,
-                                     extra_ddl=DDL) as ledger:
+        async with await Ledger.open(settings, BillingSimulator(clock=clock), clock) as ledger:
             numbers = await _agents(ledger, agents)
             engine = Engine(ledger)
             keys = itertools.count()

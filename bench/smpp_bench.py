@@ -41,7 +41,6 @@ from smsmenu.dispatch import Dispatcher
 from smsmenu.gateway.base import Gateway
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.settings import load_settings
-from smsmenu.states.engine import DDL
 from smsmenu.types import InboundHandler
 from smsmenu.wiring import ReceiptBook, WakingEngine
 
@@ -59,8 +58,7 @@ async def engine_factory(gateway: Gateway, agents: int = 200,
         "ledger", db=str(Path(tmp.name) / "bench.db"), secret_file=str(Path(tmp.name) / "secret"),
         synchronous="FULL")  # fmt: skip
     clock = SystemClock()
-    ledger = await Ledger.open(settings, BillingSimulator(clock=clock, seed=None), clock,
-                               extra_ddl=DDL)  # fmt: skip
+    ledger = await Ledger.open(settings, BillingSimulator(clock=clock, seed=None), clock)  # fmt: skip
 
     async def agent(n: int) -> None:
         number = f"189{n:08d}"

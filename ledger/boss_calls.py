@@ -13,15 +13,6 @@ from dataclasses import dataclass
 CANCELLED = "cancelled"
 """BOSS's refusal reason for a reference closed by ``cancel``: never applied, never will be."""
 
-DDL = """
-CREATE TABLE IF NOT EXISTS boss_calls (
-    reference TEXT PRIMARY KEY,
-    answer TEXT NOT NULL,
-    first_at TEXT NOT NULL,
-    asked_at TEXT NOT NULL,
-    tries INTEGER NOT NULL DEFAULT 1
-) STRICT, WITHOUT ROWID;
-"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,12 +52,12 @@ class LedgerCore:
     @classmethod
     async def open(cls, settings: Settings, billing: Billing, clock: Clock, *,
                    secret: bytes | None = None, texts: Texts | None = None,
-                   plan: NumberPlan | None = None, extra_ddl: str = "") -> Self:
+                   plan: NumberPlan | None = None) -> Self:
         """Open (creating if needed) the database named in ``settings``; start the writer.
 
         The writer first brings the schema to this code's version (``ledger.schema.create``:
-        the migrations; ``migrations.SchemaTooNew`` for a newer database). ``extra_ddl`` is
-        ignored, kept until no caller passes it: the migrations define every table.
+        the migrations; ``migrations.SchemaTooNew`` for a newer database). The migrations
+        define every table.
         """
         path = settings.ledger.db
         if path != ":memory:":

@@ -49,12 +49,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 conn.execute(statement)
 
 
-def create(conn: sqlite3.Connection, extra_ddl: str = "") -> None:
-    """Bring the database to the latest schema version (the writer's start-up hook).
-
-    ``extra_ddl`` is ignored: the migrations define every table (the parameter stays until no
-    caller passes it).
-    """
+def create(conn: sqlite3.Connection) -> None:
+    """Bring the database to the latest schema version (the writer's start-up hook)."""
     migrate(conn)
 
 

@@ -22,7 +22,6 @@ from smsmenu.clock import SystemClock
 from smsmenu.healthwait import WAIT_S, wait_healthy
 from smsmenu.server import running
 from smsmenu.settings import Settings
-from smsmenu.states.engine import DDL
 from smsmenu.tokens import new_smpp_password, new_token
 
 
@@ -168,7 +167,7 @@ async def remote_server(settings: Settings, server: str, *, control_url: str | N
             connector=aiohttp.TCPConnector(limit=0)))
         await wait_healthy(server, wait=wait, http=http)
         ledger = await stack.enter_async_context(
-            await Ledger.open(settings, BillingSimulator(clock=clock), clock, extra_ddl=DDL))
+            await Ledger.open(settings, BillingSimulator(clock=clock), clock))
         control = control_url or f"{server.rstrip('/')}/smsc"
         phones: dict[str, RemoteHandset] = {}
 

@@ -20,7 +20,6 @@ from smsmenu import cli_output
 from smsmenu.billing import HttpBilling
 from smsmenu.clock import SystemClock
 from smsmenu.errors import BillingUnavailable, InvalidCommand
-from smsmenu.schema import EXTRA_DDL
 from smsmenu.settings import Settings, load_settings
 from smsmenu.types import Billing, BossCredit, Clock, CreditResult, Fen, TargetKind
 
@@ -186,7 +185,7 @@ async def session(args: argparse.Namespace) -> AsyncIterator[Session]:
     billing = make_billing(args, settings, clock)
     try:
         try:
-            ledger = await Ledger.open(settings, billing, clock, extra_ddl=EXTRA_DDL)
+            ledger = await Ledger.open(settings, billing, clock)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot open the ledger at {settings.ledger.db}: {exc}") from None
         async with ledger:

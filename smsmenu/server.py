@@ -31,7 +31,6 @@ from smsmenu.gateway.kannel import DLR_PATH, KannelGateway
 from smsmenu.gateway.kannel import routes as kannel_routes
 from smsmenu.listeners import listen, read_deadline
 from smsmenu.readiness import Readiness
-from smsmenu.schema import EXTRA_DDL
 from smsmenu.server_smpp import Smpp, prepare
 from smsmenu.settings import Settings
 from smsmenu.states.engine import Engine
@@ -125,7 +124,7 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     seed = demo if seed is None else seed
     clock = clock or SystemClock(settings.ledger.timezone)
     billing = billing or make_billing(settings, clock)
-    ledger = await Ledger.open(settings, billing, clock, extra_ddl=EXTRA_DDL)
+    ledger = await Ledger.open(settings, billing, clock)
     dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval,
                             instance=instance_id(settings))
     engine = WakingEngine(ledger, on_queued=dispatcher.send_now,

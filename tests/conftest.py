@@ -13,7 +13,6 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from smsmenu.clock import ManualClock
 from smsmenu.settings import Settings, load_settings
-from smsmenu.states.engine import DDL as ENGINE_DDL
 
 AGENT = "18912345678"
 TX = "123456"
@@ -56,8 +55,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def ledger(settings: Settings, billing: BillingSimulator,
                  clock: ManualClock) -> AsyncIterator[Ledger]:
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32,
-                                 extra_ddl=ENGINE_DDL) as opened:
+    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as opened:
         yield opened
 
 

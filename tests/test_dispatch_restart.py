@@ -16,7 +16,6 @@ from smsmenu.dispatch import LEASE_S, Dispatcher
 from smsmenu.gateway.base import Gateway, Outbound, SendResult
 from smsmenu.server import instance_id, running
 from smsmenu.settings import Settings
-from smsmenu.states.engine import DDL as ENGINE_DDL
 
 AGENT = "18912345678"
 
@@ -59,8 +58,7 @@ class Recording(Gateway):
 @asynccontextmanager
 async def opened(settings: Settings, billing: BillingSimulator,
                  clock: ManualClock) -> AsyncIterator[Ledger]:
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32,
-                                 extra_ddl=ENGINE_DDL) as ledger:
+    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as ledger:
         yield ledger
 
 

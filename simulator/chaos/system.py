@@ -23,7 +23,6 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from simulator.chaos.procs import PY, Proc, Procs, child_env, free_port, run_cli, wait_http
 from smsmenu.clock import SystemClock
-from smsmenu.schema import EXTRA_DDL
 from smsmenu.settings import Settings, load_settings
 
 TX = "135790"
@@ -144,7 +143,7 @@ class System:
         settings = load_settings(self.config, env={})
         clock = SystemClock(settings.ledger.timezone)
         async with await Ledger.open(settings, BillingSimulator(clock=clock), clock,
-                                     secret=self.secret, extra_ddl=EXTRA_DDL) as ledger:
+                                     secret=self.secret) as ledger:
             for msisdn in self.agents:
                 await ledger.open_agent(msisdn=msisdn, name=f"chaos{msisdn[-3:]}", tx_password=TX,
                                         mgmt_password=MGMT)

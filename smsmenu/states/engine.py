@@ -16,11 +16,8 @@ from smsmenu.errors import StorageError
 from smsmenu.metrics import Metrics
 from smsmenu.states import steps
 from smsmenu.states.menu import build_machine
-from smsmenu.states.session import SESSION_DDL
 from smsmenu.types import Channel, Inbound, Reply
 
-DDL = SESSION_DDL + steps.INBOX_DDL
-"""The engine's tables, created with the ledger's (same database, same transactions)."""
 DIRECT = {Channel.HTTP: "all", Channel.WEB: "all", Channel.USSD: "agent"}
 """Replies a channel's transport hands over itself (see ``steps._remember``); SMS: none."""
 log = structlog.get_logger("engine")

@@ -18,30 +18,6 @@ from smsmenu.clock import from_iso, iso
 from smsmenu.errors import SmsmenuError, WrongPassword
 from smsmenu.states.menu import ON_ENTER, SCREENS
 
-SESSION_DDL = """
-CREATE TABLE IF NOT EXISTS sessions (
-    msisdn TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    data TEXT NOT NULL,
-    dialog INTEGER NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL
-) STRICT;
-CREATE TABLE IF NOT EXISTS menu_sessions (
-    msisdn TEXT NOT NULL,
-    channel TEXT NOT NULL CHECK (channel IN ('sms', 'ussd', 'api')),
-    state TEXT NOT NULL,
-    data TEXT NOT NULL,
-    dialog INTEGER NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (msisdn, channel)
-) STRICT, WITHOUT ROWID;
-INSERT OR IGNORE INTO menu_sessions (msisdn, channel, state, data, dialog, updated_at)
-    SELECT msisdn, 'sms', state, data, dialog, updated_at FROM sessions;
-DELETE FROM sessions;
-"""
-"""Sessions by (agent, dialog channel); ``sessions`` (one per agent, before channels had their
-own dialogs) is emptied into ``menu_sessions`` as the SMS dialogs on open."""
-
 
 @dataclass
 class Step:

@@ -22,31 +22,6 @@ from smsmenu.states.records import MenuSession as Session
 from smsmenu.states.session import Step
 from smsmenu.types import Inbound, Reply
 
-INBOX_DDL = """
-CREATE TABLE IF NOT EXISTS inbox (
-    key TEXT PRIMARY KEY,
-    msisdn TEXT NOT NULL,
-    replies TEXT NOT NULL,
-    final INTEGER NOT NULL,
-    at TEXT NOT NULL
-) STRICT, WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS stranger_replies (
-    msisdn TEXT PRIMARY KEY,
-    since TEXT NOT NULL,
-    count INTEGER NOT NULL
-) STRICT, WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS line_commands (
-    msisdn TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    first_at TEXT NOT NULL,
-    key TEXT NOT NULL,
-    PRIMARY KEY (msisdn, digest, first_at)
-) STRICT, WITHOUT ROWID;
-"""
-
-
 STRANGER_REPLIES = 2
 """Replies per number and hour to a sender that is no (open) agent: enough to tell a person
 where to apply, too few to pump SMS to a number by sending as it."""

@@ -28,10 +28,9 @@ from smsmenu.web import (
 )
 from smsmenu.web.operators import ROLES, bootstrap, create_operator
 from smsmenu.web.render import setup_templates
-from smsmenu.web.schema import WEB_DDL
 from smsmenu.web.state import PREFIX, WEB, Web, derive
 
-__all__ = ["PREFIX", "ROLES", "WEB_DDL", "bank_key", "bootstrap", "create_operator", "setup_web"]
+__all__ = ["PREFIX", "ROLES", "bank_key", "bootstrap", "create_operator", "setup_web"]
 STATIC = Path(__file__).with_name("static")
 MODULES = (agent_login, agent_home, agent_recharge, agent_history, agent_account, topup,
            ops_login, ops_agents, ops_recharges, ops_reports, ops_operators)

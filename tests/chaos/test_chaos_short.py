@@ -14,7 +14,7 @@ from simulator.chaos.scenarios import Spec, kills, run_scenario, slow_billing
 from simulator.chaos.system import Options
 from smsmenu.clock import ManualClock
 from smsmenu.settings import Settings
-from smsmenu.states.engine import DDL, Engine
+from smsmenu.states.engine import Engine
 from smsmenu.types import Channel, Inbound
 
 AGENT = "18912345678"
@@ -69,8 +69,7 @@ async def test_redelivery_across_ten_minute_mark_charges_once(settings: Settings
     """The same one-line recharge delivered twice 8 s apart, across 10:10:00, charges once."""
     clock = ManualClock("2026-11-10T10:09:56")
     billing = BillingSimulator(clock=clock)
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32,
-                                 extra_ddl=DDL) as ledger:
+    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as ledger:
         await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password="654321")
         await ledger.deposit(key="seed", msisdn=AGENT, amount_fen=50_000, channel="counter")
         engine = Engine(ledger)

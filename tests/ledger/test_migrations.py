@@ -14,15 +14,13 @@ from typing import Any
 import pytest
 from ledger_support import AGENT, CUSTOMER, clean, recharge
 
-from ledger import Ledger, boss_calls, migrations, schema
+from ledger import Ledger, migrations, schema
 from ledger.migrations import Migration, Report, SchemaTooNew
 from ledger.migrations.sqlite_runner import SqliteMigrator, statements
 from ledger.writer import connect
 from simulator.billing import BillingSimulator
 from smsmenu.clock import ManualClock
 from smsmenu.settings import Settings
-from smsmenu.states.engine import DDL as ENGINE_DDL
-from smsmenu.web.schema import WEB_DDL
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LATEST = migrations.latest()
@@ -342,15 +340,4 @@ def test_rows_old_code_writes_to_sessions_later_become_sms_dialogs() -> None:
         (CUSTOMER, "sms", "kind")]
     assert conn.execute("SELECT count(*) FROM sessions").fetchone() == (0,)
 
-
-def test_the_ddl_constants_left_elsewhere_define_nothing_the_migrations_lack() -> None:
-    """Until they are deleted, the old DDL strings (boss_calls, engine, web) may not hold a
-    table or column that no migration creates: add a migration instead."""
-    old = sqlite3.connect(":memory:")
-    for statement in statements(boss_calls.DDL + ENGINE_DDL + WEB_DDL):
-        if statement.upper().startswith("CREATE"):
-            old.execute(statement)
-    migrated = layout(fresh())
-    for name, shape in layout(old).items():
-        assert migrated.get(name) == shape, f"{name}: add a migration in ledger/migrations/sqlite"
 

@@ -12,7 +12,7 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from smsmenu.clock import ManualClock
 from smsmenu.settings import Settings
-from smsmenu.states.engine import DDL, Engine
+from smsmenu.states.engine import Engine
 from smsmenu.states.steps import Outcome
 from smsmenu.types import Channel, Inbound
 
@@ -35,8 +35,7 @@ class Rig:
         self.engine: Engine
 
     async def open(self) -> Rig:
-        self.ledger = await Ledger.open(self.settings, self.billing, self.clock, secret=SECRET,
-                                        extra_ddl=DDL)
+        self.ledger = await Ledger.open(self.settings, self.billing, self.clock, secret=SECRET)
         idle = dt.timedelta(seconds=self.settings.menu.idle_timeout_s)
         self.engine = Engine(self.ledger, idle_timeout=idle)
         return self

@@ -20,8 +20,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.clock import ManualClock
 from smsmenu.listeners import read_deadline
 from smsmenu.settings import Settings
-from smsmenu.states.engine import DDL as ENGINE_DDL
-from smsmenu.web import WEB_DDL, create_operator, security, setup_web
+from smsmenu.web import create_operator, security, setup_web
 from smsmenu.web import operators as web_operators
 from smsmenu.web.state import WEB, Web
 
@@ -46,8 +45,7 @@ def settings(settings: Settings) -> Settings:
 async def ledger(settings: Settings, billing: BillingSimulator,
                  clock: ManualClock) -> AsyncIterator[Ledger]:
     """The root ledger with the portal's tables too."""
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32,
-                                 extra_ddl=ENGINE_DDL + WEB_DDL) as opened:
+    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as opened:
         yield opened
 
 
