@@ -7,6 +7,7 @@ from typing import Any
 
 from ledger import recharge, reversal
 from ledger.followup import FollowUp
+from ledger.queries import scalar
 from smsmenu.errors import BillingError
 from smsmenu.types import TargetKind
 
@@ -36,8 +37,13 @@ class Ledger(FollowUp):
         """Reverse a recharge if every R-23..R-25 check passes; each refusal names its rule."""
         r = await self.get_recharge(recharge_id)
         balance = await self.billing.balance(TargetKind(r.kind), r.target)
+        # A repeated key returns the first reversal, which BOSS may have seen: not fresh.
+        repeated = await self.read(scalar("SELECT 1 FROM idempotency WHERE key = ?", key))
         rv = await self.op(reversal.begin, key=key, recharge_id=recharge_id, operator=operator,
                            customer_balance=balance)
         if rv["status"] != "pending":
             return {**rv, "notices": []}
-        return await self.settle_reversal(rv["id"], rv["reference"], r.reference, fresh=True)
+        if rv["reference"] in self.inflight:  # its first caller is asking BOSS right now
+            return {**rv, "notices": []}
+        return await self.settle_reversal(rv["id"], rv["reference"], r.reference,
+                                          fresh=repeated is None)

@@ -315,3 +315,22 @@ async def test_reversal_checks_after_a_reversal(ledger: Ledger, billing: Billing
     checks = dict(await ledger.reversal_checks(done["recharge_id"]))
     assert checks["reversed"] is False and checks["monthly"] is False
     assert checks["not_done"] is True
+
+
+async def test_a_repeated_reversal_key_never_voids_what_boss_may_have_applied(
+        ledger: Ledger, billing: BillingSimulator, clock: ManualClock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same key again while the first reversal's outcome is unknown: a 503 on the re-send
+    leaves it pending (BOSS applied the first); the follow-up then posts it."""
+    done = await bill_paid(ledger, billing, clock)
+
+    async def unreachable(*args: object) -> None:
+        raise BillingUnavailable()
+    billing.timeout_next(1, applied=True)
+    monkeypatch.setattr(billing, "status", unreachable)
+    assert (await reverse(ledger, done["recharge_id"]))["status"] == "pending"
+    monkeypatch.setattr(billing, "reverse", unreachable)
+    assert (await reverse(ledger, done["recharge_id"]))["status"] == "pending"
+    monkeypatch.undo()
+    assert (await ledger.recover())["posted"] == 1
+    assert (await ledger.get_recharge(done["recharge_id"])).status == "reversed"
