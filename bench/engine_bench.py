@@ -14,10 +14,10 @@ from typing import Any
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.clock import SystemClock
-from smsmenu.settings import load_settings
+from smsmenu.core.clock import SystemClock
+from smsmenu.core.settings import load_settings
+from smsmenu.core.types import Channel, Inbound
 from smsmenu.states.engine import Engine
-from smsmenu.types import Channel, Inbound
 
 DIALOG = ["1", "2", "{target}", "100", "1", "{tx}"]
 """A full mobile recharge dialog: six menu steps, the last one moves money."""

@@ -70,9 +70,9 @@ import structlog
 from ledger import Ledger, schema
 from ledger import writer as ledger_writer
 from simulator.billing import BillingSimulator
-from smsmenu.clock import SystemClock, iso
-from smsmenu.settings import Settings
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import SystemClock, iso
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import TargetKind
 
 LEVELS = (1, 10, 100)
 REPEATS = 3

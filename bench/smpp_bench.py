@@ -35,14 +35,14 @@ from smpp_echo import run as run_esme
 from ledger import Ledger
 from ledger.queries import scalar
 from simulator.billing import BillingSimulator
-from smsmenu import logs
-from smsmenu.clock import SystemClock
-from smsmenu.dispatch import Dispatcher
+from smsmenu.core import logs
+from smsmenu.core.clock import SystemClock
+from smsmenu.core.settings import load_settings
+from smsmenu.core.types import InboundHandler
 from smsmenu.gateway.base import Gateway
 from smsmenu.gateway.smpp import SmppGateway
-from smsmenu.settings import load_settings
-from smsmenu.types import InboundHandler
-from smsmenu.wiring import ReceiptBook, WakingEngine
+from smsmenu.server.dispatch import Dispatcher
+from smsmenu.server.wiring import ReceiptBook, WakingEngine
 
 TX = "135790"
 DIALOG = ("1", "2", "{target}", "100", "1", TX)

@@ -24,10 +24,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator.smsc import SmscSimulator
+from smsmenu.core.types import Inbound, InboundHandler, Reply
 from smsmenu.gateway.base import Gateway, Outbound
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_config import SmppBind
-from smsmenu.types import Inbound, InboundHandler, Reply
 
 Closer = Callable[[], Awaitable[None]]
 HandlerFactory = Callable[[Gateway], Awaitable[tuple[InboundHandler, Closer]]]

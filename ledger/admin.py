@@ -10,8 +10,8 @@ from typing import Any
 from ledger import agents, idempotency, lockout, money, outbox, passwords, postings
 from ledger.agents import Agent
 from ledger.context import Env
-from smsmenu.clock import iso
-from smsmenu.errors import (
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import (
     CloseRefused,
     DuplicateAgent,
     InvalidAmount,
@@ -19,7 +19,7 @@ from smsmenu.errors import (
     InvalidRate,
     StaleState,
 )
-from smsmenu.types import TargetKind
+from smsmenu.core.types import TargetKind
 
 
 def view(conn: sqlite3.Connection, env: Env, agent: Agent) -> dict[str, Any]:

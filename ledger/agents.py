@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from ledger import lockout, passwords
 from ledger.context import Env
 from ledger.lockout import Lock
-from smsmenu.clock import iso
-from smsmenu.errors import (
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import (
     AgentClosed,
     AgentSuspended,
     UnknownAgent,

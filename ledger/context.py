@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from ledger.money import parse_rate
 from ledger.numberplan import NumberPlan
-from smsmenu.settings import Settings
-from smsmenu.texts import Texts
+from smsmenu.core.settings import Settings
+from smsmenu.core.texts import Texts
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from ledger.passwords import load_secret
 from ledger.recharge import Recharge
 from ledger.verify import invariants
 from ledger.writer import Writer
-from smsmenu.clock import iso
-from smsmenu.settings import Settings
-from smsmenu.texts import Texts
-from smsmenu.types import Billing, Clock
+from smsmenu.core.clock import iso
+from smsmenu.core.settings import Settings
+from smsmenu.core.texts import Texts
+from smsmenu.core.types import Billing, Clock
 
 T = TypeVar("T")
 log = structlog.get_logger("ledger")

@@ -8,9 +8,9 @@ from typing import Any
 
 from ledger import agents, outbox, passwords
 from ledger.context import Env
-from smsmenu.clock import iso
-from smsmenu.errors import DuplicateAgent, InvalidPassword
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import DuplicateAgent, InvalidPassword
+from smsmenu.core.types import TargetKind
 
 PURPOSES = ("tx", "mgmt")
 

@@ -17,8 +17,8 @@ import structlog
 from ledger import queries, reconcile, reversal
 from ledger.queries import Unsettled
 from ledger.settle import Outcome, Settling
-from smsmenu.clock import from_iso
-from smsmenu.errors import BillingError, SmsmenuError
+from smsmenu.core.clock import from_iso
+from smsmenu.core.errors import BillingError, SmsmenuError
 
 log = structlog.get_logger("ledger.followup")
 PARALLEL = 10

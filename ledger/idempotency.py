@@ -7,7 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from smsmenu.errors import IdempotencyConflict
+from smsmenu.core.errors import IdempotencyConflict
 
 # The encoders ``json.dumps`` would build on every call with these options (same text).
 _CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, default=str)

@@ -18,8 +18,8 @@ from typing import Literal
 
 from ledger import outbox
 from ledger.context import Env
-from smsmenu.clock import from_iso, iso
-from smsmenu.errors import AgentLocked, WebLocked
+from smsmenu.core.clock import from_iso, iso
+from smsmenu.core.errors import AgentLocked, WebLocked
 
 Kind = Literal["tx", "web"]
 UNTIL_UNLOCKED = "9999-12-31T00:00:00.000000Z"

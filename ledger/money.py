@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from smsmenu.errors import InvalidAmount, InvalidRate
-from smsmenu.types import Fen
+from smsmenu.core.errors import InvalidAmount, InvalidRate
+from smsmenu.core.types import Fen
 
 FEN_PER_YUAN = 100
 PPM = 1_000_000

@@ -11,8 +11,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from smsmenu.errors import InvalidNumber
-from smsmenu.types import TargetKind
+from smsmenu.core.errors import InvalidNumber
+from smsmenu.core.types import TargetKind
 
 _CLEAN = str.maketrans({**{chr(0xFF10 + d): str(d) for d in range(10)}, "＋": "+",
                         " ": None, "\t": None, "\u3000": None, "-": None, "－": None})

@@ -9,7 +9,7 @@ import re
 import secrets
 from pathlib import Path
 
-from smsmenu.errors import InvalidPassword
+from smsmenu.core.errors import InvalidPassword
 
 _SIX_DIGITS = re.compile(r"[0-9]{6}")
 

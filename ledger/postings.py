@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from ledger.money import format_yuan
 from ledger.schema import FIXED_IDS
-from smsmenu.errors import InsufficientFunds, StaleState
+from smsmenu.core.errors import InsufficientFunds, StaleState
 
 Posting = tuple[int, int]
 """(account id, amount in fen): positive credits the account, negative debits it."""

@@ -18,15 +18,15 @@ from typing import Any
 from ledger import agents, boss_calls, idempotency, money, outbox, postings
 from ledger.context import Env
 from ledger.postings import Posting
-from smsmenu.clock import iso
-from smsmenu.errors import (
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import (
     InvalidCommand,
     InvalidNumber,
     StaleState,
     UnknownAgent,
     UnknownRecharge,
 )
-from smsmenu.types import CreditResult, TargetKind
+from smsmenu.core.types import CreditResult, TargetKind
 
 COLUMNS = ("id, agent_id, kind, target, notice_to, amount, commission, status, attempts, "
            "reference, past_references, transfer_id, account_type, bill_month, invoice_taken, "

@@ -15,8 +15,8 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from ledger.context import Env
-from smsmenu.clock import iso
-from smsmenu.types import BossCredit
+from smsmenu.core.clock import iso
+from smsmenu.core.types import BossCredit
 
 
 class Mismatch(StrEnum):

@@ -10,8 +10,8 @@ from typing import Any
 from ledger import agents, boss_calls, idempotency, money, outbox, postings
 from ledger.context import Env
 from ledger.recharge import Recharge, get
-from smsmenu.clock import from_iso, iso
-from smsmenu.errors import AgentClosed, ReversalRefused, StaleState
+from smsmenu.core.clock import from_iso, iso
+from smsmenu.core.errors import AgentClosed, ReversalRefused, StaleState
 
 COLUMNS = ("id, recharge_id, agent_id, month, status, reference, transfer_id, operator, failure, "
            "created_at, completed_at")

@@ -8,8 +8,8 @@ from typing import Any
 from ledger import recharge, reversal
 from ledger.followup import FollowUp
 from ledger.queries import scalar
-from smsmenu.errors import BillingError
-from smsmenu.types import TargetKind
+from smsmenu.core.errors import BillingError
+from smsmenu.core.types import TargetKind
 
 
 class Ledger(FollowUp):

@@ -17,9 +17,9 @@ import structlog
 from ledger import boss_calls, recharge, reversal
 from ledger.core import LedgerCore
 from ledger.recharge import Held, Recharge
-from smsmenu.clock import iso
-from smsmenu.errors import BillingError, BillingTimeout, BillingUnavailable, StorageError
-from smsmenu.types import CreditResult, TargetKind
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import BillingError, BillingTimeout, BillingUnavailable, StorageError
+from smsmenu.core.types import CreditResult, TargetKind
 
 log = structlog.get_logger("ledger.settle")
 Outcome = tuple[CreditResult | None, str]

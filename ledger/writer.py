@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 import structlog
 
-from smsmenu.errors import SmsmenuError, StorageError
+from smsmenu.core.errors import SmsmenuError, StorageError
 
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]

@@ -1,4 +1,4 @@
-"""BillingSimulator: an in-process simulated BOSS implementing ``smsmenu.types.Billing``.
+"""BillingSimulator: an in-process simulated BOSS implementing ``smsmenu.core.types.Billing``.
 
 Accounts are keyed by (kind, number); the books live in ``simulator.billing_state``. A credit adds
 to the balance; on a postpaid account it also pays the bill of the current month (clock time taken
@@ -40,8 +40,8 @@ from simulator.billing_state import (
     ShanghaiClock,
     failed,
 )
-from smsmenu.errors import BillingTimeout, BillingUnavailable
-from smsmenu.types import BossCredit, Clock, CreditResult, Fen, Msisdn, TargetKind
+from smsmenu.core.errors import BillingTimeout, BillingUnavailable
+from smsmenu.core.types import BossCredit, Clock, CreditResult, Fen, Msisdn, TargetKind
 
 __all__ = ["CANCELLED", "Account", "Bill", "BillingSimulator", "Books", "ShanghaiClock"]
 

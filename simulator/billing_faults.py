@@ -17,7 +17,7 @@ import random
 from collections import deque
 
 from simulator.billing_state import check_rate
-from smsmenu.errors import BillingUnavailable
+from smsmenu.core.errors import BillingUnavailable
 
 
 class Faults:

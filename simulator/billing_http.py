@@ -1,7 +1,7 @@
 """billing_app: a BillingSimulator served over HTTP/JSON, replaceable by a real operator endpoint.
 
 The six ``Billing`` calls (credit, reverse, status, balance, cancel, credits) follow the wire format
-documented in ``smsmenu.billing`` (amounts are integer fen in fields ending ``_fen``); ``down``
+documented in ``smsmenu.server.billing`` (amounts are integer fen in fields ending ``_fen``); ``down``
 answers 503 and a simulated timeout 504 (after applying the call when the timeout says so); with
 ``latency`` above the client's timeout the client times out for real while the simulator still
 applies the call (a cancel too). Tester endpoints:
@@ -31,8 +31,8 @@ from aiohttp import web
 from simulator.billing import BillingSimulator
 from simulator.billing_http_io import SIM, BadRequest, body, error, faults, get
 from simulator.billing_tester import add_tester_routes
-from smsmenu.billing_wire import credit_to_json, result_to_json
-from smsmenu.types import TargetKind
+from smsmenu.core.billing_wire import credit_to_json, result_to_json
+from smsmenu.core.types import TargetKind
 
 __all__ = ["SIM", "billing_app"]
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from simulator.billing import BillingSimulator
-from smsmenu.errors import BillingTimeout, BillingUnavailable
+from smsmenu.core.errors import BillingTimeout, BillingUnavailable
 
 SIM = web.AppKey("billing_sim", BillingSimulator)
 

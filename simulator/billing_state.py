@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from smsmenu.types import BossCredit, CreditResult, Fen, Msisdn, TargetKind
+from smsmenu.core.types import BossCredit, CreditResult, Fen, Msisdn, TargetKind
 
 AccountType = Literal["prepaid", "postpaid"]
 Key = tuple[TargetKind, Msisdn]

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from simulator.billing_state import Account, Bill, Books, Entry
-from smsmenu.billing import result_from_json, result_to_json
-from smsmenu.types import TargetKind
+from smsmenu.core.billing_wire import result_from_json, result_to_json
+from smsmenu.core.types import TargetKind
 
 VERSION = 1
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from simulator.billing import BillingSimulator
 from simulator.billing_http_io import SIM, BadRequest, body, error, get
 from simulator.billing_state import Account, check_rate
-from smsmenu.types import TargetKind
+from smsmenu.core.types import TargetKind
 
 
 def add_tester_routes(app: web.Application) -> None:

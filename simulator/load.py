@@ -17,8 +17,8 @@ from simulator.load_agents import MGMT, TX, Agent, Tally
 from simulator.load_report import figures, percentile, render
 from simulator.load_rig import Rig, own_server, remote_server
 from simulator.load_spawn import spawned_server
-from smsmenu.healthwait import WAIT_S
-from smsmenu.settings import Settings, load_settings
+from smsmenu.cli.healthwait import WAIT_S
+from smsmenu.core.settings import Settings, load_settings
 
 DEPOSIT_FEN = 100_000_000
 """Each agent's float: a million yuan, more than any run can spend."""

@@ -18,11 +18,11 @@ from simulator.load_agents import Late, Step
 from simulator.smsc import SmscSimulator
 from simulator.smsc_handset import Received
 from simulator.smsc_http import RemoteHandset
-from smsmenu.clock import SystemClock
-from smsmenu.healthwait import WAIT_S, wait_healthy
-from smsmenu.server import running
-from smsmenu.settings import Settings
-from smsmenu.tokens import new_smpp_password, new_token
+from smsmenu.cli.healthwait import WAIT_S, wait_healthy
+from smsmenu.core.clock import SystemClock
+from smsmenu.core.settings import Settings
+from smsmenu.core.tokens import new_smpp_password, new_token
+from smsmenu.server.main import running
 
 
 class HandsetLike(Protocol):

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from simulator.load_rig import Rig, remote_server
 from simulator.smsc import SmscSimulator
-from smsmenu.settings import Settings, load_settings
-from smsmenu.tokens import new_smpp_password, new_token
+from smsmenu.core.settings import Settings, load_settings
+from smsmenu.core.tokens import new_smpp_password, new_token
 
 SYSTEM_ID = "smsmenu"
 """Our ESME's account at this process's SMSC simulator; its password is new on every run."""
@@ -97,9 +97,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 async def _serve(conf: str) -> None:
-    from smsmenu import logs
-    from smsmenu.readiness import wait_ready
-    from smsmenu.server import running
+    from smsmenu.core import logs
+    from smsmenu.server.main import running
+    from smsmenu.server.readiness import wait_ready
 
     logs.configure(level="warning")
     settings = load_settings(conf, env={})

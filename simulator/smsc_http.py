@@ -31,7 +31,7 @@ from aiohttp.typedefs import Middleware
 
 from simulator.smsc import SmscSimulator
 from simulator.smsc_handset import Received
-from smsmenu import tokens as auth
+from smsmenu.core import tokens as auth
 
 __all__ = ["RemoteHandset", "smsc_control_app"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smsmenu.cli import main
+from smsmenu.cli.entry import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

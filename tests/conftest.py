@@ -11,8 +11,8 @@ import structlog
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings, load_settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings, load_settings
 
 AGENT = "18912345678"
 TX = "123456"

@@ -11,8 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
-from smsmenu.settings import config_path, load_settings
-from smsmenu.texts import Texts
+from smsmenu.core.settings import config_path, load_settings
+from smsmenu.core.texts import Texts
+from smsmenu.core.types import TargetKind
 from ledger.numberplan import NumberPlan
 import smsmenu.web, pathlib
 settings = load_settings(env={})
@@ -20,7 +21,7 @@ assert settings.menu.idle_timeout_s == 180, settings
 demo = load_settings(env={}, demo=True)
 assert (demo.billing.mode, demo.smpp.simulator, settings.smpp.simulator) == ("sim", True, False)
 assert Texts.load().render("zh", "menu.main").startswith("空中充值")
-assert NumberPlan.load_default().validate(__import__("smsmenu.types").types.TargetKind.MOBILE, "18900001111")
+assert NumberPlan.load_default().validate(TargetKind.MOBILE, "18900001111")
 templates = pathlib.Path(smsmenu.web.__file__).parent / "templates"
 assert any(templates.glob("*.html")), templates
 print("ok", config_path("default.toml"))

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, ClassVar, Literal, Protocol
 
-from smsmenu.errors import SmsmenuError
+from smsmenu.core.errors import SmsmenuError
 
 ENGINES = ("sqlite",)
 FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")

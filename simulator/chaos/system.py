@@ -22,8 +22,8 @@ import aiohttp
 from ledger import Ledger
 from simulator.billing import BillingSimulator
 from simulator.chaos.procs import PY, Proc, Procs, child_env, free_port, run_cli, wait_http
-from smsmenu.clock import SystemClock
-from smsmenu.settings import Settings, load_settings
+from smsmenu.core.clock import SystemClock
+from smsmenu.core.settings import Settings, load_settings
 
 TX = "135790"
 MGMT = "246800"

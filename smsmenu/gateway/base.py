@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from ledger.numberplan import NumberPlan
-from smsmenu.types import Msisdn
+from smsmenu.core.types import Msisdn
 
 
 @dataclass(frozen=True, slots=True)

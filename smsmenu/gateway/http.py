@@ -18,11 +18,11 @@ from typing import Any
 
 from aiohttp import web
 
-from smsmenu import tokens
-from smsmenu.errors import InvalidCommand
+from smsmenu.core import tokens
+from smsmenu.core.errors import InvalidCommand
+from smsmenu.core.types import Channel, Clock, Inbound
 from smsmenu.gateway.base import sender_msisdn
 from smsmenu.states.engine import Engine
-from smsmenu.types import Channel, Clock, Inbound
 
 """ASCII digits only: ``re``'s ``[0-9]`` never matches ``²`` or ``１``."""
 MAX_TEXT = 1000

@@ -16,14 +16,14 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from smsmenu import tokens
-from smsmenu.errors import InvalidCommand, TransportError
+from smsmenu.core import tokens
+from smsmenu.core.errors import InvalidCommand, TransportError
+from smsmenu.core.settings import KannelSettings
+from smsmenu.core.types import Channel, Clock, Inbound, InboundHandler
 from smsmenu.gateway.base import Gateway, Outbound, SendResult, sender_msisdn
 from smsmenu.gateway.http import MAX_TEXT, text_ok
 from smsmenu.gateway.smpp_receive import ReceiptHandler
 from smsmenu.gateway.smpp_text import fits_gsm
-from smsmenu.settings import KannelSettings
-from smsmenu.types import Channel, Clock, Inbound, InboundHandler
 
 log = structlog.get_logger(__name__)
 MO_PATH, DLR_PATH = "/kannel/mo", "/kannel/dlr"

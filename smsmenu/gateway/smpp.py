@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import structlog
 
 from ledger.numberplan import NumberPlan
-from smsmenu.errors import TransportError
+from smsmenu.core.errors import TransportError
+from smsmenu.core.types import Clock, InboundHandler
 from smsmenu.gateway.base import Gateway, Outbound, SendResult
 from smsmenu.gateway.smpp_codec import RMSGQFUL, ROK, RTHROTTLED, Pdu, status_text, text_field
 from smsmenu.gateway.smpp_config import SmppBind
@@ -19,7 +20,6 @@ from smsmenu.gateway.smpp_link import SmppLink
 from smsmenu.gateway.smpp_receive import MoReceiver, ReceiptHandler
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import split
-from smsmenu.types import Clock, InboundHandler
 
 log = structlog.get_logger(__name__)
 

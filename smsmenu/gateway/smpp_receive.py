@@ -17,6 +17,7 @@ from typing import Protocol
 import structlog
 
 from ledger.numberplan import NumberPlan
+from smsmenu.core.types import Channel, Clock, Inbound, InboundHandler
 from smsmenu.gateway.base import sender_msisdn
 from smsmenu.gateway.smpp_codec import RINVCMDID, ROK, RX_T_APPNACK, Pdu, text_field
 from smsmenu.gateway.smpp_coding import is_text
@@ -32,7 +33,6 @@ from smsmenu.gateway.smpp_inbound import (
 from smsmenu.gateway.smpp_senders import PER_SOURCE, SenderQueues
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import decode, message_parts
-from smsmenu.types import Channel, Clock, Inbound, InboundHandler
 
 log = structlog.get_logger(__name__)
 

@@ -17,13 +17,13 @@ from collections import OrderedDict
 
 from aiohttp import web
 
-from smsmenu import tokens
-from smsmenu.errors import InvalidCommand
+from smsmenu.core import tokens
+from smsmenu.core.errors import InvalidCommand
+from smsmenu.core.settings import UssdSettings
+from smsmenu.core.types import Channel, Clock, Inbound
 from smsmenu.gateway.base import sender_msisdn
 from smsmenu.gateway.http import text_ok
-from smsmenu.settings import UssdSettings
 from smsmenu.states.engine import Engine
-from smsmenu.types import Channel, Clock, Inbound
 
 MAX_SCREEN = 182
 SESSION_TTL_S = 600

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger import admin, agents, credentials, money, passwords, queries, recharge
-from smsmenu.errors import SamePassword, SmsmenuError
+from smsmenu.core.errors import SamePassword, SmsmenuError
+from smsmenu.core.types import TargetKind
 from smsmenu.states.session import SessionBase, _Refused
-from smsmenu.types import TargetKind
 
 KINDS = [TargetKind.LANDLINE, TargetKind.MOBILE, TargetKind.PHS, TargetKind.BROADBAND]
 """Order of the 充值 sub-menu (domain: 固定电话 · C网手机 · 小灵通 · 宽带)."""

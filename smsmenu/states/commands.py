@@ -16,10 +16,10 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from smsmenu.errors import InvalidCommand
+from smsmenu.core.errors import InvalidCommand
+from smsmenu.core.texts import Texts, packaged
+from smsmenu.core.types import TargetKind
 from smsmenu.states.checks import KINDS
-from smsmenu.texts import Texts, packaged
-from smsmenu.types import TargetKind
 
 VERBS = {"CZ": "recharge", "RC": "recharge", "YE": "balance", "BAL": "balance",
          "CF": "retry", "RETRY": "retry"}

@@ -12,11 +12,11 @@ import structlog
 
 from ledger import Ledger
 from ledger.recharge import UNKNOWN
-from smsmenu.errors import StorageError
-from smsmenu.metrics import Metrics
+from smsmenu.core.errors import StorageError
+from smsmenu.core.types import Channel, Inbound, Reply
+from smsmenu.server.metrics import Metrics
 from smsmenu.states import steps
 from smsmenu.states.menu import build_machine
-from smsmenu.types import Channel, Inbound, Reply
 
 DIRECT = {Channel.HTTP: "all", Channel.WEB: "all", Channel.USSD: "agent"}
 """Replies a channel's transport hands over itself (see ``steps._remember``); SMS: none."""

@@ -6,7 +6,7 @@ from typing import Any
 
 from ledger import queries
 from ledger.money import format_yuan
-from smsmenu.clock import from_iso
+from smsmenu.core.clock import from_iso
 from smsmenu.states.checks import PAGE, Session
 
 

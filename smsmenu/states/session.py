@@ -14,8 +14,8 @@ from ledger.agents import Agent
 from ledger.context import Env
 from ledger.recharge import Recharge
 from ledger.writer import savepoint
-from smsmenu.clock import from_iso, iso
-from smsmenu.errors import SmsmenuError, WrongPassword
+from smsmenu.core.clock import from_iso, iso
+from smsmenu.core.errors import SmsmenuError, WrongPassword
 from smsmenu.states.menu import ON_ENTER, SCREENS
 
 

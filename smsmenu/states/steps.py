@@ -14,13 +14,13 @@ from transitions import Machine
 from ledger import agents, money, outbox, postings, recharge
 from ledger.context import Env
 from ledger.recharge import Recharge
-from smsmenu.clock import iso
-from smsmenu.errors import AgentClosed, InvalidCommand, SmsmenuError
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
+from smsmenu.core.types import Inbound, Reply
 from smsmenu.states import commands
 from smsmenu.states.menu import PARENTS
 from smsmenu.states.records import MenuSession as Session
 from smsmenu.states.session import Step
-from smsmenu.types import Inbound, Reply
 
 STRANGER_REPLIES = 2
 """Replies per number and hour to a sender that is no (open) agent: enough to tell a person

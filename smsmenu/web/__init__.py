@@ -10,8 +10,8 @@ from yarl import URL
 
 from ledger import Ledger
 from simulator.bank import bank_app
-from smsmenu.settings import Settings
-from smsmenu.types import Clock
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import Clock
 from smsmenu.web import (
     agent_account,
     agent_history,

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from ledger import agents, credentials
 from ledger.context import Env
-from smsmenu.errors import DuplicateAgent, SmsmenuError
-from smsmenu.types import TargetKind
+from smsmenu.core.errors import DuplicateAgent, SmsmenuError
+from smsmenu.core.types import TargetKind
 from smsmenu.web import codes, sessions, state
 from smsmenu.web.auth import agent_page, client_ip, me
 from smsmenu.web.errors import FormError

@@ -10,7 +10,7 @@ from aiohttp import web
 from ledger import queries, reports
 from ledger.money import format_yuan
 from ledger.recharge import Recharge
-from smsmenu.clock import from_iso, iso
+from smsmenu.core.clock import from_iso, iso
 from smsmenu.web import csvout, state
 from smsmenu.web.auth import agent_page, me
 from smsmenu.web.errors import FormError

@@ -8,8 +8,8 @@ from aiohttp import web
 
 from ledger import queries, reports
 from ledger.recharge import Recharge
-from smsmenu.clock import from_iso, iso
-from smsmenu.errors import UnknownRecharge
+from smsmenu.core.clock import from_iso, iso
+from smsmenu.core.errors import UnknownRecharge
 from smsmenu.web import chart, state
 from smsmenu.web.auth import agent_page, me
 from smsmenu.web.errors import PageNotFound

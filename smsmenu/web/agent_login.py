@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ledger import agents, lockout, passwords
 from ledger.context import Env
-from smsmenu.errors import AgentLocked, SmsmenuError, UnknownAgent, WrongPassword
+from smsmenu.core.errors import AgentLocked, SmsmenuError, UnknownAgent, WrongPassword
 from smsmenu.web import codes, limits, sessions, state
 from smsmenu.web.auth import client_ip, session
 from smsmenu.web.errors import AgentLoginFailed, CodeRefused, LoginCodeRefused

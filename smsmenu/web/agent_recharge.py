@@ -8,8 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from ledger import money
-from smsmenu.errors import InvalidNumber, SmsmenuError
-from smsmenu.types import TargetKind
+from smsmenu.core.errors import InvalidNumber, SmsmenuError
+from smsmenu.core.types import TargetKind
 from smsmenu.web import state
 from smsmenu.web.agent_home import own_recharge
 from smsmenu.web.auth import agent_page, me

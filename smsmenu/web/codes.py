@@ -9,7 +9,7 @@ import secrets
 import sqlite3
 
 from ledger import outbox
-from smsmenu.clock import iso
+from smsmenu.core.clock import iso
 from smsmenu.web import limits
 from smsmenu.web.errors import CodeRefused
 from smsmenu.web.i18n import translator

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from smsmenu.errors import Conflict, InputError, NotFound, Refused, SmsmenuError
+from smsmenu.core.errors import Conflict, InputError, NotFound, Refused, SmsmenuError
 
 
 class LoginFailed(Refused):

@@ -12,7 +12,7 @@ import sqlite3
 
 from ledger import Ledger
 from ledger.queries import Query, scalar
-from smsmenu.clock import iso
+from smsmenu.core.clock import iso
 from smsmenu.web.errors import RateLimited
 
 KEEP = dt.timedelta(days=1)

@@ -16,8 +16,8 @@ from typing import Any
 from ledger import Ledger
 from ledger.context import Env
 from ledger.queries import Query
-from smsmenu.clock import iso
-from smsmenu.errors import InvalidCommand, SmsmenuError
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import InvalidCommand, SmsmenuError
 from smsmenu.web.errors import DuplicateOperator, WeakPassword
 
 ROLES = ("clerk", "hotline", "supervisor")

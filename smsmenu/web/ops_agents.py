@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ledger import admin, agents, money, queries, reports
 from ledger.context import Env
-from smsmenu.errors import AgentClosed, SmsmenuError, UnknownAgent
+from smsmenu.core.errors import AgentClosed, SmsmenuError, UnknownAgent
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page, view_by_id
 from smsmenu.web.errors import FormError, PageNotFound

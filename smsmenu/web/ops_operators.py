@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from smsmenu.errors import SmsmenuError
+from smsmenu.core.errors import SmsmenuError
 from smsmenu.web import operators, sessions, staff, state
 from smsmenu.web.auth import operator, operator_page
 from smsmenu.web.errors import FormError, PageNotFound

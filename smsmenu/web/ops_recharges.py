@@ -14,7 +14,7 @@ from aiohttp import web
 from ledger import queries, reversal
 from ledger.context import Env
 from ledger.recharge import Recharge
-from smsmenu.errors import ReversalRefused, SmsmenuError, UnknownRecharge
+from smsmenu.core.errors import ReversalRefused, SmsmenuError, UnknownRecharge
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page
 from smsmenu.web.errors import PageNotFound

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ledger import reports
 from ledger.money import format_yuan
-from smsmenu.clock import iso
+from smsmenu.core.clock import iso
 from smsmenu.web import csvout, operators, state
 from smsmenu.web.auth import operator_page
 from smsmenu.web.forms import day, page_no

@@ -14,7 +14,7 @@ import jinja2
 from aiohttp import web
 
 from ledger.money import format_yuan
-from smsmenu.clock import from_iso
+from smsmenu.core.clock import from_iso
 from smsmenu.web import state
 from smsmenu.web.i18n import translator
 from smsmenu.web.state import AGENT, CSRF_BASIS, LANG, OPERATOR, PREFIX, Web

@@ -19,7 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from yarl import URL
 
-from smsmenu.errors import SmsmenuError
+from smsmenu.core.errors import SmsmenuError
 from smsmenu.web import i18n, sessions, state
 from smsmenu.web.errors import CsrfFailed
 from smsmenu.web.forms import posted

@@ -11,7 +11,7 @@ from functools import partial
 from aiohttp import web
 
 from ledger.queries import Query
-from smsmenu.clock import from_iso, iso
+from smsmenu.core.clock import from_iso, iso
 from smsmenu.web.state import Session, Web
 
 COOKIE = "smsmenu_sid"

@@ -8,8 +8,8 @@ from typing import Any
 
 from ledger.context import Env
 from ledger.queries import Query
-from smsmenu.clock import iso
-from smsmenu.errors import StaleState
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import StaleState
 from smsmenu.web import limits, operators, sessions
 from smsmenu.web.errors import Forbidden, OwnAccount, PageNotFound
 from smsmenu.web.operators import Operator

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ledger import Ledger
-from smsmenu.settings import Settings
-from smsmenu.types import Clock
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import Clock
 from smsmenu.web.operators import Operator
 
 PREFIX = "/web"

@@ -16,8 +16,8 @@ from ledger import admin, agents, money
 from ledger.context import Env
 from ledger.queries import Query
 from simulator.bank import sign, verify
-from smsmenu.clock import iso
-from smsmenu.errors import SmsmenuError
+from smsmenu.core.clock import iso
+from smsmenu.core.errors import SmsmenuError
 from smsmenu.web import state
 from smsmenu.web.auth import agent_page, me
 from smsmenu.web.errors import BadForm, PageNotFound

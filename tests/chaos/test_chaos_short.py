@@ -12,10 +12,10 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from simulator.chaos.scenarios import Spec, kills, run_scenario, slow_billing
 from simulator.chaos.system import Options
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import Channel, Inbound
 from smsmenu.states.engine import Engine
-from smsmenu.types import Channel, Inbound
 
 AGENT = "18912345678"
 TX = "123456"

@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.server import Running, running
-from smsmenu.settings import Settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
+from smsmenu.server.main import Running, running
 
 AGENT, CUSTOMER = "18912345678", "18012345678"
 DIALOG = ["1", "2", CUSTOMER, "50", "1", "123456"]

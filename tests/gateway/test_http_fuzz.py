@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.server import running
-from smsmenu.settings import load_settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import load_settings
+from smsmenu.server.main import running
 
 AGENT, TX = "18912345678", "123456"
 API, USSD, KANNEL, METRICS = ("fuzz-api-token-0123456789", "fuzz-ussd-token-0123456789",

@@ -21,12 +21,12 @@ from ledger import Ledger, outbox
 from ledger.queries import scalar
 from simulator.billing import BillingSimulator
 from simulator.smsc import SmscSimulator
-from smsmenu.clock import ManualClock, iso
+from smsmenu.core.clock import ManualClock, iso
+from smsmenu.core.settings import KannelSettings, Settings
+from smsmenu.core.types import Inbound, Reply, TargetKind
 from smsmenu.gateway.base import Outbound
 from smsmenu.gateway.kannel import KannelGateway, decode_text, mo_url, routes
-from smsmenu.server import running
-from smsmenu.settings import KannelSettings, Settings
-from smsmenu.types import Inbound, Reply, TargetKind
+from smsmenu.server.main import running
 
 AGENT, TX, CUSTOMER = "18912345678", "123456", "18900001111"
 KANNEL = "kannel", "kpass"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from smsmenu.clock import ManualClock
-from smsmenu.errors import InvalidCommand
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import InvalidCommand
 from smsmenu.gateway.base import sender_msisdn
 from smsmenu.gateway.http import parse_sms
 from smsmenu.gateway.kannel import parse_mo

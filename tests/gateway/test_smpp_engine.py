@@ -14,15 +14,15 @@ from ledger import Ledger
 from ledger.queries import scalar
 from simulator.billing import BillingSimulator
 from simulator.smsc import MoTicket, SmscSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.dispatch import Dispatcher
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.types import Inbound, InboundHandler, Reply, TargetKind
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_codec import ROK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.gateway.smpp_receive import MoReceiver
 from smsmenu.gateway.smpp_session import SmppSession
-from smsmenu.types import Inbound, InboundHandler, Reply, TargetKind
-from smsmenu.wiring import ReceiptBook, WakingEngine
+from smsmenu.server.dispatch import Dispatcher
+from smsmenu.server.wiring import ReceiptBook, WakingEngine
 from tests.conftest import AGENT, TX
 
 CUSTOMER = "18900001111"

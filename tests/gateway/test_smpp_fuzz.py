@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from smpplib import command_codes
 
+from smsmenu.core.types import Inbound, Reply
 from smsmenu.gateway.smpp_codec import HEADER, MAX_PDU, ROK, Pdu, PduError, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_coding import charset
 from smsmenu.gateway.smpp_inbound import Limits, Reassembler, is_receipt, parse_receipt
@@ -20,7 +21,6 @@ from smsmenu.gateway.smpp_reader import Garbage, PduReader
 from smsmenu.gateway.smpp_receive import MoReceiver
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import Segment, decode, message_parts
-from smsmenu.types import Inbound, Reply
 
 FUZZ = settings(max_examples=max(200, settings.default.max_examples), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])  # fmt: skip

@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 
 from simulator.smsc import SmscSimulator
+from smsmenu.core.types import Inbound, Reply
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_codec import ROK, RX_T_APPNACK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
@@ -21,7 +22,6 @@ from smsmenu.gateway.smpp_senders import PER_SOURCE
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import GSM7, UDHI, Segment
 from smsmenu.states.engine import Turns
-from smsmenu.types import Inbound, Reply
 
 AGENT = "18900000001"
 FAST: dict[str, Any] = dict(

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from simulator.smsc import SmscSimulator
-from smsmenu.errors import TransportError
+from smsmenu.core.errors import TransportError
+from smsmenu.core.types import Channel, Inbound, Reply
 from smsmenu.gateway.base import Outbound
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_codec import MAX_PDU, RINVCMDID, RINVCMDLEN, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.gateway.smpp_reader import PduReader
-from smsmenu.types import Channel, Inbound, Reply
 
 PHONE = "18912345678"
 NOW = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)

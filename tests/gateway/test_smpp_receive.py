@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from smsmenu.core.types import Inbound, Reply
 from smsmenu.gateway.base import sender_msisdn
 from smsmenu.gateway.smpp_codec import ROK, RX_T_APPNACK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_coding import BINARY, GSM, UCS2, charset
@@ -15,7 +16,6 @@ from smsmenu.gateway.smpp_inbound import parse_receipt
 from smsmenu.gateway.smpp_receive import MoReceiver, _receipt_fields
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import decode, gsm_encode
-from smsmenu.types import Inbound, Reply
 
 AGENT = "18900000001"
 

@@ -14,12 +14,12 @@ import pytest
 
 from simulator.smsc import SmscSimulator
 from simulator.smsc_http import RemoteHandset
-from smsmenu.cli_common import ConfigError
+from smsmenu.cli.common import ConfigError
+from smsmenu.core.settings import Settings, describe, load_settings
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_config import SmppBind
-from smsmenu.server import running
-from smsmenu.server_smpp import apply_options
-from smsmenu.settings import Settings, describe, load_settings
+from smsmenu.server.main import running
+from smsmenu.server.smpp import apply_options
 
 DEMO = "18900000001"
 TOKEN = "smsc-token-0123456789"

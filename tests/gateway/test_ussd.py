@@ -13,11 +13,11 @@ import pytest
 import structlog
 
 from simulator.billing import BillingSimulator
-from smsmenu import logs
-from smsmenu.clock import ManualClock
+from smsmenu.core import logs
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
 from smsmenu.gateway.ussd import MAX_SCREEN
-from smsmenu.server import Running, running
-from smsmenu.settings import Settings
+from smsmenu.server.main import Running, running
 
 AGENT, CUSTOMER = "18912345678", "18012345678"
 INPUTS = ["1", "2", CUSTOMER, "50", "1", "123456"]

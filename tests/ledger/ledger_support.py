@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ledger import Ledger
-from smsmenu.types import TargetKind
+from smsmenu.core.types import TargetKind
 
 AGENT = "18912345678"
 """The ``agent`` fixture's number (same as tests/conftest.py)."""

@@ -10,7 +10,7 @@ import pytest
 from ledger_support import AGENT, MGMT, TX, Sql
 
 from ledger import Ledger, recharge
-from smsmenu.errors import (
+from smsmenu.core.errors import (
     AgentClosed,
     CloseRefused,
     DuplicateAgent,
@@ -24,7 +24,7 @@ from smsmenu.errors import (
     UnknownAgent,
     WrongPassword,
 )
-from smsmenu.types import TargetKind
+from smsmenu.core.types import TargetKind
 
 OTHER = "18987654321"
 

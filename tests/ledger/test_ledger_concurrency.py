@@ -9,7 +9,7 @@ from ledger_support import AGENT, MGMT, TX, Sql, clean, recharge
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.errors import InsufficientFunds
+from smsmenu.core.errors import InsufficientFunds
 
 
 @pytest.mark.parametrize("rate_ppm, amount_fen, latency", [

@@ -13,9 +13,9 @@ from ledger_support import recharge as do_recharge
 
 from ledger import Ledger, recharge
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import TargetKind
 
 INVARIANTS = ["transfers sum to zero", "ledger sums to zero", "balances equal postings",
               "reservations equal pending debits", "no overdraft", "no stale reservation",

@@ -13,9 +13,9 @@ from ledger import Ledger, schema
 from ledger.context import Rules
 from ledger.lockout import UNTIL_UNLOCKED
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.errors import AgentLocked, WebLocked, WrongPassword
-from smsmenu.settings import Settings, load_settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import AgentLocked, WebLocked, WrongPassword
+from smsmenu.core.settings import Settings, load_settings
 
 RIGHT = {"tx": TX, "mgmt": MGMT}
 LOCKED = {"tx": AgentLocked, "mgmt": WebLocked}

@@ -17,10 +17,10 @@ from ledger_support import recharge as do_recharge
 
 from ledger import Ledger, outbox, recharge, schema
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock, iso
-from smsmenu.errors import InsufficientFunds, SmsmenuError
-from smsmenu.settings import Settings
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import ManualClock, iso
+from smsmenu.core.errors import InsufficientFunds, SmsmenuError
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import TargetKind
 
 
 async def due(ledger: Ledger, now: dt.datetime | None = None) -> list[outbox.Notice]:

@@ -16,9 +16,9 @@ from ledger_support import AGENT, MGMT, TX, Sql, available, recharge
 
 from ledger import Ledger, passwords
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.errors import AgentLocked, InvalidPassword, WrongPassword
-from smsmenu.settings import Settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import AgentLocked, InvalidPassword, WrongPassword
+from smsmenu.core.settings import Settings
 
 SECRET = b"k" * 32  # what tests/conftest.py gives the ledger
 

@@ -11,8 +11,8 @@ from ledger_support import AGENT, CUSTOMER, LANDLINE, Sql, available, recharge
 
 from ledger import Ledger, queries
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.errors import (
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import (
     AgentSuspended,
     BillingUnavailable,
     IdempotencyConflict,
@@ -22,7 +22,7 @@ from smsmenu.errors import (
     UnknownAgent,
     WrongPassword,
 )
-from smsmenu.types import TargetKind
+from smsmenu.core.types import TargetKind
 
 pytestmark = pytest.mark.usefixtures("agent")
 

@@ -15,9 +15,9 @@ from ledger_support import recharge as do_recharge
 from ledger import Ledger, recharge, reversal
 from ledger.recharge import Recharge
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import TargetKind
 
 SECRET = b"k" * 32
 

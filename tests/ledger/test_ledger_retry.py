@@ -10,14 +10,14 @@ from ledger_support import AGENT, CUSTOMER, LANDLINE, TX, available, recharge
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.errors import (
+from smsmenu.core.errors import (
     AgentSuspended,
     BillingTimeout,
     InsufficientFunds,
     UnknownRecharge,
     WrongPassword,
 )
-from smsmenu.types import CreditResult, TargetKind
+from smsmenu.core.types import CreditResult, TargetKind
 
 pytestmark = pytest.mark.usefixtures("agent")
 OTHER = "18987654321"

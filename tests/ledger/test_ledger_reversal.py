@@ -10,9 +10,9 @@ from ledger_support import AGENT, LANDLINE, Sql, available, recharge
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.errors import BillingUnavailable, ReversalRefused
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import BillingUnavailable, ReversalRefused
+from smsmenu.core.types import TargetKind
 
 pytestmark = pytest.mark.usefixtures("agent")
 

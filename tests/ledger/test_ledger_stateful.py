@@ -31,8 +31,8 @@ from hypothesis.stateful import (
 from ledger import Ledger, queries
 from ledger.money import check_counter_deposit, check_online_deposit
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.errors import (
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import (
     AgentClosed,
     AgentSuspended,
     CloseRefused,
@@ -45,8 +45,8 @@ from smsmenu.errors import (
     UnknownAgent,
     UnknownRecharge,
 )
-from smsmenu.settings import load_settings
-from smsmenu.types import TargetKind
+from smsmenu.core.settings import load_settings
+from smsmenu.core.types import TargetKind
 
 T = TypeVar("T")
 AGENTS = ("18912345678", "18987654321")

@@ -17,10 +17,10 @@ from ledger_support import AGENT, TX, Sql, available, clean, recharge
 from ledger import Ledger, admin, postings
 from ledger.writer import Writer
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.errors import InvalidAmount, StorageError, WrongPassword
-from smsmenu.settings import Settings
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import InvalidAmount, StorageError, WrongPassword
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import TargetKind
 
 
 @contextlib.asynccontextmanager

@@ -19,8 +19,8 @@ from ledger.migrations import Migration, Report, SchemaTooNew
 from ledger.migrations.sqlite_runner import SqliteMigrator, statements
 from ledger.writer import connect
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LATEST = migrations.latest()

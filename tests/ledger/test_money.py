@@ -21,8 +21,8 @@ from ledger.money import (
     parse_rate,
     parse_yuan,
 )
-from smsmenu.errors import InvalidAmount, InvalidRate
-from smsmenu.types import Fen
+from smsmenu.core.errors import InvalidAmount, InvalidRate
+from smsmenu.core.types import Fen
 
 fens = st.integers(min_value=0, max_value=10**14 - 1)
 rates = st.integers(min_value=0, max_value=MAX_RATE_PPM - 1)

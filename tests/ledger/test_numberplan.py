@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.numberplan import NumberPlan
-from smsmenu.errors import InvalidNumber
-from smsmenu.types import TargetKind
+from smsmenu.core.errors import InvalidNumber
+from smsmenu.core.types import TargetKind
 
 PLAN = NumberPlan.load_default()
 TOML = Path(__file__).parents[2] / "config" / "numberplan.toml"

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.billing import CANCELLED, REUSED, SIMULATED_FAILURE, BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.errors import BillingTimeout, BillingUnavailable
-from smsmenu.types import Billing, BossCredit, CreditResult, TargetKind
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import BillingTimeout, BillingUnavailable
+from smsmenu.core.types import Billing, BossCredit, CreditResult, TargetKind
 
 SH = ZoneInfo("Asia/Shanghai")
 MOBILE, LANDLINE = TargetKind.MOBILE, TargetKind.LANDLINE

@@ -16,9 +16,9 @@ from aiohttp import web
 
 from simulator.billing import CANCELLED, REUSED, SIMULATED_FAILURE, BillingSimulator
 from simulator.billing_http import billing_app
-from smsmenu.billing import HttpBilling
-from smsmenu.errors import BillingTimeout, BillingUnavailable
-from smsmenu.types import Billing, BossCredit, CreditResult, TargetKind
+from smsmenu.core.errors import BillingTimeout, BillingUnavailable
+from smsmenu.core.types import Billing, BossCredit, CreditResult, TargetKind
+from smsmenu.server.billing import HttpBilling
 
 SH = ZoneInfo("Asia/Shanghai")
 MOBILE, LANDLINE = TargetKind.MOBILE, TargetKind.LANDLINE

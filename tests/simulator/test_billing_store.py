@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from simulator.billing import BillingSimulator, Books
 from simulator.billing_store import BooksFile, books_from_json, books_to_json
-from smsmenu.clock import ManualClock
-from smsmenu.errors import BillingTimeout
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import BillingTimeout
+from smsmenu.core.types import TargetKind
 
 MOBILE, LANDLINE = TargetKind.MOBILE, TargetKind.LANDLINE
 PHONE, LINE = "18912345678", "02787654321"

@@ -13,8 +13,8 @@ import pytest
 from simulator.load import percentile, render, run_load
 from simulator.load_agents import STEPS
 from simulator.load_rig import Rig, own_server
-from smsmenu import cli_load
-from smsmenu.settings import Settings
+from smsmenu.cli import load as cli_load
+from smsmenu.core.settings import Settings
 
 CHARGE_FEN = 9_800
 """100 yuan at the default 2% commission (R-16)."""

@@ -11,7 +11,7 @@ from simulator.load import fund, reconcile, render
 from simulator.load_agents import Agent, Tally
 from simulator.load_report import figures
 from simulator.load_rig import Line, Rig, own_server
-from smsmenu.settings import Settings
+from smsmenu.core.settings import Settings
 
 ROUNDS = 3
 CHARGE_FEN = 9_800

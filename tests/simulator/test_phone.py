@@ -14,7 +14,7 @@ from simulator.load_rig import Rig, own_server
 from simulator.phone.app import PhoneApp
 from simulator.phone.lines import make_line
 from simulator.transcript import parse
-from smsmenu.settings import Settings
+from smsmenu.core.settings import Settings
 
 AGENT, TX, CUSTOMER = "18900000001", "135790", "15300001111"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

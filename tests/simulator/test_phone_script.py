@@ -14,9 +14,9 @@ from simulator.load_rig import Rig, own_server
 from simulator.phone.model import PhoneModel
 from simulator.smsc_handset import Received
 from simulator.transcript import parse
-from smsmenu import cli_phone
-from smsmenu.settings import Settings
-from smsmenu.tokens import DEMO_FILE
+from smsmenu.cli import phone as cli_phone
+from smsmenu.core.settings import Settings
+from smsmenu.core.tokens import DEMO_FILE
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "simulator" / "phone" / "examples"
 

@@ -15,10 +15,10 @@ from aiohttp import web
 from simulator.smsc import SmscSimulator
 from simulator.smsc_handset import Received
 from simulator.smsc_http import RemoteHandset, smsc_control_app
+from smsmenu.core.types import Inbound, Reply
 from smsmenu.gateway.base import Outbound
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_config import SmppBind
-from smsmenu.types import Inbound, Reply
 
 PHONE = "18912345678"
 TOKEN = "smsc-control-token-0123456789"

@@ -9,8 +9,8 @@ import pytest
 from states_support import MakeRig, Rig
 
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
 
 
 @pytest.fixture

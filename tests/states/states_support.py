@@ -10,11 +10,11 @@ from pathlib import Path
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
+from smsmenu.core.types import Channel, Inbound
 from smsmenu.states.engine import Engine
 from smsmenu.states.steps import Outcome
-from smsmenu.types import Channel, Inbound
 
 AGENT = "18912345678"
 TX = "123456"

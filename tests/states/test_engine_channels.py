@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 from states_support import AGENT, Rig
 
-from smsmenu.types import Channel
+from smsmenu.core.types import Channel
 
 WALK = ["1", "2", "18012345678", "50", "1"]
 """充值 → C网手机 → 18012345678 → 50 yuan → confirm: the SMS dialog waits for the password."""

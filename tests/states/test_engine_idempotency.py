@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from states_support import AGENT, Rig
 
-from smsmenu.clock import ManualClock
+from smsmenu.core.clock import ManualClock
 from smsmenu.states.steps import Outcome
 
 WALK = ["1", "2", "18012345678", "50", "1"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from ledger import Ledger
-from smsmenu.clock import ManualClock
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.types import Channel, Inbound
 from smsmenu.states.engine import Engine
-from smsmenu.types import Channel, Inbound
 from tests.conftest import AGENT
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from states_support import AGENT, Rig
 
 from ledger.queries import Query
+from smsmenu.core.types import Channel, Inbound
 from smsmenu.states import steps
-from smsmenu.types import Channel, Inbound
 
 
 async def test_the_dialog_survives_closing_the_ledger_and_a_new_engine(rig: Rig) -> None:

@@ -15,7 +15,7 @@ import structlog
 from states_support import AGENT, TRANSCRIPTS, MakeRig, Rig
 
 from simulator.transcript import parse, play
-from smsmenu import logs
+from smsmenu.core import logs
 
 NEW = "472958"
 """A new password that is no substring of anything else in the database (numbers, times)."""

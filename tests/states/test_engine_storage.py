@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from states_support import AGENT, Rig
 
-from smsmenu.errors import StorageError
+from smsmenu.core.errors import StorageError
+from smsmenu.core.types import Channel
 from smsmenu.states import steps
-from smsmenu.types import Channel
 
 LINE = "CZ*2*18012345678*50*123456"
 

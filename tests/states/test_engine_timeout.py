@@ -7,8 +7,8 @@ import pytest
 from states_support import AGENT, Rig
 
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
 
 EXPIRED = "会话已超时，请重新选择。\n空中充值\n1充值\n2异常处理\n3账户管理\n4业务管理"
 

@@ -12,9 +12,9 @@ from states_support import TRANSCRIPTS, MakeRig, transcript_files
 from ledger import money
 from ledger.numberplan import NumberPlan
 from simulator.transcript import parse, play
+from smsmenu.core.texts import Texts
+from smsmenu.core.types import TargetKind
 from smsmenu.states.checks import PAGE
-from smsmenu.texts import Texts
-from smsmenu.types import TargetKind
 
 TEXTS = Texts.load()
 LIMIT = {"zh": 70, "en": 160}

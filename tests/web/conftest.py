@@ -17,9 +17,9 @@ from web_support import OPERATOR_PASSWORD, Browser
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
-from smsmenu.listeners import read_deadline
-from smsmenu.settings import Settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings
+from smsmenu.server.listeners import read_deadline
 from smsmenu.web import create_operator, security, setup_web
 from smsmenu.web import operators as web_operators
 from smsmenu.web.state import WEB, Web

@@ -10,7 +10,7 @@ from web_support import web_recharge as recharge
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
+from smsmenu.core.clock import ManualClock
 
 
 @pytest.fixture

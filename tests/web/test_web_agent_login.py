@@ -6,8 +6,8 @@ import pytest
 from web_support import AGENT, MGMT, TX, Browser, last_code, outbox
 
 from ledger import Ledger
-from smsmenu.clock import ManualClock
-from smsmenu.errors import WebLocked
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import WebLocked
 
 
 @pytest.mark.parametrize("who", [

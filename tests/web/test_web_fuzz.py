@@ -31,7 +31,7 @@ from web_support import AGENT, MGMT, TX
 from ledger import Ledger
 from ledger.context import Env
 from simulator.bank import bank_app, sign
-from smsmenu.types import TargetKind
+from smsmenu.core.types import TargetKind
 from smsmenu.web import MODULES, PREFIX, sessions
 from smsmenu.web.state import Web
 

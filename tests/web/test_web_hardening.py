@@ -17,8 +17,8 @@ from web_support import AGENT, MGMT, Browser, web_recharge
 from ledger import Ledger
 from simulator import bank as bank_module
 from simulator.bank import sign
-from smsmenu.clock import ManualClock
-from smsmenu.settings import Settings, load_settings
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.settings import Settings, load_settings
 from smsmenu.web import bank_key, ops_login, render, setup_web
 from smsmenu.web.state import Web, listener_url
 

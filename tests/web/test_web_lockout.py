@@ -11,9 +11,9 @@ import pytest
 from web_support import AGENT, CUSTOMER, MGMT, TX, Browser, Page, last_code, outbox, web_recharge
 
 from ledger import Ledger, passwords
-from smsmenu.clock import ManualClock
-from smsmenu.errors import AgentLocked, WrongPassword
-from smsmenu.types import TargetKind
+from smsmenu.core.clock import ManualClock
+from smsmenu.core.errors import AgentLocked, WrongPassword
+from smsmenu.core.types import TargetKind
 from smsmenu.web import agent_login
 from smsmenu.web.errors import AgentLoginFailed, RateLimited
 

@@ -10,7 +10,7 @@ from web_support import AGENT, MGMT, TX, Browser, sql
 from web_support import web_recharge as recharge
 
 from ledger import Ledger
-from smsmenu.errors import InvalidCommand
+from smsmenu.core.errors import InvalidCommand
 from smsmenu.web import bootstrap, create_operator
 from smsmenu.web.errors import DuplicateOperator, WeakPassword
 

@@ -10,7 +10,7 @@ import pytest
 from web_support import Browser, sql
 
 from ledger import Ledger, schema
-from smsmenu.clock import ManualClock
+from smsmenu.core.clock import ManualClock
 from smsmenu.web import staff
 from smsmenu.web.errors import Forbidden
 from smsmenu.web.operators import Operator

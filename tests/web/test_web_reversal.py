@@ -9,7 +9,7 @@ from web_support import AGENT, CUSTOMER, SECOND, TX, Browser, second_agent, sql
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from smsmenu.clock import ManualClock
+from smsmenu.core.clock import ManualClock
 
 POSTPAID = "18900005555"
 

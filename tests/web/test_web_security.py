@@ -7,7 +7,7 @@ import structlog
 from web_support import AGENT, MGMT, TX, Browser, sql, web_recharge
 
 from ledger import Ledger
-from smsmenu.clock import ManualClock
+from smsmenu.core.clock import ManualClock
 
 PAGES = ["/web/login", "/web/login?mode=code", "/web/ops/login"]
 

@@ -7,7 +7,7 @@ import sqlite3
 from web_support import AGENT, MGMT, TX, Browser
 
 from ledger import Ledger, schema
-from smsmenu.clock import ManualClock
+from smsmenu.core.clock import ManualClock
 
 NEW_MGMT = "246813"
 

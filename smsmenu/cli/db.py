@@ -1,0 +1,117 @@
+"""`smsmenu db migrate | version`: the database's schema version and its versioned migrations."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from ledger import migrations, schema
+from ledger.migrations import Migrator
+from ledger.migrations.sqlite_runner import SqliteMigrator
+from ledger.writer import connect
+from smsmenu.cli.common import ConfigError, Subparsers, common_options, emit, load
+from smsmenu.core.errors import InvalidCommand
+
+TEXTS = {
+    "zh": {"migrated": "数据库结构 v{0} → v{1}", "current": "数据库结构 v{0}：已是最新",
+           "behind": "数据库结构 v{0}，本程序 v{1}：待升级 {2} 项（smsmenu db migrate）",
+           "adopted": "  （版本管理之前的数据库，已按 v1 接管）",
+           "adopt": "  （版本管理之前的数据库：db migrate 将按 v1 接管）", "none": "数据库不存在：{0}",
+           "applied": "  已执行", "pending": "  待执行"},
+    "en": {"migrated": "database schema v{0} → v{1}", "current": "database schema v{0}: up to date",
+           "behind": "database schema v{0}, this code v{1}: {2} pending (smsmenu db migrate)",
+           "adopted": "  (a database from before versioned migrations, adopted as v1)",
+           "adopt": "  (a database from before versioned migrations: db migrate adopts it as v1)",
+           "none": "no database at {0}", "applied": "  applied", "pending": "  pending"},
+}
+
+
+def _text(args: argparse.Namespace, key: str, *values: object) -> str:
+    return TEXTS.get(args.lang, TEXTS["en"])[key].format(*values)
+
+
+def _open(path: str, synchronous: str, *, readonly: bool = False) -> sqlite3.Connection:
+    try:
+        if path != ":memory:" and not readonly:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return connect(path, synchronous, readonly=readonly)
+    except (OSError, sqlite3.Error) as exc:
+        raise ConfigError(f"cannot open the ledger at {path}: {exc}") from None
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """Apply every pending migration (or up to ``--to``); print from and to versions."""
+    settings = load(args)
+    path = settings.ledger.db
+    known = migrations.latest()
+    if args.to is not None and not 1 <= args.to <= known:
+        raise InvalidCommand(why=f"--to: this code knows schema versions 1..{known}")
+    conn = _open(path, settings.ledger.synchronous)
+    try:
+        report = schema.migrate(conn, args.to)
+    finally:
+        conn.close()
+    lines = [_text(args, "migrated" if report.changed else "current", report.from_version,
+                   report.to_version)]
+    if report.adopted:
+        lines.append(_text(args, "adopted"))
+    lines += [f"{_text(args, 'applied')} {m.name}" for m in report.applied]
+    emit(args, {"db": path, **report.as_dict()}, lines)
+    return 0
+
+
+def version(args: argparse.Namespace) -> int:
+    """The database's version, this code's, what is pending and what was applied when."""
+    settings = load(args)
+    path = settings.ledger.db
+    latest = migrations.load()
+    if path != ":memory:" and not Path(path).exists():
+        data: dict[str, Any] = {"db": path, "exists": False, "version": 0,
+                                "latest": len(latest), "adopt": False,
+                                "pending": [{"version": m.version, "name": m.name} for m in latest],
+                                "history": []}
+        emit(args, data, [_text(args, "none", path)])
+        return 0
+    conn = _open(path, settings.ledger.synchronous, readonly=True)
+    try:
+        migrator: Migrator = SqliteMigrator(conn, latest)
+        state = migrator.state()
+        migrator.check(state)
+        history = migrator.history()
+    finally:
+        conn.close()
+    pending = [m for m in latest if m.version > state.recorded]
+    adopt = state.recorded == 0 and state.populated
+    data = {"db": path, "exists": True, "version": state.version, "latest": migrator.latest,
+            "adopt": adopt, "pending": [{"version": m.version, "name": m.name} for m in pending],
+            "history": [{"version": a.version, "name": a.name, "applied_at": a.applied_at,
+                         "how": a.how} for a in history]}
+    lines = [_text(args, "behind", state.version, migrator.latest, len(pending)) if pending
+             else _text(args, "current", state.version)]
+    lines += [_text(args, "adopt")] if adopt else []
+    lines += [f"{_text(args, 'applied')} {a.name}  {a.applied_at}  {a.how}" for a in history]
+    lines += [f"{_text(args, 'pending')} {m.name}" for m in pending]
+    emit(args, data, lines)
+    return 0
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `db migrate` and `db version`."""
+    db = subparsers.add_parser(
+        "db", help="the database schema: its version and migrations",
+        description="The schema is versioned: numbered migrations (ledger/migrations) applied in "
+                    "order, each in one transaction, one migrator at a time (SQLite: BEGIN "
+                    "IMMEDIATE). The server and every command also migrate on open. A database "
+                    "made before versioning is adopted as version 1; one newer than this code "
+                    "is refused (exit 78).")
+    commands = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
+    p = commands.add_parser("migrate", parents=[common_options()],
+                            help="apply the pending migrations; print from and to versions")
+    p.add_argument("--to", type=int, metavar="N",
+                   help="stop after version N (default: the latest this code knows)")
+    p.set_defaults(func=migrate)
+    p = commands.add_parser("version", parents=[common_options()],
+                            help="the database's schema version, this code's, what is pending")
+    p.set_defaults(func=version)

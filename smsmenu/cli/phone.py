@@ -1,0 +1,119 @@
+"""`smsmenu phone`: the terminal SIM phone (Textual), or a transcript played headless (--script)."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from pathlib import Path
+
+import aiohttp
+
+from smsmenu.cli.common import ConfigError, Subparsers
+from smsmenu.cli.healthwait import WAIT_S, NotReady, wait_healthy
+from smsmenu.core.settings import load_settings
+from smsmenu.core.tokens import client_token
+
+DEMO_AGENT = "18900000001"
+"""The number ``smsmenu serve`` gives its demo agent on an empty database."""
+
+
+def _defaults(config: str | None, via: str) -> tuple[str, str, str]:
+    """The server's URL, the billing simulator's and the token for ``via``, from the settings
+    (demo mode's where these have none: ``make phone`` after ``make run``)."""
+    try:
+        settings = load_settings(config)
+        demo = load_settings(config, demo=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read settings: {exc}") from None
+    return (f"http://{settings.http.host}:{settings.http.port}",
+            settings.billing.url or demo.billing.url, client_token(settings, via))
+
+
+async def _probe(args: argparse.Namespace, server: str) -> str | None:
+    """Why the server (or its SMSC control API) cannot be used; None when it is ready.
+
+    First the server's ``/healthz`` must answer 200 (waiting up to ``--wait`` s, saying so),
+    then, for ``--via smsc``, the SMSC simulator's handset API must answer.
+    """
+    try:
+        await wait_healthy(server, wait=args.wait, say=print)
+    except NotReady as exc:
+        return str(exc)
+    if args.via != "smsc":
+        return None
+    url = f"{args.smsc_control or server + '/smsc'}/handsets/{args.msisdn}/inbox?timeout=0"
+    headers = {"Authorization": f"Bearer {args.token}"}
+    try:
+        async with aiohttp.ClientSession() as http, \
+                http.get(url, timeout=aiohttp.ClientTimeout(total=5), headers=headers) as resp:
+            if resp.status == 200:
+                return None
+            if resp.status == 401:
+                return (f"{url} answered 401: give the SMSC simulator's token with --token "
+                        f"([smpp] simulator_token; `make run` prints it)")
+            return f"{url} answered {resp.status} (is the SMSC simulator served? try --via http)"
+    except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+        return f"cannot reach {url}: {exc or type(exc).__name__} (is `smsmenu serve` running?)"
+
+
+async def phone(args: argparse.Namespace) -> int:
+    """Interactive phone, or ``--script``: exit 0 when the transcript matched, 1 on a mismatch."""
+    from simulator.phone.lines import make_line
+    from simulator.phone.script import play_file
+
+    server, billing_url, token = _defaults(args.config, args.via)
+    server = (args.server or server).rstrip("/")
+    args.token = args.token or token
+    problem = await _probe(args, server)
+    if problem:
+        print(f"error: {problem}")
+        return 2
+    if args.script:
+        make = functools.partial(make_line, args.via, server=server, control=args.smsc_control,
+                                 history=False, token=args.token)
+        return await play_file(Path(args.script), make, agent=args.msisdn, wait=args.timeout,
+                               billing_url=args.billing_url or billing_url)
+    from simulator.phone.app import PhoneApp
+
+    make = functools.partial(make_line, args.via, server=server, control=args.smsc_control,
+                             token=args.token)
+    app = PhoneApp(make, args.msisdn, record=Path(args.record) if args.record else None,
+                   via=args.via)
+    await app.run_async()
+    if args.record:
+        print(f"transcript written to {args.record}")
+    return app.return_code or 0
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add `phone`."""
+    p = subparsers.add_parser(
+        "phone", help="the terminal SIM phone for testers (or --script FILE, headless)",
+        description="A handset on your terminal: the menu on its screen, a keypad, the SMS "
+                    "inbox of the agent and of customer numbers. It talks to the running "
+                    "server's SMSC simulator as a handset (--via smsc) or to POST /api/sms.")
+    p.add_argument("--msisdn", default=DEMO_AGENT,
+                   help=f"the agent's number (default: the demo agent {DEMO_AGENT})")
+    p.add_argument("--via", choices=("smsc", "http"), default="smsc",
+                   help="smsc: over SMPP through the SMSC simulator (default); http: /api/sms")
+    p.add_argument("--server", metavar="URL",
+                   help="the server (default: http://[http] host:port of the settings)")
+    p.add_argument("--smsc-control", metavar="URL",
+                   help="the SMSC simulator's handset API (default: SERVER/smsc)")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="--via http: the [api] token; --via smsc: the SMSC simulator's token "
+                        "([smpp] simulator_token) (default: the settings', else the ones "
+                        "`make run` generated, beside [ledger] secret_file)")
+    p.add_argument("--script", metavar="FILE",
+                   help="play a transcript headless; print a diff and exit 1 on a mismatch")
+    p.add_argument("--record", metavar="FILE",
+                   help="write the interactive session as a transcript when the phone quits")
+    p.add_argument("--billing-url", metavar="URL",
+                   help="billing simulator for '! billing ...' directives (default: settings)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                   help="seconds to wait for each expected reply in --script mode (default 5)")
+    p.add_argument("--wait", type=float, default=WAIT_S, metavar="S",
+                   help=f"seconds to wait for the server's /healthz to answer 200 (default "
+                        f"{WAIT_S:g}); then exit 2")
+    p.add_argument("--config", metavar="FILE", help="settings TOML (for the default addresses)")
+    p.set_defaults(func=phone)
