@@ -7,7 +7,7 @@ looping ``await ledger.recharge(...)`` with unique idempotency keys; a recharge 
 returned ``succeeded`` (both of its transactions committed). Three short runs per level; ops/s is
 their median, p50/p99 is per recharge over all three.
 
-Ceiling: stdlib ``sqlite3``, one thread, same schema (``ledger.schema``: indexes, triggers,
+Ceiling: stdlib ``sqlite3``, one thread, same schema (``ledger.store.schema``: indexes, triggers,
 STRICT tables), same pragmas (WAL, synchronous=FULL, foreign_keys ON), and the same INSERT and
 UPDATE statements per recharge as ``ledger.recharge.begin`` + ``finish`` (transfer, three
 postings, the two conditional reserve updates, the transfer's reference, the recharge row, the
@@ -67,8 +67,9 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 
 import structlog
 
-from ledger import Ledger, schema
-from ledger import writer as ledger_writer
+from ledger import Ledger
+from ledger.store import schema
+from ledger.store import writer as ledger_writer
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import SystemClock, iso
 from smsmenu.core.settings import Settings

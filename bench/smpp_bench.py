@@ -33,7 +33,7 @@ from smpp_echo import Closer, HandlerFactory, echo_factory, smsc_process
 from smpp_echo import run as run_esme
 
 from ledger import Ledger
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from simulator.billing import BillingSimulator
 from smsmenu.core import logs
 from smsmenu.core.clock import SystemClock

@@ -13,13 +13,14 @@ from typing import Any, Self, TypeVar
 import aiosqlite
 import structlog
 
-from ledger import admin, agents, credentials, queries, recharge, reversal, schema
+from ledger import admin, agents, credentials, recharge, reversal
 from ledger.context import Env, Rules
 from ledger.numberplan import NumberPlan
 from ledger.passwords import load_secret
 from ledger.recharge import Recharge
+from ledger.store import queries, schema
+from ledger.store.writer import Writer
 from ledger.verify import invariants
-from ledger.writer import Writer
 from smsmenu.core.clock import iso
 from smsmenu.core.settings import Settings
 from smsmenu.core.texts import Texts
@@ -55,7 +56,7 @@ class LedgerCore:
                    plan: NumberPlan | None = None) -> Self:
         """Open (creating if needed) the database named in ``settings``; start the writer.
 
-        The writer first brings the schema to this code's version (``ledger.schema.create``:
+        The writer first brings the schema to this code's version (``ledger.store.schema.create``:
         the migrations; ``migrations.SchemaTooNew`` for a newer database). The migrations
         define every table.
         """

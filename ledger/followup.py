@@ -14,9 +14,10 @@ from typing import Any
 
 import structlog
 
-from ledger import queries, reconcile, reversal
-from ledger.queries import Unsettled
+from ledger import reconcile, reversal
 from ledger.settle import Outcome, Settling
+from ledger.store import queries
+from ledger.store.queries import Unsettled
 from smsmenu.core.clock import from_iso
 from smsmenu.core.errors import BillingError, SmsmenuError
 

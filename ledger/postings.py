@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from ledger.money import format_yuan
-from ledger.schema import FIXED_IDS
+from ledger.store.schema import FIXED_IDS
 from smsmenu.core.errors import InsufficientFunds, StaleState
 
 Posting = tuple[int, int]

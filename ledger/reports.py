@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.queries import Query, Rows, scalar
+from ledger.store.queries import Query, Rows, scalar
 
 
 def totals(agent_id: int, start: str, end: str) -> Query[dict[str, int]]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ledger import recharge, reversal
 from ledger.followup import FollowUp
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from smsmenu.core.errors import BillingError
 from smsmenu.core.types import TargetKind
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ledger.queries import Query, Rows
+from ledger.store.queries import Query, Rows
 
 Breaches = list[str]
 

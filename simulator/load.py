@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.queries import Query
+from ledger.store.queries import Query
 from simulator.load_agents import MGMT, TX, Agent, Tally
 from simulator.load_report import figures, percentile, render
 from simulator.load_rig import Rig, own_server, remote_server

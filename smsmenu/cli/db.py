@@ -7,10 +7,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ledger import migrations, schema
-from ledger.migrations import Migrator
-from ledger.migrations.sqlite_runner import SqliteMigrator
-from ledger.writer import connect
+from ledger.store import migrations, schema
+from ledger.store.migrations import Migrator
+from ledger.store.migrations.sqlite_runner import SqliteMigrator
+from ledger.store.writer import connect
 from smsmenu.cli.common import ConfigError, Subparsers, common_options, emit, load
 from smsmenu.core.errors import InvalidCommand
 
@@ -101,7 +101,7 @@ def register(subparsers: Subparsers) -> None:
     """Add `db migrate` and `db version`."""
     db = subparsers.add_parser(
         "db", help="the database schema: its version and migrations",
-        description="The schema is versioned: numbered migrations (ledger/migrations) applied in "
+        description="The schema is versioned: numbered migrations (ledger/store/migrations) applied in "
                     "order, each in one transaction, one migrator at a time (SQLite: BEGIN "
                     "IMMEDIATE). The server and every command also migrate on open. A database "
                     "made before versioning is adopted as version 1; one newer than this code "

@@ -126,7 +126,7 @@ class SmsmenuError(Exception):
     """Parameters given as codes, each with the ``[error_param]`` table that has its words."""
     messages: ClassVar[Mapping[str, str]] = {}
     """Words kept in a class, by language: only for subclasses outside this module that still
-    do (``smsmenu/web/errors.py``, ``ledger/migrations``) until their words move to the texts."""
+    do (``smsmenu/web/errors.py``, ``ledger/store/migrations``) until their words move to the texts."""
 
     def __init__(self, *, rule: str | None = None, **params: Any) -> None:
         self.params = params

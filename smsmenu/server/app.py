@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 
 from ledger import Ledger
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from smsmenu.core import tokens
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.core.settings import Settings

@@ -18,7 +18,7 @@ import structlog
 from aiohttp import web
 
 from ledger import Ledger
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from simulator.billing import BillingSimulator
 from simulator.billing_http import billing_app
 from simulator.smsc_http import smsc_control_app

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger import Ledger
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.gateway.base import Gateway
 

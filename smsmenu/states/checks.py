@@ -6,7 +6,8 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from ledger import admin, agents, credentials, money, passwords, queries, recharge
+from ledger import admin, agents, credentials, money, passwords, recharge
+from ledger.store import queries
 from smsmenu.core.errors import SamePassword, SmsmenuError
 from smsmenu.core.types import TargetKind
 from smsmenu.states.session import SessionBase, _Refused

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger import queries
 from ledger.money import format_yuan
+from ledger.store import queries
 from smsmenu.core.clock import from_iso
 from smsmenu.states.checks import PAGE, Session
 

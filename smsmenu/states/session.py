@@ -13,7 +13,7 @@ from typing import Any
 from ledger.agents import Agent
 from ledger.context import Env
 from ledger.recharge import Recharge
-from ledger.writer import savepoint
+from ledger.store.writer import savepoint
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.core.errors import SmsmenuError, WrongPassword
 from smsmenu.states.menu import ON_ENTER, SCREENS

@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger import queries, reports
+from ledger import reports
 from ledger.money import format_yuan
 from ledger.recharge import Recharge
+from ledger.store import queries
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.web import csvout, state
 from smsmenu.web.auth import agent_page, me

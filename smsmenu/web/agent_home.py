@@ -6,8 +6,9 @@ import datetime as dt
 
 from aiohttp import web
 
-from ledger import queries, reports
+from ledger import reports
 from ledger.recharge import Recharge
+from ledger.store import queries
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.core.errors import UnknownRecharge
 from smsmenu.web import chart, state

@@ -11,7 +11,7 @@ import math
 import sqlite3
 
 from ledger import Ledger
-from ledger.queries import Query, scalar
+from ledger.store.queries import Query, scalar
 from smsmenu.core.clock import iso
 from smsmenu.web.errors import RateLimited
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from ledger import Ledger
 from ledger.context import Env
-from ledger.queries import Query
+from ledger.store.queries import Query
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import InvalidCommand, SmsmenuError
 from smsmenu.web.errors import DuplicateOperator, WeakPassword

@@ -12,8 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger import admin, agents, money, queries, reports
+from ledger import admin, agents, money, reports
 from ledger.context import Env
+from ledger.store import queries
 from smsmenu.core.errors import AgentClosed, SmsmenuError, UnknownAgent
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page, view_by_id

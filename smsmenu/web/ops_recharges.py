@@ -11,9 +11,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger import queries, reversal
+from ledger import reversal
 from ledger.context import Env
 from ledger.recharge import Recharge
+from ledger.store import queries
 from smsmenu.core.errors import ReversalRefused, SmsmenuError, UnknownRecharge
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page

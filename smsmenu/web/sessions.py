@@ -10,7 +10,7 @@ from functools import partial
 
 from aiohttp import web
 
-from ledger.queries import Query
+from ledger.store.queries import Query
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.web.state import Session, Web
 

@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from ledger.context import Env
-from ledger.queries import Query
+from ledger.store.queries import Query
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import StaleState
 from smsmenu.web import limits, operators, sessions

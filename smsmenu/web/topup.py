@@ -14,7 +14,7 @@ from aiohttp import web
 
 from ledger import admin, agents, money
 from ledger.context import Env
-from ledger.queries import Query
+from ledger.store.queries import Query
 from simulator.bank import sign, verify
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import SmsmenuError

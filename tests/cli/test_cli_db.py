@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from test_cli_support import AGENT, CUSTOMER, Cli, isolated
 
-from ledger import migrations
+from ledger.store import migrations
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "db_v1.sqlite3"
 LATEST = migrations.latest()

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 
 from ledger import Ledger, outbox
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from simulator.billing import BillingSimulator
 from simulator.smsc import SmscSimulator
 from smsmenu.core.clock import ManualClock, iso

@@ -11,7 +11,7 @@ from typing import Any, cast
 import pytest
 
 from ledger import Ledger
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from simulator.billing import BillingSimulator
 from simulator.smsc import MoTicket, SmscSimulator
 from smsmenu.core.clock import ManualClock

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ledger import Ledger
-from ledger.queries import Query
+from ledger.store.queries import Query
 
 Rows = list[tuple[Any, ...]]
 Sql = Callable[..., Awaitable[Rows]]

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from ledger_support import AGENT, MGMT, TX, Sql, recharge
 
-from ledger import Ledger, schema
+from ledger import Ledger
 from ledger.context import Rules
 from ledger.lockout import UNTIL_UNLOCKED
+from ledger.store import schema
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import AgentLocked, WebLocked, WrongPassword

@@ -15,7 +15,8 @@ import structlog
 from ledger_support import AGENT, CUSTOMER, LANDLINE, MGMT, TX, Sql
 from ledger_support import recharge as do_recharge
 
-from ledger import Ledger, outbox, recharge, schema
+from ledger import Ledger, outbox, recharge
+from ledger.store import schema
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock, iso
 from smsmenu.core.errors import InsufficientFunds, SmsmenuError

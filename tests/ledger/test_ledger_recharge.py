@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from ledger_support import AGENT, CUSTOMER, LANDLINE, Sql, available, recharge
 
-from ledger import Ledger, queries
+from ledger import Ledger
+from ledger.store import queries
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import (

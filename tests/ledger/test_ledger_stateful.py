@@ -28,8 +28,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger import Ledger, queries
+from ledger import Ledger
 from ledger.money import check_counter_deposit, check_online_deposit
+from ledger.store import queries
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import (

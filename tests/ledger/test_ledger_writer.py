@@ -15,7 +15,7 @@ import pytest
 from ledger_support import AGENT, TX, Sql, available, clean, recharge
 
 from ledger import Ledger, admin, postings
-from ledger.writer import Writer
+from ledger.store.writer import Writer
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import InvalidAmount, StorageError, WrongPassword

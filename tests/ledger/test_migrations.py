@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from ledger_support import AGENT, CUSTOMER, clean, recharge
 
-from ledger import Ledger, migrations, schema
-from ledger.migrations import Migration, Report, SchemaTooNew
-from ledger.migrations.sqlite_runner import SqliteMigrator, statements
-from ledger.writer import connect
+from ledger import Ledger
+from ledger.store import migrations, schema
+from ledger.store.migrations import Migration, Report, SchemaTooNew
+from ledger.store.migrations.sqlite_runner import SqliteMigrator, statements
+from ledger.store.writer import connect
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings

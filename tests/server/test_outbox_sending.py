@@ -6,7 +6,7 @@ import asyncio
 from functools import partial
 
 from ledger import Ledger, outbox
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from smsmenu.core.clock import iso
 from smsmenu.core.types import Reply
 from smsmenu.gateway.base import Gateway, Outbound, SendResult

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 from ledger import Ledger
-from ledger.writer import Writer
+from ledger.store.writer import Writer
 from simulator.billing import BillingSimulator
 from simulator.chaos import storage
 from simulator.load_rig import smpp_settings

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ledger.queries import scalar
+from ledger.store.queries import scalar
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings

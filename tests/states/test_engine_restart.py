@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from states_support import AGENT, Rig
 
-from ledger.queries import Query
+from ledger.store.queries import Query
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.states import steps
 

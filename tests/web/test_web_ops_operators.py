@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from web_support import Browser, sql
 
-from ledger import Ledger, schema
+from ledger import Ledger
+from ledger.store import schema
 from smsmenu.core.clock import ManualClock
 from smsmenu.web import staff
 from smsmenu.web.errors import Forbidden

@@ -6,7 +6,8 @@ import sqlite3
 
 from web_support import AGENT, MGMT, TX, Browser
 
-from ledger import Ledger, schema
+from ledger import Ledger
+from ledger.store import schema
 from smsmenu.core.clock import ManualClock
 
 NEW_MGMT = "246813"

@@ -10,7 +10,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from ledger import Ledger
-from ledger.queries import Query
+from ledger.store.queries import Query
 
 AGENT = "18912345678"
 TX = "123456"

@@ -1,4 +1,4 @@
-"""The database's schema: the versioned migrations (``ledger/migrations``), run on open.
+"""The database's schema: the versioned migrations (``ledger/store/migrations``), run on open.
 
 Every table (the ledger's, the menu engine's, the web portal's) is defined by the migrations
 and nowhere else; ``create`` brings a database to the latest version when the writer starts.
@@ -10,10 +10,10 @@ import sqlite3
 
 import structlog
 
-from ledger import migrations
-from ledger.migrations.sqlite_runner import ADD_COLUMN, SqliteMigrator, needed, statements
+from ledger.store import migrations
+from ledger.store.migrations.sqlite_runner import ADD_COLUMN, SqliteMigrator, needed, statements
 
-log = structlog.get_logger("ledger.schema")
+log = structlog.get_logger("ledger.store.schema")
 
 SCHEMA_VERSION = migrations.latest()
 """The version this code brings a database to (the highest migration)."""

@@ -1,6 +1,6 @@
 """Versioned schema migrations: numbered SQL files per engine, applied in order, one transaction each.
 
-Layout: ``ledger/migrations/<engine>/NNNN_name.sql`` (``sqlite/`` today). Version N is the file
+Layout: ``ledger/store/migrations/<engine>/NNNN_name.sql`` (``sqlite/`` today). Version N is the file
 numbered N; every engine has the same versions, each written in its own dialect. Every table of
 the database (ledger, menu engine, web portal) is defined here and nowhere else.
 

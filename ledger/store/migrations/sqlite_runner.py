@@ -3,7 +3,7 @@
 SQLite has no advisory locks; ``BEGIN IMMEDIATE`` takes the database's write lock at once, so
 two migrators (two processes starting, or ``smsmenu db migrate`` beside a starting server)
 never run a version together: the second waits for the first's commit (the connection's
-``busy_timeout``; ``ledger.writer.connect`` sets 10 s), then re-reads the version and finds
+``busy_timeout``; ``ledger.store.writer.connect`` sets 10 s), then re-reads the version and finds
 the work done. Readers are never blocked (WAL).
 
 SQLite's ``ALTER TABLE ... ADD COLUMN`` has no ``IF NOT EXISTS``: the runner skips one whose
@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ledger.migrations import Applied, How, Migration, Runner, State
+from ledger.store.migrations import Applied, How, Migration, Runner, State
 
 ADD_COLUMN = re.compile(r"^ALTER\s+TABLE\s+(\w+)\s+ADD\s+(?:COLUMN\s+)?(\w+)\b", re.I)
 BOOKKEEPING = """
