@@ -504,8 +504,8 @@ async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str
     from simulator.load_agents import Agent, Tally
     from simulator.load_rig import Rig
     from simulator.smsc import SmscSimulator
-    from smsmenu.cli.healthwait import wait_healthy
     from smsmenu.core.clock import SystemClock
+    from smsmenu.core.health import wait_healthy
     from smsmenu.core.settings import load_settings
 
     password, work = _password(), tmp / f"server-{n}"

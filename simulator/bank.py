@@ -6,8 +6,6 @@ plain 500 (logged), never a traceback."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,6 +16,8 @@ from urllib.parse import urlencode
 import aiohttp
 import structlog
 from aiohttp import web
+
+from smsmenu.core.bank_wire import sign, verify
 
 FIELDS = ("merchant", "order", "amount_fen", "notify_url", "return_url")
 """A payment request: what the merchant signs and the bank checks before showing its page."""
@@ -32,7 +32,6 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 """On every answer. No form-action: the payment form's answer redirects to the merchant."""
-SIGNATURE = re.compile(r"[0-9a-f]{64}")
 AMOUNT = re.compile(r"[0-9]{1,12}")
 log = structlog.get_logger("bank")
 CSS = ("body{font:16px/1.5 system-ui,sans-serif;background:#eef3f7;margin:0;padding:2rem 1rem}"
@@ -40,19 +39,6 @@ CSS = ("body{font:16px/1.5 system-ui,sans-serif;background:#eef3f7;margin:0;padd
        "box-shadow:0 2px 10px #0002}h1{font-size:1.3rem;color:#0b5394}.amount{font-size:2rem;"
        "font-weight:700}button{font-size:1rem;padding:.6rem 1.2rem;margin-right:.5rem;"
        "border-radius:8px;border:0;background:#0b5394;color:#fff}button.cancel{background:#888}")
-
-
-def sign(key: bytes, fields: Mapping[str, str]) -> str:
-    """HMAC-SHA256 over ``k=v`` pairs sorted by name, the ``sign`` field left out."""
-    text = "&".join(f"{k}={fields[k]}" for k in sorted(fields) if k != "sign")
-    return hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
-
-
-def verify(key: bytes, fields: Mapping[str, str]) -> bool:
-    """True for a well-formed signature (64 lower-case hex digits) over exactly these fields."""
-    given = fields.get("sign", "")
-    return (isinstance(given, str) and SIGNATURE.fullmatch(given) is not None
-            and hmac.compare_digest(sign(key, fields), given))
 
 
 @dataclass

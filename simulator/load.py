@@ -7,7 +7,7 @@ import random
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,16 @@ from typing import Any
 from ledger.store.queries import Query
 from simulator.load_agents import MGMT, TX, Agent, Tally
 from simulator.load_report import figures, percentile, render
-from simulator.load_rig import Rig, own_server, remote_server
+from simulator.load_rig import Rig, remote_server
 from simulator.load_spawn import spawned_server
-from smsmenu.cli.healthwait import WAIT_S
+from smsmenu.core.health import WAIT_S
 from smsmenu.core.settings import Settings, load_settings
 
 DEPOSIT_FEN = 100_000_000
 """Each agent's float: a million yuan, more than any run can spend."""
 MAX_AGENTS = 9999
+OwnServer = Callable[[Settings, str], AbstractAsyncContextManager[Rig]]
+"""A whole server in this process under a rig (``smsmenu.server.simulators.own_server``)."""
 """Agent numbers are 133, four digits of the run, four of the agent."""
 
 
@@ -41,7 +43,7 @@ class Progress:
 @asynccontextmanager
 async def _rig(via: str, server: str | None, settings: Settings | None, failure_rate: float,
                smsc_control: str | None, synchronous: str, spawn: bool,
-               ready_wait: float, token: str) -> AsyncIterator[Rig]:
+               ready_wait: float, token: str, own: OwnServer | None) -> AsyncIterator[Rig]:
     if server is not None:
         http = via == "http"
         async with remote_server(settings or load_settings(), server,
@@ -68,7 +70,10 @@ async def _rig(via: str, server: str | None, settings: Settings | None, failure_
             async with spawned_server(base, via, Path(tmp)) as rig:
                 yield rig
         else:
-            async with own_server(base, via) as rig:
+            if own is None:
+                raise ValueError("an in-process server needs own= "
+                                 "(smsmenu.server.simulators.own_server)")
+            async with own(base, via) as rig:
                 yield rig
 
 
@@ -99,21 +104,23 @@ async def run_load(*, agents: int = 10, duration: float = 10.0, via: str = "smpp
                    settings: Settings | None = None, smsc_control: str | None = None,
                    synchronous: str = "FULL", reply_timeout: float = 10.0, balance_every: int = 5,
                    spawn: bool = False, ready_wait: float = WAIT_S, token: str = "",
-                   progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+                   progress: Callable[[Progress], None] | None = None,
+                   own: OwnServer | None = None) -> dict[str, Any]:
     """Run the load (1 to ``MAX_AGENTS`` agents); the figures, ``money`` and ``verify`` (breaches).
 
     Without ``server`` it starts its own server on a temp database (``synchronous`` FULL:
     durable, as in production): in this process, or with ``spawn`` in a child process bound
     over SMPP to an SMSC simulator in this one. With ``server`` it funds agents in that
     server's database (``settings``) and drives it over HTTP or its SMSC control API, once its
-    ``/healthz`` answers 200 (``healthwait.NotReady`` after ``ready_wait`` s), with ``token``:
+    ``/healthz`` answers 200 (``health.NotReady`` after ``ready_wait`` s), with ``token``:
     its ``[api] token`` (``via`` http) or its SMSC handset API's token (smpp). An own server
-    gets fresh tokens.
+    gets fresh tokens. An in-process server is ``own(settings, via)`` (the caller's: the
+    simulators import no server code).
     """
     if not 1 <= agents <= MAX_AGENTS:
         raise ValueError(f"agents must be 1 to {MAX_AGENTS}")
     async with _rig(via, server, settings, billing_failure_rate, smsc_control,
-                    synchronous, spawn, ready_wait, token) as rig:
+                    synchronous, spawn, ready_wait, token, own) as rig:
         prefix = f"133{random.randrange(1, 10_000) if server else 0:04d}"  # + 4 digits
         pairs = await fund(rig, agents, prefix)
         tally = Tally()

@@ -6,9 +6,9 @@ import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 
@@ -18,11 +18,10 @@ from simulator.load_agents import Late, Step
 from simulator.smsc import SmscSimulator
 from simulator.smsc_handset import Received
 from simulator.smsc_http import RemoteHandset
-from smsmenu.cli.healthwait import WAIT_S, wait_healthy
 from smsmenu.core.clock import SystemClock
+from smsmenu.core.health import WAIT_S, wait_healthy
 from smsmenu.core.settings import Settings
 from smsmenu.core.tokens import new_smpp_password, new_token
-from smsmenu.server.main import running
 
 
 class HandsetLike(Protocol):
@@ -126,8 +125,13 @@ def api_settings(settings: Settings) -> Settings:
     return settings.replace("api", token=settings.api.token or (new_token(),))
 
 
+Serve = Callable[..., AbstractAsyncContextManager[Any]]
+"""The server's ``running(settings, smpp=, demo=)`` (``smsmenu.server.main``), given by the caller:
+the simulators import no server code."""
+
+
 @asynccontextmanager
-async def own_server(settings: Settings, via: str, *, window: int | None = None,
+async def own_server(running: Serve, settings: Settings, via: str, *, window: int | None = None,
                      demo: bool = False) -> AsyncIterator[Rig]:
     """``running()`` on ``settings`` (with an API token and the billing simulator); for ``smpp``
     with its SMSC simulator and our ESME bound. ``demo``: the demo agent, the simulated bank."""

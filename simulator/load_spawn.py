@@ -1,6 +1,6 @@
 """Two processes for load: the server in a child (ledger, engine, ESME), the SMSC and handsets here.
 
-The child is ``python -m simulator.load_spawn SETTINGS.toml``: ``running()`` with SMPP on, logs at
+The child is ``python -m smsmenu.server.load_child SETTINGS.toml``: ``running()`` with SMPP on, logs at
 warning, one JSON line ``{"http", "billing"}`` on stdout once it is ready (start-up recovery done,
 storage writable), a clean stop on SIGTERM. The parent then waits for its ``/healthz`` 200.
 The SMSC simulator stays in the load generator, as a carrier's would be outside the server.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from simulator.load_rig import Rig, remote_server
 from simulator.smsc import SmscSimulator
-from smsmenu.core.settings import Settings, load_settings
+from smsmenu.core.settings import Settings
 from smsmenu.core.tokens import new_smpp_password, new_token
 
 SYSTEM_ID = "smsmenu"
@@ -56,7 +56,7 @@ async def spawned_server(settings: Settings, via: str, tmp: Path) -> AsyncIterat
                                       api_token=token), "utf-8")
         conf.chmod(0o600)
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "simulator.load_spawn", str(conf),
+            sys.executable, "-m", "smsmenu.server.load_child", str(conf),
             stdout=asyncio.subprocess.PIPE)
         try:
             urls = await asyncio.wait_for(_started(child), 30.0)
@@ -94,24 +94,3 @@ async def _drain(child: asyncio.subprocess.Process) -> None:
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-async def _serve(conf: str) -> None:
-    from smsmenu.core import logs
-    from smsmenu.server.main import running
-    from smsmenu.server.readiness import wait_ready
-
-    logs.configure(level="warning")
-    settings = load_settings(conf, env={})
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    async with running(settings, smpp=bool(settings.smpp.binds)) as run:
-        await wait_ready(run.ledger, run.readiness, run.gateways,
-                         waiting=lambda why: print(f"server not ready yet: {why}", flush=True))
-        print(json.dumps({"http": run.http_url, "billing": run.billing_url}), flush=True)
-        await stop.wait()
-
-
-if __name__ == "__main__":
-    asyncio.run(_serve(sys.argv[1]))

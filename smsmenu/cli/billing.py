@@ -8,11 +8,9 @@ import signal
 
 from aiohttp import web
 
-from simulator.billing import BillingSimulator
-from simulator.billing_http import billing_app
-from simulator.billing_store import BooksFile
 from smsmenu.cli.common import ConfigError, Subparsers
 from smsmenu.core import logs
+from smsmenu.server import simulators
 
 
 def _rate(text: str) -> float:
@@ -56,18 +54,18 @@ def register(subparsers: Subparsers) -> None:
 
 async def _billing_sim_command(args: argparse.Namespace) -> int:
     logs.configure(level="info")
-    sim = BillingSimulator(latency=args.latency, failure_rate=args.failure_rate,
+    sim = simulators.billing_simulator(latency=args.latency, failure_rate=args.failure_rate,
                            timeout_rate=args.timeout_rate, timeout_applies=args.timeout_applies,
                            seed=args.seed)  # fmt: skip
     if args.state:
-        store = BooksFile(args.state)
+        store = simulators.books_file(args.state)
         try:
             sim.books = store.load()
             store.save(sim.books)  # fail now, not at the first credit, if it cannot be written
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot use the books file {args.state}: {exc}") from None
         sim.on_change = store.save
-    runner = web.AppRunner(billing_app(sim), access_log=None)
+    runner = web.AppRunner(simulators.billing_app(sim), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, args.host, args.port).start()

@@ -15,12 +15,13 @@ from zoneinfo import ZoneInfo
 
 from ledger import Ledger
 from ledger.money import AmountFormatError, parse_rate, parse_yuan
-from simulator.billing import BillingSimulator
 from smsmenu.cli import output as cli_output
 from smsmenu.core.clock import SystemClock
 from smsmenu.core.errors import BillingUnavailable, InvalidCommand
+from smsmenu.core.settings import ConfigError as ConfigError
 from smsmenu.core.settings import Settings, load_settings
 from smsmenu.core.types import Billing, BossCredit, Clock, CreditResult, Fen, TargetKind
+from smsmenu.server import simulators
 from smsmenu.server.billing import HttpBilling
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -30,12 +31,6 @@ Command: TypeAlias = Callable[[argparse.Namespace], Awaitable[int]]
 
 PASSWORD_HELP = "6 digits; give '-' to type it at a prompt without echo"
 KEY_HELP = "idempotency key: the same key repeats the first result (default: a new uuid4)"
-
-
-class ConfigError(Exception):
-    """Settings, secret or database location unusable; exit 78 (EX_CONFIG)."""
-
-    exit_code = 78
 
 
 def common_options() -> argparse.ArgumentParser:
@@ -94,9 +89,9 @@ def make_billing(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     if args.billing_sim and args.billing_url:
         raise InvalidCommand(why="--billing-url and --billing-sim exclude each other")
     if args.billing_sim:
-        return BillingSimulator(clock=clock, latency=conf.sim_latency_s,
-                                failure_rate=conf.sim_failure_rate,
-                                timeout_rate=conf.sim_timeout_rate)
+        return simulators.billing_simulator(clock=clock, latency=conf.sim_latency_s,
+                                            failure_rate=conf.sim_failure_rate,
+                                            timeout_rate=conf.sim_timeout_rate)
     url = args.billing_url or conf.url
     return HttpBilling(url, timeout=conf.timeout_s) if url else NoBilling()
 

@@ -7,11 +7,15 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from simulator.load import MAX_AGENTS, Progress, render, run_load
 from smsmenu.cli.common import Subparsers, load
-from smsmenu.cli.healthwait import WAIT_S, NotReady
+from smsmenu.core.health import WAIT_S, NotReady
 from smsmenu.core.tokens import client_token
+from smsmenu.server import simulators
+
+if TYPE_CHECKING:
+    from smsmenu.server.simulators import Progress
 
 BAR = 30
 
@@ -27,14 +31,15 @@ def _progress_line(p: Progress) -> None:
 
 async def load_command(args: argparse.Namespace) -> int:
     """Exit 0 when the ledger verifies and the money adds up, 1 otherwise."""
-    if not 1 <= args.agents <= MAX_AGENTS or args.duration <= 0:
-        print(f"error: --agents must be 1 to {MAX_AGENTS} and --duration positive",
+    most = simulators.max_load_agents()
+    if not 1 <= args.agents <= most or args.duration <= 0:
+        print(f"error: --agents must be 1 to {most} and --duration positive",
               file=sys.stderr)
         return 2
     settings = load(args) if args.server else None
     token = args.token or (client_token(settings, args.via) if settings is not None else "")
     try:
-        result = await run_load(
+        result = await simulators.load(
             agents=args.agents, duration=args.duration, via=args.via,
             billing_failure_rate=args.billing_failure_rate, server=args.server, settings=settings,
             smsc_control=args.smsc_control, synchronous=args.synchronous,
@@ -48,7 +53,7 @@ async def load_command(args: argparse.Namespace) -> int:
     if args.json_file:
         text = json.dumps(result, ensure_ascii=False, indent=2) + "\n"
         await asyncio.to_thread(Path(args.json_file).write_text, text, "utf-8")
-    print(render(result))
+    print(simulators.load_table(result))
     return 0 if result["ok"] else 1
 
 

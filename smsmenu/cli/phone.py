@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import functools
-from pathlib import Path
 
 import aiohttp
 
 from smsmenu.cli.common import ConfigError, Subparsers
-from smsmenu.cli.healthwait import WAIT_S, NotReady, wait_healthy
+from smsmenu.core.health import WAIT_S, NotReady, wait_healthy
 from smsmenu.core.settings import load_settings
 from smsmenu.core.tokens import client_token
+from smsmenu.server import simulators
 
 DEMO_AGENT = "18900000001"
 """The number ``smsmenu serve`` gives its demo agent on an empty database."""
@@ -58,9 +57,6 @@ async def _probe(args: argparse.Namespace, server: str) -> str | None:
 
 async def phone(args: argparse.Namespace) -> int:
     """Interactive phone, or ``--script``: exit 0 when the transcript matched, 1 on a mismatch."""
-    from simulator.phone.lines import make_line
-    from simulator.phone.script import play_file
-
     server, billing_url, token = _defaults(args.config, args.via)
     server = (args.server or server).rstrip("/")
     args.token = args.token or token
@@ -68,21 +64,10 @@ async def phone(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}")
         return 2
-    if args.script:
-        make = functools.partial(make_line, args.via, server=server, control=args.smsc_control,
-                                 history=False, token=args.token)
-        return await play_file(Path(args.script), make, agent=args.msisdn, wait=args.timeout,
-                               billing_url=args.billing_url or billing_url)
-    from simulator.phone.app import PhoneApp
-
-    make = functools.partial(make_line, args.via, server=server, control=args.smsc_control,
-                             token=args.token)
-    app = PhoneApp(make, args.msisdn, record=Path(args.record) if args.record else None,
-                   via=args.via)
-    await app.run_async()
-    if args.record:
-        print(f"transcript written to {args.record}")
-    return app.return_code or 0
+    return await simulators.phone(
+        via=args.via, server=server, control=args.smsc_control, token=args.token,
+        msisdn=args.msisdn, script=args.script, reply_wait=args.timeout,
+        billing_url=args.billing_url or billing_url, record=args.record)
 
 
 def register(subparsers: Subparsers) -> None:

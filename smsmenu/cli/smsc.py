@@ -8,10 +8,10 @@ import signal
 
 from aiohttp import web
 
-from simulator.smsc import SmscSimulator
 from smsmenu.cli.common import ConfigError, Subparsers, common_options, load
 from smsmenu.core import logs
 from smsmenu.core.tokens import new_smpp_password, new_token
+from smsmenu.server import simulators
 from smsmenu.server.smpp import binds
 
 
@@ -57,8 +57,8 @@ async def _smsc_command(args: argparse.Namespace) -> int:
     if generated:  # never a well-known password: anyone could bind and take the agents' MO
         accounts = {"smsmenu": new_smpp_password()}
     redeliver = conf.simulator_redeliver_s if args.redeliver_after is None else args.redeliver_after
-    smsc = SmscSimulator(accounts, host=host, port=port, service=args.service,
-                         redeliver_after=redeliver)  # fmt: skip
+    smsc = simulators.smsc_simulator(accounts, host=host, port=port, service=args.service,
+                                     redeliver_after=redeliver)
     try:
         await smsc.start()
     except OSError as exc:
@@ -73,9 +73,8 @@ async def _smsc_command(args: argparse.Namespace) -> int:
         print(f"SMSC simulator listening on {host}:{smsc.port} (accounts: {shown}; service "
               f"number {args.service}; redelivery after {redeliver:g} s)", flush=True)
         if args.control_port is not None:
-            from simulator.smsc_http import smsc_control_app
             tokens = conf.simulator_token or (new_token(),)
-            runner = web.AppRunner(smsc_control_app(smsc, tokens=tokens), access_log=None)
+            runner = web.AppRunner(simulators.smsc_control_app(smsc, tokens=tokens), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", args.control_port).start()
             print(f"handsets' API on http://127.0.0.1:{runner.addresses[0][1]} (Bearer "

@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 
+class ConfigError(Exception):
+    """Settings, secret or database location unusable; exit 78 (EX_CONFIG)."""
+
+    exit_code = 78
+
 @dataclass(frozen=True)
 class LedgerSettings:
     db: str = "var/smsmenu.db"

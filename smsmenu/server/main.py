@@ -19,15 +19,13 @@ from aiohttp import web
 
 from ledger import Ledger
 from ledger.store.queries import scalar
-from simulator.billing import BillingSimulator
-from simulator.billing_http import billing_app
-from simulator.smsc_http import smsc_control_app
 from smsmenu.core.clock import SystemClock
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Billing, Clock
 from smsmenu.gateway.base import Gateway
 from smsmenu.gateway.kannel import DLR_PATH, KannelGateway
 from smsmenu.gateway.kannel import routes as kannel_routes
+from smsmenu.server import simulators
 from smsmenu.server.app import create_app
 from smsmenu.server.billing import HttpBilling
 from smsmenu.server.dispatch import Dispatcher
@@ -80,9 +78,9 @@ def instance_id(settings: Settings) -> str:
 def make_billing(settings: Settings, clock: Clock) -> Billing:
     b = settings.billing
     if b.mode == "sim":
-        return BillingSimulator(clock=clock, latency=b.sim_latency_s,
-                                failure_rate=b.sim_failure_rate, timeout_rate=b.sim_timeout_rate,
-                                seed=None)
+        return simulators.billing_simulator(clock=clock, latency=b.sim_latency_s,
+                                            failure_rate=b.sim_failure_rate,
+                                            timeout_rate=b.sim_timeout_rate, seed=None)
     return HttpBilling(b.url, timeout=b.timeout_s)
 
 
@@ -143,9 +141,9 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
                                     idle_timeout=w.idle_timeout_s)
         run.runners.append(runner)
         run.web_url = f"http://{w.host}:{port}"
-        if isinstance(billing, BillingSimulator):
+        if (sim := simulators.simulated(billing)) is not None:
             url = urlsplit(settings.billing.url)
-            b_runner, b_port = await listen(billing_app(billing), url.hostname or "127.0.0.1",
+            b_runner, b_port = await listen(simulators.billing_app(sim), url.hostname or "127.0.0.1",
                                             url.port or 0, idle_timeout=h.idle_timeout_s)
             run.runners.append(b_runner)
             run.billing_url = f"http://{url.hostname}:{b_port}"
@@ -216,8 +214,8 @@ async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
         app.add_routes(kannel_routes(run.engine, clock, run.receipts,
                                      accepted=settings.kannel.token))
     if run.smpp is not None and run.smpp.smsc is not None:
-        app.add_subapp("/smsc", smsc_control_app(run.smpp.smsc,
-                                                 tokens=settings.smpp.simulator_token))
+        app.add_subapp("/smsc", simulators.smsc_control_app(
+            run.smpp.smsc, tokens=settings.smpp.simulator_token))
     return app
 
 
@@ -226,7 +224,7 @@ def _portal(run: Running, settings: Settings, clock: Clock, demo: bool) -> web.A
     app = web.Application(middlewares=[read_deadline(settings.web.read_timeout_s)],
                           client_max_size=64 * 1024)
     setup_web(app, run.ledger, settings, clock, bank_url=settings.bank.url or None,
-              simulated_bank=demo)
+              simulated_bank=simulators.bank_app if demo else None)
     security.protect(app)  # the security headers on every answer of the listener, errors too
     return app
 

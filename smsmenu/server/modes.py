@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
-from smsmenu.cli.common import ConfigError
-from smsmenu.core.settings import Settings
+from smsmenu.core.settings import ConfigError, Settings
 from smsmenu.core.tokens import MIN_CHARS, DemoSecrets, demo_file, demo_secrets
 from smsmenu.gateway.smpp_config import parse_smpp_url
 from smsmenu.server.smpp import aims_at

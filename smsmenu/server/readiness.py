@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ledger import Ledger
 from ledger.store.queries import scalar
 from smsmenu.core.errors import SmsmenuError
+from smsmenu.core.health import Report, why_not
 from smsmenu.gateway.base import Gateway
 
-Report = dict[str, Any]
 """What ``/healthz`` answers: ok, ready, ledger, storage, recovered, gateways (and why not)."""
 
 
@@ -57,21 +56,6 @@ async def report(ledger: Ledger, readiness: Readiness, gateways: Sequence[Gatewa
     if problem is not None:
         body["storage_error"] = problem
     return body
-
-
-def why_not(body: Report) -> str:
-    """A report that is not ok, in a few words."""
-    reasons = []
-    if not body.get("recovered", True):
-        reasons.append("start-up recovery not finished")
-    if not body.get("ledger", True):
-        reasons.append("ledger not answering")
-    if body.get("storage", "ok") != "ok":
-        reasons.append(f"storage failing: {body.get('storage_error', '?')}")
-    down = [name for name, up in body.get("gateways", {}).items() if not up]
-    if down:
-        reasons.append(f"not bound: {', '.join(down)}")
-    return "; ".join(reasons) or "not ok"
 
 
 async def wait_ready(ledger: Ledger, readiness: Readiness, gateways: Sequence[Gateway], *,

@@ -7,16 +7,19 @@ import asyncio
 import contextlib
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 
-from simulator.smsc import SmscSimulator
-from smsmenu.cli.common import ConfigError
-from smsmenu.core.settings import Settings, SmppSettings
+from smsmenu.core.settings import ConfigError, Settings, SmppSettings
 from smsmenu.core.types import Clock, InboundHandler
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_config import SmppBind, parse_smpp_url
 from smsmenu.gateway.smpp_receive import ReceiptHandler
+from smsmenu.server import simulators
+
+if TYPE_CHECKING:
+    from smsmenu.server.simulators import SmscSimulator
 
 log = structlog.get_logger("server")
 LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
@@ -77,8 +80,8 @@ async def prepare(settings: SmppSettings, handler: InboundHandler, on_receipt: R
     if settings.simulator:
         host, port = settings.simulator_host, settings.simulator_port
         ours = [b for b in configured if aims_at(b, host, port)]
-        smsc = SmscSimulator({b.system_id: b.password for b in ours}, host=host, port=port,
-                             redeliver_after=settings.simulator_redeliver_s)  # fmt: skip
+        smsc = simulators.smsc_simulator({b.system_id: b.password for b in ours}, host=host,
+                                         port=port, redeliver_after=settings.simulator_redeliver_s)
         try:
             await smsc.start()
         except OSError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -9,7 +10,6 @@ from aiohttp import web
 from yarl import URL
 
 from ledger import Ledger
-from simulator.bank import bank_app
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Clock
 from smsmenu.web import (
@@ -46,20 +46,22 @@ async def _root(request: web.Request) -> web.StreamResponse:
 
 
 def setup_web(app: web.Application, ledger: Ledger, settings: Settings, clock: Clock, *,
-              bank_url: str | None = None, simulated_bank: bool = True,
+              bank_url: str | None = None,
+              simulated_bank: Callable[[bytes], web.Application] | None = None,
               public_url: str | None = None, secure_cookies: bool = False) -> web.Application:
     """Mount the portal at ``/web/`` (and ``/`` redirecting there) on ``app``.
 
     With ``bank_url``, top-ups go to that bank (which must share ``bank_key(ledger)``); else
-    with ``simulated_bank`` the simulated bank is mounted at ``/bank/`` on the same app; else
+    with ``simulated_bank`` (the simulated bank's app for a key) it is mounted at ``/bank/`` on
+    the same app; else
     there is no online top-up (its pages are not served; templates see ``online_topup``
     false). ``public_url`` is this server's address as the bank reaches it (default:
     ``[web] public_url``, else ``http://[web] host:port``; never a request's Host header);
     cookies are Secure when ``secure_cookies`` or ``[web] secure_cookies`` says so.
     """
     key = bank_key(ledger)
-    if bank_url is None and simulated_bank:
-        app.add_subapp("/bank/", bank_app(key))
+    if bank_url is None and simulated_bank is not None:
+        app.add_subapp("/bank/", simulated_bank(key))
         bank_url = "/bank"
     online_topup = bank_url is not None
     bank_url = bank_url or ""

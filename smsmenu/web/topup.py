@@ -15,7 +15,7 @@ from aiohttp import web
 from ledger import admin, agents, money
 from ledger.context import Env
 from ledger.store.queries import Query
-from simulator.bank import sign, verify
+from smsmenu.core.bank_wire import sign, verify
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.web import state

@@ -12,9 +12,10 @@ import pytest
 
 from simulator.load import percentile, render, run_load
 from simulator.load_agents import STEPS
-from simulator.load_rig import Rig, own_server
+from simulator.load_rig import Rig
 from smsmenu.cli import load as cli_load
 from smsmenu.core.settings import Settings
+from smsmenu.server.simulators import own_server
 
 CHARGE_FEN = 9_800
 """100 yuan at the default 2% commission (R-16)."""
@@ -45,7 +46,7 @@ def check_consistent(result: dict[str, Any], agents: int) -> None:
 async def test_short_run_is_consistent(via: str) -> None:
     """3 agents for 1.5 s with 30% billing failures: retries happen, the books balance."""
     result = await run_load(agents=3, duration=1.5, via=via, billing_failure_rate=0.3,
-                            synchronous="OFF", balance_every=3)
+                            synchronous="OFF", balance_every=3, own=own_server)
     check_consistent(result, 3)
     assert result["via"] == via and result["agents"] == 3
     assert result["outcomes"]["recharge_failed"] > 0 and result["dialogs_by_kind"]["retry"] > 0

@@ -10,8 +10,9 @@ import pytest
 from simulator.load import fund, reconcile, render
 from simulator.load_agents import Agent, Tally
 from simulator.load_report import figures
-from simulator.load_rig import Line, Rig, own_server
+from simulator.load_rig import Line, Rig
 from smsmenu.core.settings import Settings
+from smsmenu.server.simulators import own_server
 
 ROUNDS = 3
 CHARGE_FEN = 9_800

@@ -10,11 +10,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from simulator.load_rig import Rig, own_server
+from simulator.load_rig import Rig
 from simulator.phone.app import PhoneApp
 from simulator.phone.lines import make_line
 from simulator.transcript import parse
 from smsmenu.core.settings import Settings
+from smsmenu.server.simulators import own_server
 
 AGENT, TX, CUSTOMER = "18900000001", "135790", "15300001111"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"

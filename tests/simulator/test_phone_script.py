@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from simulator.load_rig import Rig, own_server
+from simulator.load_rig import Rig
 from simulator.phone.model import PhoneModel
 from simulator.smsc_handset import Received
 from simulator.transcript import parse
 from smsmenu.cli import phone as cli_phone
 from smsmenu.core.settings import Settings
 from smsmenu.core.tokens import DEMO_FILE
+from smsmenu.server.simulators import own_server
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "simulator" / "phone" / "examples"
 

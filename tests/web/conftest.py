@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from web_support import OPERATOR_PASSWORD, Browser
 
 from ledger import Ledger
+from simulator.bank import bank_app
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
@@ -56,7 +57,7 @@ def apps(ledger: Ledger, settings: Settings,
     and the simulated bank mounted."""
     app = web.Application(middlewares=[read_deadline(settings.web.read_timeout_s)],
                           client_max_size=64 * 1024)
-    portal = setup_web(app, ledger, settings, clock, simulated_bank=True)
+    portal = setup_web(app, ledger, settings, clock, simulated_bank=bank_app)
     security.protect(app)
     return app, portal
 

@@ -30,7 +30,8 @@ from web_support import AGENT, MGMT, TX
 
 from ledger import Ledger
 from ledger.context import Env
-from simulator.bank import bank_app, sign
+from simulator.bank import bank_app
+from smsmenu.core.bank_wire import sign
 from smsmenu.core.types import TargetKind
 from smsmenu.web import MODULES, PREFIX, sessions
 from smsmenu.web.state import Web

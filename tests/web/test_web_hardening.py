@@ -16,7 +16,8 @@ from web_support import AGENT, MGMT, Browser, web_recharge
 
 from ledger import Ledger
 from simulator import bank as bank_module
-from simulator.bank import sign
+from simulator.bank import bank_app
+from smsmenu.core.bank_wire import sign
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings, load_settings
 from smsmenu.web import bank_key, ops_login, render, setup_web
@@ -313,7 +314,7 @@ async def bare(ledger: Ledger, settings: Settings, clock: ManualClock,
     """A browser on the portal mounted on an app that takes multipart bodies (no listener
     middleware): the portal's own form reading is the last line."""
     app = web.Application()
-    setup_web(app, ledger, settings, clock, simulated_bank=True)
+    setup_web(app, ledger, settings, clock, simulated_bank=bank_app)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Browser(client)
 
@@ -463,7 +464,7 @@ async def test_secure_cookies(settings: Settings, ledger: Ledger, clock: ManualC
     assert load_settings(env={}).web.secure_cookies
     secure = settings.replace("web", secure_cookies=True)
     app = web.Application()
-    setup_web(app, ledger, secure, clock)
+    setup_web(app, ledger, secure, clock, simulated_bank=bank_app)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         async with client.get("/web/login?lang=zh") as first:
             cookies = first.headers.getall("Set-Cookie")

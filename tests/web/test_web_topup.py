@@ -8,7 +8,7 @@ import pytest
 from web_support import AGENT, MGMT, SECOND, Browser, second_agent, sql
 
 from ledger import Ledger
-from simulator.bank import sign
+from smsmenu.core.bank_wire import sign
 from smsmenu.web import bank_key
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simulator.bank import sign, verify
+from smsmenu.core.bank_wire import sign, verify
 from smsmenu.web import chart, csvout
 from smsmenu.web.i18n import table, translator
 from smsmenu.web.operators import PERMISSIONS, SCRYPT

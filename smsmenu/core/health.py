@@ -1,4 +1,4 @@
-"""Clients of a running server wait until its ``GET /healthz`` answers 200 (bounded)."""
+"""The server's health report as its clients read it: wait until ``GET /healthz`` answers 200."""
 
 from __future__ import annotations
 
@@ -6,14 +6,30 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 
-from smsmenu.server.readiness import why_not
-
+Report = dict[str, Any]
+"""``/healthz``'s JSON body: ok, recovered, ledger, storage, storage_error, gateways."""
 WAIT_S = 30.0
 """How long ``phone`` and ``load`` wait for a server to become ready by default."""
 ASK_S = 5.0
+
+
+def why_not(body: Report) -> str:
+    """A report that is not ok, in a few words."""
+    reasons = []
+    if not body.get("recovered", True):
+        reasons.append("start-up recovery not finished")
+    if not body.get("ledger", True):
+        reasons.append("ledger not answering")
+    if body.get("storage", "ok") != "ok":
+        reasons.append(f"storage failing: {body.get('storage_error', '?')}")
+    down = [name for name, up in body.get("gateways", {}).items() if not up]
+    if down:
+        reasons.append(f"not bound: {', '.join(down)}")
+    return "; ".join(reasons) or "not ok"
 
 
 class NotReady(Exception):

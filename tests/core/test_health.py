@@ -12,7 +12,7 @@ from aiohttp import web
 
 from smsmenu.cli import load as cli_load
 from smsmenu.cli import phone as cli_phone
-from smsmenu.cli.healthwait import NotReady, wait_healthy
+from smsmenu.core.health import NotReady, wait_healthy
 
 NOT_RECOVERED = {"ok": False, "ready": False, "ledger": True, "storage": "ok",
                  "recovered": False, "gateways": {}}

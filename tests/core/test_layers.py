@@ -1,0 +1,74 @@
+"""The house's layers hold literally: each part imports only what ARCHITECTURE.md allows it."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SIMULATORS = "smsmenu/server/simulators.py"
+
+
+def imports(path: Path) -> Iterator[tuple[int, str]]:
+    """Every module ``path`` imports (TYPE_CHECKING and function-level imports included)."""
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.lineno, node.module
+
+
+def breaches(folder: str, allowed: tuple[str, ...], watched: tuple[str, ...]) -> list[str]:
+    """Imports from ``folder`` of a ``watched`` package that no ``allowed`` prefix covers."""
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        for line, module in imports(path):
+            top = module.split(".")[0]
+            if top in watched and not any(module == a or module.startswith(a + ".")
+                                          for a in allowed):
+                found.append(f"{rel}:{line} imports {module}")
+    return found
+
+
+PARTS = ("smsmenu", "ledger", "simulator")
+
+
+@pytest.mark.parametrize(("folder", "allowed"), [
+    pytest.param("smsmenu/core", ("smsmenu.core",), id="core-imports-only-itself"),
+    pytest.param("ledger", ("ledger", "smsmenu.core"), id="ledger-knows-no-server"),
+    pytest.param("simulator", ("simulator", "ledger", "smsmenu.core", "smsmenu.gateway"),
+                 id="simulators-import-no-server"),
+    pytest.param("smsmenu/web", ("smsmenu.web", "smsmenu.core", "ledger"),
+                 id="web-imports-core-and-ledger"),
+])
+def test_part_imports_only_what_it_may(folder: str, allowed: tuple[str, ...]) -> None:
+    """No import of a part runs against the layers (the list names each breach)."""
+    assert breaches(folder, allowed, PARTS) == []
+
+
+def test_only_one_module_of_the_server_imports_the_simulators() -> None:
+    """``smsmenu/server/simulators.py`` is the only importer of ``simulator`` in ``smsmenu/``."""
+    found = [b for b in breaches("smsmenu", ("smsmenu", "ledger"), ("simulator",))
+             if not b.startswith(SIMULATORS)]
+    assert found == []
+
+
+def test_a_production_server_loads_no_simulator() -> None:
+    """Importing the server, the CLI and wiring a production billing client loads no simulator."""
+    probe = ("import sys\n"
+             "import smsmenu.cli.entry, smsmenu.server.main as m\n"
+             "from smsmenu.core.clock import SystemClock\n"
+             "from smsmenu.core.settings import load_settings\n"
+             "s = load_settings(env={}).replace('billing', mode='http', url='http://127.0.0.1:9')\n"
+             "m.make_billing(s, SystemClock('Asia/Shanghai'))\n"
+             "print(sorted(n for n in sys.modules if n.split('.')[0] == 'simulator'))\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=True, env={"PATH": "/usr/bin:/bin",
+                                                     "PYTHONPATH": str(ROOT)})
+    assert out.stdout.strip() == "[]", out.stderr
