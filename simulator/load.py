@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.store.queries import Query
+from ledger.store.inspect import open_agent_recharges
 from simulator.load_agents import MGMT, TX, Agent, Tally
 from simulator.load_report import figures, percentile, render
 from simulator.load_rig import Rig, remote_server
@@ -144,13 +144,6 @@ async def run_load(*, agents: int = 10, duration: float = 10.0, via: str = "smpp
     return figures(agents, via, elapsed, tally, money, breaches)
 
 
-def _recharges(msisdn: str) -> Query[list[tuple[str, int, int, str]]]:
-    """The agent's recharges as the ledger has them: status, amount, commission, reference."""
-    return Query("SELECT r.status, r.amount, r.commission, r.reference FROM recharges r "
-                 "JOIN agents a ON a.id = r.agent_id WHERE a.msisdn = ? AND a.status != 'closed'",
-                 (msisdn,), lambda rows: [(str(s), int(a), int(c), str(f)) for s, a, c, f in rows])
-
-
 async def reconcile(rig: Rig, pairs: list[tuple[str, str]], tally: Tally) -> dict[str, Any]:
     """The money by the ledger's records, checked against the receipts the agents received.
 
@@ -163,9 +156,10 @@ async def reconcile(rig: Rig, pairs: list[tuple[str, str]], tally: Tally) -> dic
     for msisdn, _ in pairs:
         view = await rig.ledger.agent(msisdn)
         debited += DEPOSIT_FEN - int(view["balance_fen"])
-        rows = await rig.ledger.read(_recharges(msisdn))
-        done = {ref: amount - fee for status, amount, fee, ref in rows if status == "succeeded"}
-        pending += sum(1 for row in rows if row[0] == "pending")
+        rows = await rig.ledger.read(open_agent_recharges(msisdn))
+        done = {r.reference: r.amount_fen - r.commission_fen for r in rows
+                if r.status == "succeeded"}
+        pending += sum(1 for r in rows if r.status == "pending")
         receipts = tally.receipts.get(msisdn, set())
         succeeded, charged = succeeded + len(done), charged + sum(done.values())
         received += len(receipts)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from ledger.store.inspect import read_books
 from simulator.chaos.clients import Intent
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -42,32 +42,19 @@ class LedgerFacts:
 
 
 def read_ledger(db: Path) -> LedgerFacts:
-    facts = LedgerFacts()
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        rows = conn.execute(
-            "SELECT r.target, r.status, r.amount, r.amount - r.commission, a.msisdn "
-            "FROM recharges r JOIN agents a ON a.id = r.agent_id").fetchall()
-        for target, status, amount, charge, agent in rows:
-            facts.statuses.setdefault(target, []).append(status)
-            if status in ("succeeded", "reversed"):
-                facts.succeeded[target] += 1
-                facts.posted_fen += amount
-                facts.charges_by_agent[agent] += charge
-            if status == "pending":
-                facts.pending_recharges += 1
-        for agent, deposited, balance in conn.execute(
-                "SELECT a.msisdn, COALESCE((SELECT SUM(amount) FROM deposits d "
-                "WHERE d.agent_id = a.id), 0), c.balance FROM agents a "
-                "JOIN accounts c ON c.id = a.account_id"):
-            facts.spent_by_agent[agent] = deposited - balance
-        facts.pending_transfers = conn.execute(
-            "SELECT COUNT(*) FROM transfers WHERE state = 'pending'").fetchone()[0]
-        facts.settlement_fen = abs(conn.execute(
-            "SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE kind = 'settlement'"
-        ).fetchone()[0])
-    finally:
-        conn.close()
+    books = read_books(db)
+    facts = LedgerFacts(pending_transfers=books.pending_transfers,
+                        settlement_fen=books.settlement_fen)
+    for r in books.recharges:
+        facts.statuses.setdefault(r.target, []).append(r.status)
+        if r.status in ("succeeded", "reversed"):
+            facts.succeeded[r.target] += 1
+            facts.posted_fen += r.amount_fen
+            facts.charges_by_agent[r.agent] += r.amount_fen - r.commission_fen
+        if r.status == "pending":
+            facts.pending_recharges += 1
+    for a in books.agents:
+        facts.spent_by_agent[a.agent] = a.deposited_fen - a.balance_fen
     return facts
 
 
@@ -79,11 +66,7 @@ def pending_now(db: Path) -> int:
 
 def queued_notices(db: Path) -> int:
     """Outbox rows not sent yet."""
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
-    try:
-        return int(conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'queued'").fetchone()[0])
-    finally:
-        conn.close()
+    return read_books(db).queued_notices
 
 
 @dataclass
