@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from typing import Any
 
 from aiohttp import web
 
 from ledger import agents, credentials
 from ledger.context import Env
+from ledger.store.web_types import Conn
 from smsmenu.core.errors import DuplicateAgent, SmsmenuError
 from smsmenu.core.types import TargetKind
 from smsmenu.web import codes, sessions, state
@@ -55,7 +55,7 @@ async def change_password(request: web.Request) -> web.Response:
     return await _renewed(request, agent["agent_id"], done=t(f"account.done_{purpose}"))
 
 
-def _new_session(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent_id: int,
+def _new_session(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
                  ttl: dt.timedelta) -> str:
     return sessions.start(conn, now, "agent", agent_id, ttl)
 
@@ -71,7 +71,7 @@ async def _renewed(request: web.Request, agent_id: int, **page_args: Any) -> web
     return response
 
 
-def _send_bind(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent_id: int,
+def _send_bind(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
                new_msisdn: str, key: bytes, ip: str) -> str:
     agent = agents.by_id(conn, agent_id)
     number = env.plan.validate(TargetKind.MOBILE, new_msisdn)
@@ -83,7 +83,7 @@ def _send_bind(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent_id
     return number
 
 
-def _bind(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent_id: int,
+def _bind(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
           new_msisdn: str, code: str, mgmt_password: str, key: bytes) -> dict[str, Any]:
     """The code proves the new number is in the agent's hand; the password that it is the agent."""
     agent = agents.by_id(conn, agent_id)

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 
 import structlog
 from aiohttp import web
 
 from ledger import agents, lockout, passwords
 from ledger.context import Env
+from ledger.store.web_types import Conn
 from smsmenu.core.errors import AgentLocked, SmsmenuError, UnknownAgent, WrongPassword
 from smsmenu.web import codes, limits, sessions, state
 from smsmenu.web.auth import client_ip, session
@@ -29,7 +29,7 @@ log = structlog.get_logger("web.login")
 ACCOUNT_NO = re.compile(r"[Aa]([0-9]{8})")
 
 
-def _find(conn: sqlite3.Connection, who: str) -> agents.Agent | None:
+def _find(conn: Conn, who: str) -> agents.Agent | None:
     """The open agent named by account number (A00000001) or bound number, else None."""
     found: agents.Agent | None
     if m := ACCOUNT_NO.fullmatch(who):
@@ -42,13 +42,13 @@ def _find(conn: sqlite3.Connection, who: str) -> agents.Agent | None:
     return found if found is not None and found.status != "closed" else None
 
 
-def _by_number(conn: sqlite3.Connection, msisdn: str) -> agents.Agent | None:
+def _by_number(conn: Conn, msisdn: str) -> agents.Agent | None:
     """The open agent bound to ``msisdn`` (codes go to bound numbers only), else None."""
     found = agents.find(conn, msisdn)
     return found if found is not None and found.status != "closed" else None
 
 
-def _password_login(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, who: str,
+def _password_login(conn: Conn, env: Env, now: dt.datetime, *, who: str,
                     password: str, ip: str, ttl: dt.timedelta) -> tuple[str, int]:
     passwords.check_format(password)  # the input alone decides this one: it tells nothing
     limits.check_address(conn, now, ip)
@@ -64,7 +64,7 @@ def _password_login(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, who
     return sessions.start(conn, now, "agent", agent.id, ttl), agent.id
 
 
-def _send_code(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str, key: bytes,
+def _send_code(conn: Conn, env: Env, now: dt.datetime, *, msisdn: str, key: bytes,
                ip: str) -> None:
     """Throttled alike for every number; a code only to an agent whose web login is not locked.
     The page says the same either way ("if this number is an agent, a code was sent")."""
@@ -76,7 +76,7 @@ def _send_code(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: 
                lang=agent.lang)
 
 
-def _code_login(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str, code: str,
+def _code_login(conn: Conn, env: Env, now: dt.datetime, *, msisdn: str, code: str,
                 key: bytes, ip: str, ttl: dt.timedelta) -> tuple[str, int]:
     limits.check_address(conn, now, ip)
     agent = _by_number(conn, msisdn)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,15 +11,17 @@ from aiohttp import web
 
 from ledger import admin, agents
 from ledger.context import Env
+from ledger.store.web_sessions import Session
+from ledger.store.web_types import Conn
 from smsmenu.web import operators, state
 from smsmenu.web.errors import Forbidden
 from smsmenu.web.operators import Operator
-from smsmenu.web.state import AGENT, OPERATOR, PREFIX, SESSION, Session
+from smsmenu.web.state import AGENT, OPERATOR, PREFIX, SESSION
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def view_by_id(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
+def view_by_id(conn: Conn, env: Env, now: dt.datetime, *,
           agent_id: int) -> dict[str, Any]:
     """The agent's own view by id (not by number: a number may later belong to another)."""
     return admin.view(conn, env, agents.by_id(conn, agent_id))
@@ -59,7 +60,7 @@ def operator_page(permission: str) -> Callable[[Handler], Handler]:
             found = session(request)
             if found is None or found.kind != "operator":
                 raise web.HTTPSeeOther(f"{PREFIX}/ops/login")
-            who = await state.get(request).ledger.read(operators.by_id(found.subject_id))
+            who = await operators.by_id(state.get(request).ledger, found.subject_id)
             if who is None or not who.active:
                 raise web.HTTPSeeOther(f"{PREFIX}/ops/login")
             request[OPERATOR] = who

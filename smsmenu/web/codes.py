@@ -6,9 +6,10 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-import sqlite3
 
 from ledger import outbox
+from ledger.store import web_codes
+from ledger.store.web_types import Conn
 from smsmenu.core.clock import iso
 from smsmenu.web import limits
 from smsmenu.web.errors import CodeRefused
@@ -23,7 +24,7 @@ def _hash(key: bytes, purpose: str, msisdn: str, code: str) -> bytes:
     return hmac.new(key, f"{purpose}|{msisdn}|{code}".encode(), hashlib.sha256).digest()
 
 
-def throttle(conn: sqlite3.Connection, now: dt.datetime, *, msisdn: str, ip: str) -> None:
+def throttle(conn: Conn, now: dt.datetime, *, msisdn: str, ip: str) -> None:
     """Count one code request per number and per address, or refuse it (RateLimited).
 
     Any number counts, an agent's or not: the answer never tells which numbers are agents.
@@ -35,48 +36,41 @@ def throttle(conn: sqlite3.Connection, now: dt.datetime, *, msisdn: str, ip: str
     limits.hit(conn, now, f"code:{msisdn}", f"code-ip:{ip}")
 
 
-def issue(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: str, msisdn: str,
+def issue(conn: Conn, now: dt.datetime, *, key: bytes, purpose: str, msisdn: str,
           agent_id: int, lang: str, ip: str) -> None:
     """Throttle, then send a code (see ``send``)."""
     throttle(conn, now, msisdn=msisdn, ip=ip)
     send(conn, now, key=key, purpose=purpose, msisdn=msisdn, agent_id=agent_id, lang=lang)
 
 
-def send(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: str, msisdn: str,
+def send(conn: Conn, now: dt.datetime, *, key: bytes, purpose: str, msisdn: str,
          agent_id: int, lang: str) -> None:
     """Queue a fresh 6-digit code to ``msisdn`` by SMS (the outbox); earlier ones stop working."""
     code = f"{secrets.randbelow(10 ** 6):06d}"
-    conn.execute("UPDATE web_codes SET used = 1 WHERE purpose = ? AND msisdn = ? AND used = 0",
-                 (purpose, msisdn))
-    conn.execute("INSERT INTO web_codes (purpose, msisdn, agent_id, code_hash, created_at, "
-                 "expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                 (purpose, msisdn, agent_id, _hash(key, purpose, msisdn, code), iso(now),
-                  iso(now + TTL)))
+    web_codes.void_live(conn, purpose=purpose, msisdn=msisdn)
+    web_codes.insert(conn, purpose=purpose, msisdn=msisdn, agent_id=agent_id,
+                     code_hash=_hash(key, purpose, msisdn, code), created=now, expires=now + TTL)
     text = translator(lang)(f"sms.code_{purpose}", code=code, minutes=int(TTL.total_seconds() // 60))
     outbox.enqueue(conn, msisdn, text, f"code_{purpose}", iso(now))
 
 
-def check(conn: sqlite3.Connection, now: dt.datetime, *, key: bytes, purpose: str,
+def check(conn: Conn, now: dt.datetime, *, key: bytes, purpose: str,
           msisdn: str, code: str, agent_id: int | None = None) -> tuple[int, int]:
     """(code id, agent id) of the live code; a wrong guess counts (and sticks), five spend it.
 
     The code stays usable until ``spend``: a step after it that fails leaves it valid.
     """
-    row = conn.execute(
-        "SELECT id, agent_id, code_hash, attempts FROM web_codes WHERE purpose = ? AND msisdn = ?"
-        " AND used = 0 AND expires_at > ? ORDER BY id DESC LIMIT 1",
-        (purpose, msisdn, iso(now))).fetchone()
-    if row is None or (agent_id is not None and row[1] != agent_id):
+    found = web_codes.live(conn, purpose=purpose, msisdn=msisdn, now=now)
+    if found is None or (agent_id is not None and found.agent_id != agent_id):
         _hash(key, purpose, msisdn, code.strip())  # the work of a wrong guess: timing tells nothing
         raise CodeRefused()
-    code_id, owner, stored, attempts = row
-    if not hmac.compare_digest(_hash(key, purpose, msisdn, code.strip()), stored):
-        conn.execute("UPDATE web_codes SET attempts = ?, used = ? WHERE id = ?",
-                     (attempts + 1, int(attempts + 1 >= MAX_TRIES), code_id))
+    if not hmac.compare_digest(_hash(key, purpose, msisdn, code.strip()), found.code_hash):
+        web_codes.record_miss(conn, code_id=found.id, attempts=found.attempts + 1,
+                              spent=found.attempts + 1 >= MAX_TRIES)
         raise CodeRefused()
-    return int(code_id), int(owner)
+    return found.id, found.agent_id
 
 
-def spend(conn: sqlite3.Connection, code_id: int) -> None:
+def spend(conn: Conn, code_id: int) -> None:
     """Single use: a spent code never works again."""
-    conn.execute("UPDATE web_codes SET used = 1 WHERE id = ?", (code_id,))
+    web_codes.spend(conn, code_id=code_id)

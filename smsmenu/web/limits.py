@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import sqlite3
 
 from ledger import Ledger
-from ledger.store.queries import Query, scalar
-from smsmenu.core.clock import iso
+from ledger.store import web_limits
+from ledger.store.web_types import Conn
 from smsmenu.web.errors import RateLimited
 
 KEEP = dt.timedelta(days=1)
@@ -26,48 +25,50 @@ CODE_HOURLY = (5, dt.timedelta(hours=1))
 CODE_IP_HOURLY = (20, dt.timedelta(hours=1))
 
 
-def _count(bucket: str, since: str) -> Query[int]:
-    return scalar("SELECT COUNT(*) FROM web_rate WHERE bucket = ? AND at > ?", bucket, since)
-
-
-def check(conn: sqlite3.Connection, now: dt.datetime, bucket: str,
+def check(conn: Conn, now: dt.datetime, bucket: str,
           rule: tuple[int, dt.timedelta]) -> None:
     """Raise RateLimited when ``bucket`` already had ``limit`` events within ``window``."""
     limit, window = rule
-    if int(_count(bucket, iso(now - window)).run(conn) or 0) >= limit:
+    if web_limits.count_since(bucket, now - window).run(conn) >= limit:
         raise RateLimited(wait=max(1, math.ceil(window.total_seconds() / 60)))
 
 
-def hit(conn: sqlite3.Connection, now: dt.datetime, *buckets: str) -> None:
+def hit(conn: Conn, now: dt.datetime, *buckets: str) -> None:
     """Record one event in each bucket; forget events older than a day."""
     for bucket in buckets:
-        conn.execute("DELETE FROM web_rate WHERE bucket = ? AND at < ?",
-                     (bucket, iso(now - KEEP)))
-        conn.execute("INSERT INTO web_rate (bucket, at) VALUES (?, ?)", (bucket, iso(now)))
+        web_limits.forget_before(conn, bucket=bucket, before=now - KEEP)
+        web_limits.insert(conn, bucket=bucket, at=now)
 
 
 def login_buckets(ip: str, who: str) -> list[tuple[str, tuple[int, dt.timedelta]]]:
+    """The login buckets of an address and a name: the address's first."""
     return [(f"login-ip:{ip}", LOGIN_FAILURES_IP), (f"login:{who.strip().upper()}", LOGIN_FAILURES)]
 
 
-def check_address(conn: sqlite3.Connection, now: dt.datetime, ip: str) -> None:
+def check_address(conn: Conn, now: dt.datetime, ip: str) -> None:
     """An address with too many failed logins lately may not try again yet (RateLimited)."""
     check(conn, now, f"login-ip:{ip}", LOGIN_FAILURES_IP)
 
 
-def fail_address(conn: sqlite3.Connection, now: dt.datetime, ip: str) -> None:
+def fail_address(conn: Conn, now: dt.datetime, ip: str) -> None:
     """Count one failed agent login against its source address."""
     hit(conn, now, f"login-ip:{ip}")
 
 
-def fail_login(conn: sqlite3.Connection, now: dt.datetime, ip: str, who: str) -> None:
+def fail_login(conn: Conn, now: dt.datetime, ip: str, who: str) -> None:
+    """Count one failed operator login against its address and its name."""
     hit(conn, now, *(bucket for bucket, _ in login_buckets(ip, who)))
 
 
 async def login_blocked(ledger: Ledger, now: dt.datetime, ip: str, who: str) -> bool:
     """Read-only pre-check (before an expensive password hash): is any login bucket full?"""
     for bucket, (limit, window) in login_buckets(ip, who):
-        seen = await ledger.read(_count(bucket, iso(now - window)))
-        if int(seen or 0) >= limit:
+        if await ledger.read(web_limits.count_since(bucket, now - window)) >= limit:
             return True
     return False
+
+
+def forget_login(conn: Conn, who: str) -> None:
+    """Forget the failed logins counted against a name (not those against addresses)."""
+    for bucket, _rule in login_buckets("-", who)[1:]:
+        web_limits.clear(conn, bucket=bucket)

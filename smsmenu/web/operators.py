@@ -8,15 +8,14 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledger import Ledger
 from ledger.context import Env
-from ledger.store.queries import Query
-from smsmenu.core.clock import iso
+from ledger.store import web_audit, web_operators
+from ledger.store.web_types import Conn
 from smsmenu.core.errors import InvalidCommand, SmsmenuError
 from smsmenu.web.errors import DuplicateOperator, WeakPassword
 
@@ -45,6 +44,10 @@ class Operator:
     def may(self, permission: str) -> bool:
         return self.active and permission in PERMISSIONS.get(self.role, frozenset())
 
+    @classmethod
+    def of(cls, account: web_operators.Account) -> Operator:
+        return cls(account.id, account.name, account.role, account.active)
+
 
 def hash_password(password: str, salt: bytes) -> bytes:
     """scrypt: operator passwords are free text, so a slow, memory-hard KDF is right here."""
@@ -55,13 +58,13 @@ def verify_password(password: str, salt: bytes, stored: bytes) -> bool:
     return hmac.compare_digest(hash_password(password, salt), stored)
 
 
-def insert(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, name: str, role: str,
+def insert(conn: Conn, env: Env, now: dt.datetime, *, name: str, role: str,
            salt: bytes, pw_hash: bytes) -> dict[str, Any]:
-    if conn.execute("SELECT 1 FROM web_operators WHERE name = ?", (name,)).fetchone():
+    if web_operators.name_taken(conn, name=name):
         raise DuplicateOperator(name=name)
-    cur = conn.execute("INSERT INTO web_operators (name, role, salt, pw_hash, created_at) "
-                       "VALUES (?, ?, ?, ?, ?)", (name, role, salt, pw_hash, iso(now)))
-    return {"operator_id": int(cur.lastrowid or 0), "name": name, "role": role}
+    new_id = web_operators.insert(conn, name=name, role=role, salt=salt, pw_hash=pw_hash,
+                                  created=now)
+    return {"operator_id": new_id, "name": name, "role": role}
 
 
 async def hashed(password: str) -> dict[str, bytes]:
@@ -87,30 +90,26 @@ async def create_operator(ledger: Ledger, name: str, password: str, role: str) -
     return await ledger.op(insert, **await prepare(name, password, role))
 
 
-def by_name(name: str) -> Query[tuple[Operator, bytes, bytes] | None]:
+async def by_name(ledger: Ledger, name: str) -> tuple[Operator, bytes, bytes] | None:
     """An operator with its salt and hash, for the login check."""
-    return Query("SELECT id, name, role, active, salt, pw_hash FROM web_operators WHERE name = ?",
-                 (name,), lambda rows: (Operator(rows[0][0], rows[0][1], rows[0][2],
-                                                 bool(rows[0][3])), rows[0][4], rows[0][5])
-                 if rows else None)
+    found = await ledger.read(web_operators.by_name(name))
+    return None if found is None else (Operator.of(found.account), found.salt, found.pw_hash)
 
 
-def by_id(operator_id: int) -> Query[Operator | None]:
-    return Query("SELECT id, name, role, active FROM web_operators WHERE id = ?", (operator_id,),
-                 lambda rows: Operator(rows[0][0], rows[0][1], rows[0][2], bool(rows[0][3]))
-                 if rows else None)
+async def by_id(ledger: Ledger, operator_id: int) -> Operator | None:
+    found = await ledger.read(web_operators.by_id(operator_id))
+    return None if found is None else Operator.of(found)
 
 
-def audit(conn: sqlite3.Connection, now: dt.datetime, who: Operator, action: str, target: str,
+def audit(conn: Conn, now: dt.datetime, who: Operator, action: str, target: str,
           detail: dict[str, Any], outcome: str) -> None:
     """Append one line to the audit log. ``detail`` must never hold a password."""
-    conn.execute("INSERT INTO web_audit (at, operator_id, operator, role, action, target, detail,"
-                 " outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                 (iso(now), who.id, who.name, who.role, action, target,
-                  json.dumps(detail, ensure_ascii=False, sort_keys=True), outcome))
+    web_audit.append(conn, at=now, line=web_audit.Line(
+        who.id, who.name, who.role, action, target,
+        json.dumps(detail, ensure_ascii=False, sort_keys=True), outcome))
 
 
-def _audited(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, run: Callable[..., Any],
+def _audited(conn: Conn, env: Env, now: dt.datetime, *, run: Callable[..., Any],
              who: Operator, action: str, target: str, detail: dict[str, Any],
              kw: dict[str, Any]) -> Any:
     result = run(conn, env, now, **kw)
@@ -118,7 +117,7 @@ def _audited(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, run: Calla
     return result
 
 
-def _line(conn: sqlite3.Connection, env: Env, now: dt.datetime, **kw: Any) -> None:
+def _line(conn: Conn, env: Env, now: dt.datetime, **kw: Any) -> None:
     audit(conn, now, **kw)
 
 
@@ -142,10 +141,9 @@ async def note(ledger: Ledger, who: Operator, action: str, target: str, detail: 
                     outcome=outcome)
 
 
-def log_page(limit: int, offset: int) -> Query[list[dict[str, Any]]]:
-    cols = ("id", "at", "operator", "role", "action", "target", "detail", "outcome")
-    return Query(f"SELECT {', '.join(cols)} FROM web_audit ORDER BY id DESC LIMIT ? OFFSET ?",
-                 (limit, offset), lambda rows: [dict(zip(cols, r, strict=True)) for r in rows])
+async def log_page(ledger: Ledger, limit: int, offset: int) -> list[web_audit.Entry]:
+    """Audit lines, newest first."""
+    return await ledger.read(web_audit.page(limit, offset))
 
 
 async def bootstrap(ledger: Ledger, environ: Mapping[str, str]) -> dict[str, Any] | None:
@@ -155,7 +153,7 @@ async def bootstrap(ledger: Ledger, environ: Mapping[str, str]) -> dict[str, Any
         "SMSMENU_WEB_OPERATOR_PASSWORD")
     if not spec or not password:
         return None
-    if await ledger.read(Query("SELECT COUNT(*) FROM web_operators", (), lambda r: r[0][0])):
+    if await ledger.read(web_operators.count()):
         return None
     name, _, role = spec.partition(":")
     return await create_operator(ledger, name, password, role or "supervisor")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from aiohttp import web
 from ledger import admin, agents, money, reports
 from ledger.context import Env
 from ledger.store import queries
+from ledger.store.web_types import Conn
 from smsmenu.core.errors import AgentClosed, SmsmenuError, UnknownAgent
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page, view_by_id
@@ -27,7 +27,7 @@ from smsmenu.web.state import LANG, PREFIX
 routes = web.RouteTableDef()
 
 
-def on_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent_id: int,
+def on_agent(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
              operation: Callable[..., dict[str, Any]], **kw: Any) -> dict[str, Any]:
     """Run a ledger operation on the agent with this id, which must still be open: by id, as a
     closed agent's number may since belong to another."""
@@ -37,7 +37,7 @@ def on_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent_id: 
     return operation(conn, env, now, msisdn=agent.msisdn, **kw)
 
 
-def _find(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, text: str) -> int | None:
+def _find(conn: Conn, env: Env, now: dt.datetime, *, text: str) -> int | None:
     if m := re.fullmatch(r"[Aa]?([0-9]{1,8})", text):
         try:
             return agents.by_id(conn, int(m.group(1))).id

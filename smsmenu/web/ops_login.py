@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 
 import structlog
 from aiohttp import web
 
 from ledger.context import Env
+from ledger.store.web_types import Conn
 from smsmenu.web import limits, operators, sessions, staff, state
 from smsmenu.web.auth import client_ip, session
 from smsmenu.web.errors import LoginFailed, RateLimited
@@ -23,11 +23,11 @@ log = structlog.get_logger("web.ops")
 DUMMY_SALT = b"\x00" * 16
 
 
-def _failed(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, ip: str, who: str) -> None:
+def _failed(conn: Conn, env: Env, now: dt.datetime, *, ip: str, who: str) -> None:
     limits.fail_login(conn, now, ip, who)
 
 
-def _start(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, who: Operator,
+def _start(conn: Conn, env: Env, now: dt.datetime, *, who: Operator,
            ttl: dt.timedelta) -> str:
     token = sessions.start(conn, now, "operator", who.id, ttl)
     staff.record_login(conn, now, who.id)
@@ -39,7 +39,7 @@ async def _check(web_: state.Web, name: str, password: str, ip: str) -> Operator
     """The operator if the password is right; rate limited per name and per address."""
     if await limits.login_blocked(web_.ledger, web_.now(), ip, f"op:{name}"):
         raise RateLimited(wait=int(limits.LOGIN_FAILURES[1].total_seconds() // 60))
-    found = await web_.ledger.read(operators.by_name(name))
+    found = await operators.by_name(web_.ledger, name)
     if found is None:  # the same slow hash either way: timing tells nothing
         await asyncio.to_thread(operators.hash_password, password, DUMMY_SALT)
     elif found[0].active and await asyncio.to_thread(operators.verify_password, password,

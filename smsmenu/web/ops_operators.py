@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ledger.store.web_operators import StaffRow
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.web import operators, sessions, staff, state
 from smsmenu.web.auth import operator, operator_page
@@ -22,13 +23,13 @@ HOME = f"{PREFIX}/ops/operators"
 
 
 async def _list(request: web.Request, status: int = 200, **extra: Any) -> web.Response:
-    rows = await state.get(request).ledger.read(staff.listing())
+    rows = await staff.listing(state.get(request).ledger)
     return page(request, "ops_operators.html", {"rows": rows, "roles": ROLES, "v": {},
                                                 "min": MIN_PASSWORD, **extra}, status=status)
 
 
-async def _target(request: web.Request) -> dict[str, Any]:
-    found = await state.get(request).ledger.read(staff.one(path_id(request)))
+async def _target(request: web.Request) -> StaffRow:
+    found = await staff.one(state.get(request).ledger, path_id(request))
     if found is None:
         raise PageNotFound()
     return found
@@ -84,8 +85,8 @@ async def _act(request: web.Request, action: str, run: Callable[..., Any],
     """One audited change of the operator in the URL; the operator page with its outcome."""
     web_, target, who = state.get(request), await _target(request), operator(request)
     try:
-        done = await operators.audited(web_.ledger, who, action, target["name"], detail, run,
-                                       by=who, operator_id=target["id"], **kw)
+        done = await operators.audited(web_.ledger, who, action, target.name, detail, run,
+                                       by=who, operator_id=target.id, **kw)
     except SmsmenuError as exc:
         return await _show(request, exc.http_status, error=exc.message(request[LANG]))
     renewed = done if isinstance(done, str) else None
@@ -104,7 +105,7 @@ async def role(request: web.Request) -> web.Response:
     wanted, t = (await form(request)).get("role", ""), translator(request[LANG])
     if wanted not in ROLES:
         return await _show(request, 400, error=t("form.missing", field=t("operators.role")))
-    was = (await _target(request))["role"]
+    was = (await _target(request)).role
     return await _act(request, "operator_role", staff.set_role, {"role": wanted, "was": was},
                       role=wanted, was=was)
 

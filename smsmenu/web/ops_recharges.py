@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import sqlite3
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +14,7 @@ from ledger import reversal
 from ledger.context import Env
 from ledger.recharge import Recharge
 from ledger.store import queries
+from ledger.store.web_types import Conn
 from smsmenu.core.errors import ReversalRefused, SmsmenuError, UnknownRecharge
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page
@@ -33,7 +33,7 @@ async def _recharge(request: web.Request) -> Recharge:
         raise PageNotFound() from None
 
 
-def _mark(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
+def _mark(conn: Conn, env: Env, now: dt.datetime, *,
           recharge_id: int) -> dict[str, Any]:
     return reversal.mark_invoice(conn, recharge_id)
 

@@ -61,7 +61,7 @@ async def report_csv(request: web.Request) -> web.Response:
 @operator_page("audit")
 async def audit(request: web.Request) -> web.Response:
     number = page_no(request)
-    rows = await state.get(request).ledger.read(
-        operators.log_page(AUDIT_PAGE + 1, (number - 1) * AUDIT_PAGE))
+    rows = await operators.log_page(state.get(request).ledger, AUDIT_PAGE + 1,
+                                    (number - 1) * AUDIT_PAGE)
     return page(request, "ops_audit.html", {"rows": rows[:AUDIT_PAGE], "page": number,
                                             "more": len(rows) > AUDIT_PAGE})

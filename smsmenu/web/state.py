@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ledger import Ledger
+from ledger.store.web_sessions import Session
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Clock
 from smsmenu.web.operators import Operator
@@ -73,15 +74,6 @@ class Web:
     def midnight(self, day: dt.date) -> dt.datetime:
         """The start of a business day (``[ledger] timezone``) as an aware datetime."""
         return dt.datetime.combine(day, dt.time(), self.ledger.env.rules.tz)
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """A live web session: an agent's or an operator's, by id."""
-
-    kind: str
-    subject_id: int
-    expires_at: str
 
 
 WEB = web.AppKey("smsmenu_web", Web)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import sqlite3
 from functools import partial
-from typing import Any
 from urllib.parse import urlencode
 
 import structlog
@@ -14,9 +12,9 @@ from aiohttp import web
 
 from ledger import admin, agents, money
 from ledger.context import Env
-from ledger.store.queries import Query
+from ledger.store import web_topup
+from ledger.store.web_types import Conn
 from smsmenu.core.bank_wire import sign, verify
-from smsmenu.core.clock import iso
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.web import state
 from smsmenu.web.auth import agent_page, me
@@ -28,49 +26,32 @@ from smsmenu.web.state import LANG, PREFIX
 routes = web.RouteTableDef()
 log = structlog.get_logger("web.topup")
 MERCHANT = "smsmenu"
-COLUMNS = ("order_id", "agent_id", "amount_fen", "status", "bank_txn", "created_at", "paid_at")
 
 
-def _orders(where: str, *params: Any) -> Query[list[dict[str, Any]]]:
-    return Query(f"SELECT order_id, agent_id, amount, status, bank_txn, created_at, paid_at "
-                 f"FROM web_topups WHERE {where} ORDER BY created_at DESC LIMIT 10", params,
-                 lambda rows: [dict(zip(COLUMNS, r, strict=True)) for r in rows])
-
-
-def _create(conn: sqlite3.Connection, order: str, agent_id: int, amount: int, now: str) -> None:
-    conn.execute("INSERT INTO web_topups (order_id, agent_id, amount, status, created_at) "
-                 "VALUES (?, ?, ?, 'created', ?)", (order, agent_id, amount, now))
-
-
-def credit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
-           notice: dict[str, str]) -> str:
+def credit(conn: Conn, env: Env, now: dt.datetime, *, notice: dict[str, str]) -> str:
     """Apply a verified notice: the deposit and the order's status in ONE transaction; a repeat
     (the order already paid) changes nothing. The deposit's key is the order id."""
-    row = conn.execute("SELECT agent_id, amount, status FROM web_topups WHERE order_id = ?",
-                       (notice["order"],)).fetchone()
-    if row is None:
+    order = web_topup.get(conn, order_id=notice["order"])
+    if order is None:
         return "unknown order"
-    agent_id, amount, status = row
-    if str(amount) != notice["amount_fen"]:
+    if str(order.amount_fen) != notice["amount_fen"]:
         return "amount mismatch"
-    if status == "paid":
+    if order.status == "paid":
         return "success"
     if notice.get("status") != "paid":
-        conn.execute("UPDATE web_topups SET status = 'failed' WHERE order_id = ? AND "
-                     "status = 'created'", (notice["order"],))
+        web_topup.mark_failed(conn, order_id=order.order_id)
         return "success"
-    agent = agents.by_id(conn, agent_id)
-    admin.deposit(conn, env, now, key=f"topup:{notice['order']}", msisdn=agent.msisdn,
-                  amount_fen=amount, channel="online")
-    conn.execute("UPDATE web_topups SET status = 'paid', bank_txn = ?, paid_at = ? "
-                 "WHERE order_id = ?", (notice.get("txn", ""), iso(now), notice["order"]))
+    agent = agents.by_id(conn, order.agent_id)
+    admin.deposit(conn, env, now, key=f"topup:{order.order_id}", msisdn=agent.msisdn,
+                  amount_fen=order.amount_fen, channel="online")
+    web_topup.mark_paid(conn, order_id=order.order_id, bank_txn=notice.get("txn", ""), at=now)
     return "success"
 
 
 @routes.get("/topup")
 @agent_page
 async def topup_form(request: web.Request) -> web.Response:
-    orders = await state.get(request).ledger.read(_orders("agent_id = ?", me(request)["agent_id"]))
+    orders = await state.get(request).ledger.read(web_topup.of_agent(me(request)["agent_id"]))
     return page(request, "topup.html", {"orders": orders, "amount": ""})
 
 
@@ -81,13 +62,14 @@ async def topup(request: web.Request) -> web.StreamResponse:
     try:
         amount = money.check_online_deposit(money.parse_yuan(need(request, data, "amount")))
     except SmsmenuError as exc:
-        orders = await web_.ledger.read(_orders("agent_id = ?", agent["agent_id"]))
+        orders = await web_.ledger.read(web_topup.of_agent(agent["agent_id"]))
         return page(request, "topup.html", {"orders": orders, "amount": data.get("amount", ""),
                                             "error": exc.message(request[LANG])},
                     status=exc.http_status)
     order = f"T{secrets.token_hex(10).upper()}"
-    await web_.ledger.writer.run(partial(_create, order=order, agent_id=agent["agent_id"],
-                                         amount=amount, now=iso(web_.now())))
+    await web_.ledger.writer.run(partial(web_topup.create, order_id=order,
+                                         agent_id=agent["agent_id"], amount_fen=amount,
+                                         created=web_.now()))
     fields = {"merchant": MERCHANT, "order": order, "amount_fen": str(amount),
               "notify_url": web_.url(f"{PREFIX}/topup/notify"),
               "return_url": web_.url(f"{PREFIX}/topup/{order}")}
@@ -99,10 +81,10 @@ async def topup(request: web.Request) -> web.StreamResponse:
 @agent_page
 async def topup_done(request: web.Request) -> web.Response:
     order = request.match_info["order"]
-    found = await state.get(request).ledger.read(_orders("order_id = ?", order))
-    if not found or found[0]["agent_id"] != me(request)["agent_id"]:
+    found = await state.get(request).ledger.read(web_topup.by_id(order))
+    if found is None or found.agent_id != me(request)["agent_id"]:
         raise PageNotFound()
-    return page(request, "topup_done.html", {"o": found[0],
+    return page(request, "topup_done.html", {"o": found,
                                              "cancelled": "cancelled" in request.query})
 
 
