@@ -6,11 +6,10 @@ import asyncio
 import datetime as dt
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import suppress
 
 import structlog
-
-from collections.abc import Callable
 
 from ledger import Ledger
 from ledger.numberplan import NumberPlan

@@ -11,7 +11,8 @@ from typing import Any, cast
 import pytest
 
 from simulator.smsc import SmscSimulator
-from smsmenu.core.types import Inbound, Reply
+from smsmenu.core.types import Inbound, Msisdn
+from smsmenu.gateway.base import Answered, sender_msisdn
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_codec import ROK, RX_T_APPNACK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
@@ -20,8 +21,6 @@ from smsmenu.gateway.smpp_reader import PduReader
 from smsmenu.gateway.smpp_receive import MoReceiver
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import GSM7, UDHI, Segment
-from smsmenu.core.types import Msisdn
-from smsmenu.gateway.base import Answered, sender_msisdn
 from smsmenu.states.engine import PER_SENDER, Turns
 
 AGENT = "18900000001"
