@@ -104,18 +104,22 @@ class Engine:
         return sender_msisdn(raw, self.plan)
 
     async def handle(self, msg: Inbound) -> steps.Outcome:
-        """Apply one message; returns once its step (and any money effect) has committed."""
+        """Apply one message; returns once its step (and any money effect) has committed.
+
+        Raises ``SenderBusy`` at once when ``per_sender`` messages of its number are held."""
         started = time.perf_counter()
-        channel = msg.channel
+        msisdn, channel = msg.msisdn, msg.channel
+        await self.turns.take(msisdn)  # before any suspension: arrival order holds
         self.metrics.messages_in.labels(channel.value).inc()
         delivery = channel.delivery
         try:
-            out = await self._handle(msg, delivery)
+            out = await self._step(msg, delivery)
         finally:
+            self.turns.give(msisdn)
             self.metrics.step_seconds.labels(channel.value).observe(
                 time.perf_counter() - started)
         if self.on_queued is not None and delivery is not Delivery.ALL:
-            queued = delivery.queued(out.replies, msg.msisdn)
+            queued = delivery.queued(out.replies, msisdn)
             if queued:
                 self.on_queued(queued)
         return out
@@ -123,39 +127,35 @@ class Engine:
     __call__ = handle
     """The engine as the transports' ``InboundHandler``."""
 
-    async def _handle(self, msg: Inbound, delivery: Delivery) -> steps.Outcome:
-        await self.turns.take(msg.msisdn)  # before any suspension: arrival order holds
-        try:
-            out = await self.ledger.op(steps.step, machine=self.machine, msg=msg,
-                                       idle=self.idle_timeout, direct=delivery)
-            if out.pending is None:
-                log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
-                         replies=len(out.replies))
-                return out
-            r, unrecorded = out.pending, out.unrecorded
-            result, reason = await self.ledger.outcome(r, out.fresh)
-            try:
-                out = await self.ledger.op(steps.finish, msg=msg, recharge_id=r.id,
-                                           reference=r.reference, result=result, reason=reason,
-                                           direct=delivery)
-            except StorageError:
-                # The money step's outcome could not be recorded: the reservation stays
-                # pending and the follow-up settles it; the agent is told the result follows
-                # by SMS, never to try again. SMS: not acknowledged, the SMSC redelivers it.
-                log.error("menu.recharge_unrecorded", msisdn=msg.msisdn, recharge=r.id)
-                self.ledger.unrecorded.add(r.reference)
-                self.metrics.recharges.labels("unrecorded", r.kind).inc()
-                if delivery is Delivery.OUTBOX:
-                    raise
-                return steps.Outcome([Reply(msg.msisdn, unrecorded)], final=True)
-            status = "succeeded" if result and result.ok else (
-                "pending" if result is None and reason in UNKNOWN else "failed")
-            self.metrics.recharges.labels(status, r.kind).inc()
-            log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, status=status,
-                     reason=reason)
+    async def _step(self, msg: Inbound, delivery: Delivery) -> steps.Outcome:
+        """The step, and for a money step billing's answer recorded; in the number's turn."""
+        out = await self.ledger.op(steps.step, machine=self.machine, msg=msg,
+                                   idle=self.idle_timeout, direct=delivery)
+        if out.pending is None:
+            log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
+                      replies=len(out.replies))
             return out
-        finally:
-            self.turns.give(msg.msisdn)
+        r, unrecorded = out.pending, out.unrecorded
+        result, reason = await self.ledger.outcome(r, out.fresh)
+        try:
+            out = await self.ledger.op(steps.finish, msg=msg, recharge_id=r.id,
+                                       reference=r.reference, result=result, reason=reason,
+                                       direct=delivery)
+        except StorageError:
+            # The money step's outcome could not be recorded: the reservation stays pending
+            # and the follow-up settles it; the agent is told the result follows by SMS, never
+            # to try again. SMS: not acknowledged, the SMSC redelivers it.
+            log.error("menu.recharge_unrecorded", msisdn=msg.msisdn, recharge=r.id)
+            self.ledger.unrecorded.add(r.reference)
+            self.metrics.recharges.labels("unrecorded", r.kind).inc()
+            if delivery is Delivery.OUTBOX:
+                raise
+            return steps.Outcome([Reply(msg.msisdn, unrecorded)], final=True)
+        status = "succeeded" if result and result.ok else (
+            "pending" if result is None and reason in UNKNOWN else "failed")
+        self.metrics.recharges.labels(status, r.kind).inc()
+        log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, status=status, reason=reason)
+        return out
 
     async def prune(self, older_than: dt.timedelta) -> int:
         """Forget the answers to message keys older than ``older_than``; how many were dropped.
