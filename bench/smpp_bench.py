@@ -42,7 +42,8 @@ from smsmenu.core.types import InboundHandler
 from smsmenu.gateway.base import Gateway
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.server.dispatch import Dispatcher
-from smsmenu.server.wiring import ReceiptBook, WakingEngine
+from smsmenu.server.wiring import ReceiptBook
+from smsmenu.states.engine import Engine
 
 TX = "135790"
 DIALOG = ("1", "2", "{target}", "100", "1", TX)
@@ -69,7 +70,7 @@ async def engine_factory(gateway: Gateway, agents: int = 200,
     await asyncio.gather(*(agent(n) for n in range(agents)))
     await ledger.writer.run(lambda conn: conn.execute("UPDATE outbox SET status = 'sent'"))
     dispatcher = Dispatcher(ledger, [gateway])
-    engine = WakingEngine(ledger, on_queued=dispatcher.send_now)
+    engine = Engine(ledger, on_queued=dispatcher.send_now)
     receipts = ReceiptBook(ledger)
     if isinstance(gateway, SmppGateway):
         gateway.attach(engine, receipts)

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulator.smsc import SmscSimulator
 from smsmenu.core.types import Inbound, InboundHandler, Reply
-from smsmenu.gateway.base import Gateway, Outbound
+from smsmenu.gateway.base import FunctionHandler, Gateway
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_config import SmppBind
 
@@ -48,7 +48,7 @@ async def echo_factory(gateway: Gateway, senders: int = 20) -> tuple[InboundHand
         while True:
             reply = await outbox.get()
             try:
-                await gateway.send(Outbound(reply.to, reply.text))
+                await gateway.send(reply)
             except Exception as exc:  # the real outbox keeps the row and retries
                 print(f"send failed: {exc!r}", file=sys.stderr)
 
@@ -59,7 +59,7 @@ async def echo_factory(gateway: Gateway, senders: int = 20) -> tuple[InboundHand
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    return handler, close
+    return FunctionHandler(handler), close
 
 
 async def drive(smsc: SmscSimulator, handsets: int, seconds: float, warmup: float,
@@ -156,9 +156,9 @@ async def run(opts: dict[str, Any], factory: HandlerFactory, port: int | None,
     async def counted(inbound: Inbound) -> list[Reply]:
         nonlocal handled
         handled += 1
-        return await handler(inbound)
+        return (await handler(inbound)).replies
 
-    gateway.attach(counted)
+    gateway.attach(FunctionHandler(counted))
     gateway.start()
     began = time.process_time()
     try:

@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+
+from smsmenu.core.types import Reply
+
+Notice = Reply
+"""An outbox row is a ``Reply`` (the one outgoing message type); this name stays for the
+ledger modules that still say ``outbox.Notice`` in their annotations."""
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """One queued SMS, as an operation reports it to its caller."""
-
-    outbox_id: int
-    to: str
-    text: str
-    kind: str
-
-
-def enqueue(conn: sqlite3.Connection, to: str, text: str, kind: str, now: str) -> Notice:
+def enqueue(conn: sqlite3.Connection, to: str, text: str, kind: str, now: str) -> Reply:
+    """Queue one SMS in the caller's transaction; the row as a ``Reply`` with its id."""
     cur = conn.execute(
         "INSERT INTO outbox (to_msisdn, text, kind, created_at, next_at) VALUES (?, ?, ?, ?, ?)",
         (to, text, kind, now, now),
     )
-    return Notice(int(cur.lastrowid or 0), to, text, kind)
+    return Reply(to, text, int(cur.lastrowid or 0), kind)
 
 
-def due(conn: sqlite3.Connection, now: str, limit: int = 100) -> list[Notice]:
+def due(conn: sqlite3.Connection, now: str, limit: int = 100) -> list[Reply]:
     """Queued messages whose time has come, oldest first."""
     rows = conn.execute(
         "SELECT id, to_msisdn, text, kind FROM outbox WHERE status = 'queued' AND next_at <= ? "
         "ORDER BY id LIMIT ?",
         (now, limit),
     ).fetchall()
-    return [Notice(int(r[0]), r[1], r[2], r[3]) for r in rows]
+    return [Reply(r[1], r[2], int(r[0]), r[3]) for r in rows]
 
 
 def mark_sent(conn: sqlite3.Connection, ids: list[int], gateway: str, now: str,
@@ -60,13 +56,13 @@ def record_receipt(conn: sqlite3.Connection, message_id: str, stat: str) -> bool
     return cur.rowcount > 0
 
 
-def as_dicts(*items: Notice) -> list[dict[str, object]]:
-    """Notices as an operation's JSON result carries them."""
+def as_dicts(*items: Reply) -> list[dict[str, object]]:
+    """Queued replies as an operation's JSON result carries them."""
     return [{"id": n.outbox_id, "to": n.to, "text": n.text, "kind": n.kind} for n in items]
 
 
 def claim(conn: sqlite3.Connection, now: str, lease_until: str, limit: int = 100,
-          holder: str = "") -> list[Notice]:
+          holder: str = "") -> list[Reply]:
     """Due messages, leased to ``holder`` until ``lease_until`` so no other drain sends them.
 
     A sender that dies mid-send leaves the lease: another instance sends the message once the

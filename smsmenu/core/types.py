@@ -1,9 +1,9 @@
-"""Shared aliases, value types and Protocols (Clock, Billing, Gateway handler)."""
+"""Shared aliases, value types and Protocols (Clock, Billing, the inbound pipeline's handler)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -39,6 +39,39 @@ class Channel(StrEnum):
         any bind, any instance), ``ussd`` or ``api``. One never reads or changes another's."""
         return {"ussd": "ussd", "http": "api"}.get(self.value, "sms")
 
+    @property
+    def delivery(self) -> Delivery:
+        """Which replies this channel's transport hands over itself (``DELIVERY``)."""
+        return DELIVERY[self]
+
+
+class Delivery(StrEnum):
+    """Which of a message's replies its channel delivers itself, in its own answer; the others
+    are SMS the outbox sends (``Dispatcher``). The one place this rule is written."""
+
+    OUTBOX = ""
+    """Store and forward (SMS): every reply waits in the outbox; the MO is only acknowledged."""
+    SENDER = "agent"
+    """The sender's own replies are the answer (the USSD screen); notices to others go by SMS."""
+    ALL = "all"
+    """The answer carries every reply (HTTP's JSON body); nothing is left to the outbox."""
+
+    def hands(self, to: Msisdn, sender: Msisdn) -> bool:
+        """Whether a reply to ``to`` of a message from ``sender`` is handed over by the channel."""
+        return self is Delivery.ALL or (self is Delivery.SENDER and to == sender)
+
+    def own(self, replies: list[Reply], sender: Msisdn) -> list[Reply]:
+        """The replies the channel answers with, in order."""
+        if self is Delivery.ALL:
+            return replies
+        return [r for r in replies if self.hands(r.to, sender)]
+
+    def queued(self, replies: list[Reply], sender: Msisdn) -> list[Reply]:
+        """The replies the outbox must send (written to it, not handed over by the channel)."""
+        if self is Delivery.ALL:
+            return []
+        return [r for r in replies if r.outbox_id is not None and not self.hands(r.to, sender)]
+
 
 class Clock(Protocol):
     """Source of the current time; always timezone-aware."""
@@ -48,12 +81,15 @@ class Clock(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """One SMS to send: to a number, with a text."""
+    """One SMS to send: the one outgoing message type, from the step or operation that wrote
+    it to the outbox, through the outbox drain (``Dispatcher``), to a gateway's ``send``."""
 
     to: Msisdn
     text: str
     outbox_id: int | None = None
     """The durable outbox row this reply was written to, when it was."""
+    kind: str = ""
+    """What the outbox row is (``menu``, ``receipt``, ``opened``...), when it was read from it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +165,10 @@ class Billing(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Inbound:
-    """One message from a handset, as a transport hands it to the engine."""
+    """One message from a handset, as every transport hands it to the ``InboundHandler``."""
 
     msisdn: Msisdn
+    """The sender, normalized by the handler's ``sender`` (digits, no country code)."""
     text: str
     channel: Channel
     received_at: dt.datetime
@@ -140,5 +177,37 @@ class Inbound:
     meta: dict[str, str] = field(default_factory=dict)
 
 
-InboundHandler = Callable[[Inbound], Awaitable[list[Reply]]]
-"""The engine's entry point as transports see it: it returns after the step has committed."""
+class Answer(Protocol):
+    """What the handler answers a message with: its replies (the sender's first) and whether
+    the dialog ended there (USSD's ``END``)."""
+
+    @property
+    def replies(self) -> list[Reply]: ...
+
+    @property
+    def final(self) -> bool: ...
+
+
+class InboundHandler(Protocol):
+    """The one inbound pipeline as transports see it (SMPP, Kannel, HTTP ``/api/sms``, USSD).
+
+    A transport cleans its sender address with ``sender`` (None: no phone number; the
+    transport refuses the message its own way), builds an ``Inbound`` and awaits the handler:
+    it returns once the step (and any money effect) has committed, with the replies. Each
+    number's messages, whatever their channel, are stepped one at a time in the order the
+    handler was called; beyond a bounded number waiting for one number it raises
+    ``SenderBusy`` at once (SMPP answers ESME_RX_T_APPN, HTTP 503), and an ``Exception`` means
+    nothing was acknowledged (the SMSC redelivers, the HTTP caller sees an error). Replies
+    the channel does not deliver itself (``Channel.delivery``) are the outbox's to send.
+    """
+
+    def sender(self, raw: str) -> Msisdn | None: ...
+
+    async def __call__(self, msg: Inbound) -> Answer: ...
+
+
+DELIVERY: Mapping[Channel, Delivery] = {
+    Channel.SMS: Delivery.OUTBOX, Channel.USSD: Delivery.SENDER, Channel.HTTP: Delivery.ALL,
+    Channel.WEB: Delivery.ALL, Channel.CLI: Delivery.OUTBOX,
+}  # fmt: skip
+"""Each channel's ``Delivery``: read it as ``channel.delivery``."""

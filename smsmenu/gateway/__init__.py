@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from smsmenu.gateway.base import Gateway, MockGateway, Outbound, SendResult
+from smsmenu.gateway.base import FunctionHandler, Gateway, Health, MockGateway, SendResult
 
-__all__ = ["Gateway", "MockGateway", "Outbound", "SendResult"]
+__all__ = ["FunctionHandler", "Gateway", "Health", "MockGateway", "SendResult"]

@@ -10,16 +10,15 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from ledger.numberplan import NumberPlan
-from smsmenu.core.types import Msisdn
+from smsmenu.core.errors import TransportError
+from smsmenu.core.types import Inbound, Msisdn, Reply
 
 
-@dataclass(frozen=True, slots=True)
-class Outbound:
-    """One SMS the platform sends: an outbox row on its way to a handset."""
+class SenderBusy(TransportError):
+    """The handler refused a message at once: too many of its number wait already (SMPP
+    answers ESME_RX_T_APPN and the SMSC delivers it again later; HTTP answers 503)."""
 
-    to: Msisdn
-    text: str
-    outbox_id: int | None = None
+    http_status = 503
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +28,53 @@ class SendResult:
     message_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LinkHealth:
+    """One connection of a transport (an SMPP bind), as ``/metrics`` reports it."""
+
+    name: str
+    bound: bool
+    in_flight: int = 0
+    """Requests awaiting their response (the window in use)."""
+    window: int = 0
+    binds: int = 0
+    """Binds made since start (more than one: it reconnected)."""
+    failures: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A transport's state: up (``bound``) and, for one that keeps connections, each link."""
+
+    bound: bool
+    in_flight: int = 0
+    links: tuple[LinkHealth, ...] = ()
+
+
 class Gateway(ABC):
     """A transport's sending side. Inbound traffic is handed to an ``InboundHandler``.
 
     ``send`` returns once the far end accepted the message (e.g. ``submit_sm_resp`` OK) and
     raises ``errors.TransportError`` when it did not; the outbox keeps the message and retries.
+    ``bound``: whether it can send now (the outbox drain skips a gateway that is not, and
+    ``/healthz`` says so); a transport with no connection to keep (an HTTP client) is always
+    bound. ``health`` describes it for ``/metrics``.
     """
 
     name: str = "gateway"
 
+    @property
+    def bound(self) -> bool:
+        """Whether ``send`` can go out now."""
+        return True
+
+    def health(self) -> Health:
+        """The state ``/metrics`` and operators see; by default just ``bound``."""
+        return Health(self.bound)
+
     @abstractmethod
-    async def send(self, message: Outbound) -> SendResult:
+    async def send(self, message: Reply) -> SendResult:
         """Hand one message to the far end; return its id once accepted."""
 
     async def aclose(self) -> None:
@@ -62,11 +97,11 @@ class MockGateway(Gateway):
 
     name = "mock"
 
-    def __init__(self, handler: Callable[[Outbound], Awaitable[SendResult] | SendResult]) -> None:
+    def __init__(self, handler: Callable[[Reply], Awaitable[SendResult] | SendResult]) -> None:
         self._handler = handler
         self.closed = False
 
-    async def send(self, message: Outbound) -> SendResult:
+    async def send(self, message: Reply) -> SendResult:
         result = self._handler(message)
         if isinstance(result, SendResult):
             return result
@@ -74,6 +109,30 @@ class MockGateway(Gateway):
 
     async def aclose(self) -> None:
         self.closed = True
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """An ``Answer`` made of its parts (what ``FunctionHandler`` returns)."""
+
+    replies: list[Reply]
+    final: bool = False
+
+
+class FunctionHandler:
+    """An ``InboundHandler`` around a function (tests, benchmarks): senders cleaned by
+    ``sender_msisdn`` with ``plan``; the function's replies are the answer."""
+
+    def __init__(self, function: Callable[[Inbound], Awaitable[list[Reply]]],
+                 plan: NumberPlan | None = None) -> None:
+        self.function = function
+        self.plan = plan
+
+    def sender(self, raw: str) -> Msisdn | None:
+        return sender_msisdn(raw, self.plan)
+
+    async def __call__(self, msg: Inbound) -> Answered:
+        return Answered(await self.function(msg))
 
 
 SENDER = re.compile(r"\+?[0-9]{5,20}")
@@ -90,7 +149,8 @@ def sender_msisdn(raw: str, plan: NumberPlan | None = None) -> Msisdn | None:
 
     The number plan's country codes come off (``+86``, ``0086``, and ``86`` when more than a
     mobile number's digits follow), then a leading ``+``: ``+8618900000001``, ``8618900000001``
-    and ``008618900000001`` all give ``18900000001``. Every transport cleans its sender here.
+    and ``008618900000001`` all give ``18900000001``. Every transport cleans its sender here,
+    through its handler's ``sender`` (``InboundHandler``), which owns the plan.
     """
     text = raw.strip()
     if not SENDER.fullmatch(text):

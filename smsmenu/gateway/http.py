@@ -13,16 +13,14 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from smsmenu.core import tokens
 from smsmenu.core.errors import InvalidCommand
-from smsmenu.core.types import Channel, Clock, Inbound
-from smsmenu.gateway.base import sender_msisdn
-from smsmenu.states.engine import Engine
+from smsmenu.core.types import Channel, Clock, Inbound, InboundHandler, Msisdn
 
 """ASCII digits only: ``re``'s ``[0-9]`` never matches ``²`` or ``１``."""
 MAX_TEXT = 1000
@@ -38,8 +36,9 @@ def text_ok(value: str) -> bool:
     return SURROGATE.search(value) is None
 
 
-def parse_sms(body: bytes, clock: Clock) -> Inbound:
-    """Validate a request body into an ``Inbound``; an ``InvalidCommand`` (400) says what is wrong."""
+def parse_sms(body: bytes, clock: Clock, clean: Callable[[str], Msisdn | None]) -> Inbound:
+    """Validate a request body into an ``Inbound``, its ``from`` cleaned by ``clean`` (the
+    handler's ``sender``); an ``InvalidCommand`` (400) says what is wrong."""
     try:
         data: Any = json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
@@ -49,7 +48,7 @@ def parse_sms(body: bytes, clock: Clock) -> Inbound:
     if not isinstance(data, dict):
         raise _bad("body must be a JSON object with from, text and id")
     sender, text, key = data.get("from"), data.get("text"), data.get("id", None)
-    msisdn = sender_msisdn(sender) if isinstance(sender, str) else None
+    msisdn = clean(sender) if isinstance(sender, str) else None
     if msisdn is None:
         raise _bad("'from' must be a phone number of digits")
     if not isinstance(text, str) or len(text) > MAX_TEXT or not text_ok(text):
@@ -61,7 +60,7 @@ def parse_sms(body: bytes, clock: Clock) -> Inbound:
     return Inbound(msisdn, text, Channel.HTTP, clock.now(), f"http:{msisdn}:{ident}")
 
 
-def routes(engine: Engine, clock: Clock, accepted: Sequence[str]) -> list[web.RouteDef]:
+def routes(handler: InboundHandler, clock: Clock, accepted: Sequence[str]) -> list[web.RouteDef]:
     """``POST /api/sms`` for callers holding one of the ``accepted`` tokens."""
 
     async def sms(request: web.Request) -> web.Response:
@@ -71,9 +70,10 @@ def routes(engine: Engine, clock: Clock, accepted: Sequence[str]) -> list[web.Ro
                 text=json.dumps({"error": {"code": "E_MEDIA_TYPE", "rule": "", "message":
                                            "send Content-Type: application/json"}}),
                 content_type="application/json")
-        msg = parse_sms(await request.read(), clock)
-        out = await engine.handle(msg)
-        return web.json_response({"replies": [{"to": r.to, "text": r.text} for r in out.replies]},
+        msg = parse_sms(await request.read(), clock, handler.sender)
+        answer = await handler(msg)
+        own = msg.channel.delivery.own(answer.replies, msg.msisdn)
+        return web.json_response({"replies": [{"to": r.to, "text": r.text} for r in own]},
                                  dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
     return [web.post("/api/sms", sms)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from urllib.parse import parse_qsl, quote
 
 import aiohttp
@@ -19,8 +19,8 @@ from aiohttp import web
 from smsmenu.core import tokens
 from smsmenu.core.errors import InvalidCommand, TransportError
 from smsmenu.core.settings import KannelSettings
-from smsmenu.core.types import Channel, Clock, Inbound, InboundHandler
-from smsmenu.gateway.base import Gateway, Outbound, SendResult, sender_msisdn
+from smsmenu.core.types import Channel, Clock, Inbound, InboundHandler, Msisdn, Reply
+from smsmenu.gateway.base import Gateway, SendResult
 from smsmenu.gateway.http import MAX_TEXT, text_ok
 from smsmenu.gateway.smpp_receive import ReceiptHandler
 from smsmenu.gateway.smpp_text import fits_gsm
@@ -69,10 +69,12 @@ def decode_text(data: bytes, coding: str, charset: str) -> str:
         return data.decode("latin-1")
 
 
-def parse_mo(query: dict[str, bytes], clock: Clock) -> Inbound:
-    """A Kannel MO request as an ``Inbound``; Kannel's message id (``%I``) is its key."""
+def parse_mo(query: dict[str, bytes], clock: Clock,
+             clean: Callable[[str], Msisdn | None]) -> Inbound:
+    """A Kannel MO request as an ``Inbound``, its sender cleaned by ``clean`` (the handler's
+    ``sender``); Kannel's message id (``%I``) is its key."""
     sender = query.get("from", b"").decode("latin-1").strip()
-    msisdn = sender_msisdn(sender)
+    msisdn = clean(sender)
     if msisdn is None:
         raise InvalidCommand(why="'from' must be a phone number")
     if "text" not in query:
@@ -99,7 +101,7 @@ def routes(handler: InboundHandler, clock: Clock, on_receipt: ReceiptHandler | N
     async def mo(request: web.Request) -> web.Response:
         tokens.require(request, accepted, MO_PATH, query=True)
         try:
-            inbound = parse_mo(_raw_query(request), clock)
+            inbound = parse_mo(_raw_query(request), clock, handler.sender)
         except InvalidCommand as exc:  # Kannel logs it; nothing to retry
             return web.Response(status=400, text=exc.message("en"), content_type="text/plain")
         await handler(inbound)  # raises (500): Kannel may ask again, under the same id
@@ -130,7 +132,6 @@ class KannelGateway(Gateway):
     """
 
     name = "kannel"
-    bound = True
 
     def __init__(self, settings: KannelSettings, dlr_url: str = "") -> None:
         if not settings.sendsms_url:
@@ -140,7 +141,7 @@ class KannelGateway(Gateway):
         """Where Kannel reports deliveries (``/kannel/dlr``); empty: no reports asked."""
         self._client: aiohttp.ClientSession | None = None
 
-    def params(self, message: Outbound, message_id: str) -> dict[str, str]:
+    def params(self, message: Reply, message_id: str) -> dict[str, str]:
         s = self.settings
         params = {
             "username": s.username, "password": s.password, "from": s.sender, "to": message.to,
@@ -155,7 +156,7 @@ class KannelGateway(Gateway):
             params["dlr-url"] = f"{self.dlr_url}?id={message_id}&status=%d{token}"
         return params
 
-    async def send(self, message: Outbound) -> SendResult:
+    async def send(self, message: Reply) -> SendResult:
         if self._client is None:
             timeout = aiohttp.ClientTimeout(total=self.settings.timeout_s)
             # one connection per request: a kept-alive one Kannel dropped would be retried by

@@ -9,10 +9,9 @@ from collections.abc import Sequence
 
 import structlog
 
-from ledger.numberplan import NumberPlan
 from smsmenu.core.errors import TransportError
-from smsmenu.core.types import Clock, InboundHandler
-from smsmenu.gateway.base import Gateway, Outbound, SendResult
+from smsmenu.core.types import Clock, InboundHandler, Reply
+from smsmenu.gateway.base import Gateway, Health, SendResult
 from smsmenu.gateway.smpp_codec import RMSGQFUL, ROK, RTHROTTLED, Pdu, status_text, text_field
 from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.gateway.smpp_inbound import Limits
@@ -29,11 +28,11 @@ __all__ = ["ReceiptHandler", "SmppBind", "SmppGateway"]
 class SmppGateway(Gateway):
     """One or more transceiver binds; ``send`` goes out on any bound one, round-robin.
 
-    MO reaches ``handler`` (the engine); its deliver_sm_resp waits for the handler to return and
-    is a temporary error (redelivered by the SMSC) if it raises. Replies are not sent here: the
-    outbox drain calls ``send``. Receipts go to ``on_receipt(message_id, stat, raw_text)``.
-    Senders are normalized by ``plan`` (the shipped number plan by default); ``limits`` bound
-    the reassembly of concatenated MO.
+    MO reaches ``handler`` (the inbound pipeline); its deliver_sm_resp waits for the handler to
+    return and is a temporary error (redelivered by the SMSC) if it raises. Replies are not sent
+    here (SMS is store and forward: ``Delivery.OUTBOX``): the outbox drain calls ``send``.
+    Receipts go to ``on_receipt(message_id, stat, raw_text)``. Senders are cleaned by the
+    handler (``InboundHandler.sender``); ``limits`` bound the reassembly of concatenated MO.
     """
 
     name = "smpp"
@@ -49,7 +48,6 @@ class SmppGateway(Gateway):
         reassembly_timeout: float = 120.0,
         send_wait: float = 5.0,
         rng: random.Random | None = None,
-        plan: NumberPlan | None = None,
         limits: Limits | None = None,
     ) -> None:
         binds = [binds] if isinstance(binds, SmppBind) else list(binds)
@@ -57,7 +55,7 @@ class SmppGateway(Gateway):
             raise ValueError("at least one SMPP bind is needed")
         self.receiver = MoReceiver(
             handler, on_receipt=on_receipt, message_id_tlv=message_id_tlv, clock=clock,
-            reassembly_timeout=reassembly_timeout, plan=plan, limits=limits,
+            reassembly_timeout=reassembly_timeout, limits=limits,
         )  # fmt: skip
         self.links = [SmppLink(b, self.receiver, rng, inline=self.receiver.inline) for b in binds]
         self._send_wait = send_wait
@@ -77,9 +75,8 @@ class SmppGateway(Gateway):
         """Requests awaiting their response, over all binds (the window use)."""
         return sum(link.in_flight for link in self.links)
 
-    def health(self) -> dict[str, object]:
-        return {"bound": self.bound, "in_flight": self.in_flight,
-                "links": [link.health() for link in self.links]}  # fmt: skip
+    def health(self) -> Health:
+        return Health(self.bound, self.in_flight, tuple(link.health() for link in self.links))
 
     def attach(self, handler: InboundHandler, on_receipt: ReceiptHandler | None = None) -> None:
         """Set the engine's entry point (and receipt sink) when they exist after the gateway."""
@@ -122,7 +119,7 @@ class SmppGateway(Gateway):
         first = done.pop()
         return waits[first], first.result()
 
-    async def send(self, message: Outbound) -> SendResult:
+    async def send(self, message: Reply) -> SendResult:
         """submit_sm every part (UDH-concatenated if long); the last part's id once all are OK."""
         picked = self._ready()  # a bound link: no waiting, no timer (the usual case)
         if picked is None:

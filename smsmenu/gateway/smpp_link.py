@@ -7,6 +7,7 @@ import random
 
 import structlog
 
+from smsmenu.gateway.base import LinkHealth
 from smsmenu.gateway.smpp_codec import ROK, Pdu, status_text
 from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.gateway.smpp_session import InlineHandler, RequestHandler, SmppSession, finish
@@ -52,12 +53,9 @@ class SmppLink:
     def in_flight(self) -> int:
         return self.session.in_flight if self.session else 0
 
-    def health(self) -> dict[str, object]:
-        return {
-            "bind": self.bind.label, "bound": self.bound, "in_flight": self.in_flight,
-            "window": self.bind.window, "binds": self.binds, "failures": self.failures,
-            "last_error": self.last_error,
-        }  # fmt: skip
+    def health(self) -> LinkHealth:
+        return LinkHealth(self.bind.label, self.bound, self.in_flight, self.bind.window,
+                          self.binds, self.failures, self.last_error)
 
     def start(self) -> None:
         if self._task is None:

@@ -16,9 +16,8 @@ from typing import Protocol
 
 import structlog
 
-from ledger.numberplan import NumberPlan
 from smsmenu.core.types import Channel, Clock, Inbound, InboundHandler
-from smsmenu.gateway.base import sender_msisdn
+from smsmenu.gateway.base import SenderBusy
 from smsmenu.gateway.smpp_codec import RINVCMDID, ROK, RX_T_APPNACK, Pdu, text_field
 from smsmenu.gateway.smpp_coding import is_text
 from smsmenu.gateway.smpp_inbound import (
@@ -30,7 +29,6 @@ from smsmenu.gateway.smpp_inbound import (
     notice_kind,
     parse_receipt,
 )
-from smsmenu.gateway.smpp_senders import PER_SOURCE, SenderQueues
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import decode, message_parts
 
@@ -71,11 +69,12 @@ def _receipt_fields(pdu: Pdu) -> tuple[str, str, str]:
 class MoReceiver:
     """A session's request handler: answers each deliver_sm only after the handler returned.
 
-    At most ``per_source`` deliver_sm of one sender are held; beyond, the answer is
-    ``ESME_RX_T_APPN`` and the SMSC delivers it again later. The handler (the engine) orders
-    each sender's messages; it is called in arrival order, with no pause between a request's
-    arrival and that call (``_deliver`` awaits nothing before it), so its turns follow arrival.
-    Delivery receipts for a ``ReceiptSink`` are answered in the reading turn (``inline``).
+    The handler (the inbound pipeline) cleans the sender, orders each number's messages and
+    bounds how many wait: when it refuses one (``SenderBusy``) the answer is ``ESME_RX_T_APPN``
+    and the SMSC delivers it again later; any other failure too (nothing committed). It is
+    called in arrival order, with no pause between a request's arrival and that call
+    (``_deliver`` awaits nothing before it), so its turns follow arrival. Delivery receipts for
+    a ``ReceiptSink`` are answered in the reading turn (``inline``).
     """
 
     def __init__(
@@ -86,18 +85,14 @@ class MoReceiver:
         message_id_tlv: int | None = None,
         clock: Clock | None = None,
         reassembly_timeout: float = 120.0,
-        plan: NumberPlan | None = None,
         limits: Limits | None = None,
-        per_source: int = PER_SOURCE,
     ) -> None:
         self.handler = handler
         self._note: Callable[[str, str, str], bool] | None = None
         self.on_receipt = on_receipt
         self.message_id_tlv = message_id_tlv
         self.clock: Clock = clock or UtcClock()
-        self.plan = plan
         self.reassembler = Reassembler(reassembly_timeout, limits=limits)
-        self.senders = SenderQueues(per_source)
         self.dropped: Counter[str] = Counter()
         """deliver_sm acknowledged and dropped, by reason."""
         self._prefix = uuid.uuid4().hex[:20]
@@ -110,6 +105,9 @@ class MoReceiver:
             return
         try:
             status = await self._deliver(session, pdu)
+        except SenderBusy:
+            log.warning("smpp.sender_busy", link=session.name, source=text_field(pdu.source_addr))
+            status = RX_T_APPNACK  # the SMSC delivers it again later
         except Exception:
             log.exception("smpp.handler_failed", link=session.name,
                           source=text_field(pdu.source_addr))  # fmt: skip
@@ -178,7 +176,10 @@ class MoReceiver:
             return ROK
         if is_notification(pdu.esm_class):
             return self._drop(session, pdu, notice_kind(pdu.esm_class))
-        source = sender_msisdn(text_field(pdu.source_addr), self.plan)
+        handler = self.handler
+        if handler is None:
+            raise LookupError("no handler attached yet")  # -> temporary error, redelivered later
+        source = handler.sender(text_field(pdu.source_addr))
         if source is None:
             return self._drop(session, pdu, "no phone number as sender")
         coding = pdu.data_coding or 0
@@ -198,15 +199,7 @@ class MoReceiver:
             key=self.key_of(pdu),
             meta={"smpp_bind": session.name, "service": text_field(pdu.destination_addr)},
         )  # fmt: skip
-        if self.handler is None:
-            raise LookupError("no handler attached yet")  # -> temporary error, redelivered later
-        if not self.senders.admit(source):
-            log.warning("smpp.sender_busy", link=session.name, source=source)
-            return RX_T_APPNACK
-        try:
-            await self.handler(inbound)  # takes the sender's turn before it first suspends
-        finally:
-            self.senders.leave(source)
+        await handler(inbound)  # takes the sender's turn before it first suspends
         if segment is not None:
             self.reassembler.done(source, segment)
         return ROK

@@ -4,7 +4,7 @@ The aggregator authenticates with ``[ussd] token``: ``Authorization: Bearer TOKE
 ``token`` query parameter (401 otherwise, nothing processed). Form fields
 (``application/x-www-form-urlencoded``) ``sessionId``, ``serviceCode``, ``phoneNumber`` and
 ``text``, where ``text`` holds every input of the session so far joined by ``*`` (empty on the
-first callback). Each new input is fed to the engine as one key press, at most ``[ussd]
+first callback). Each new input is fed to the inbound handler as one key press, at most ``[ussd]
 max_inputs`` per callback (more: 400); a session's first callback starts at the main menu. The
 password is always the last input of a dialog, so no later callback repeats it.
 """
@@ -20,10 +20,8 @@ from aiohttp import web
 from smsmenu.core import tokens
 from smsmenu.core.errors import InvalidCommand
 from smsmenu.core.settings import UssdSettings
-from smsmenu.core.types import Channel, Clock, Inbound
-from smsmenu.gateway.base import sender_msisdn
+from smsmenu.core.types import Channel, Clock, Inbound, InboundHandler
 from smsmenu.gateway.http import text_ok
-from smsmenu.states.engine import Engine
 
 MAX_SCREEN = 182
 SESSION_TTL_S = 600
@@ -78,7 +76,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     return fields
 
 
-def routes(engine: Engine, clock: Clock, settings: UssdSettings) -> list[web.RouteDef]:
+def routes(handler: InboundHandler, clock: Clock, settings: UssdSettings) -> list[web.RouteDef]:
     """``POST /ussd`` for an aggregator holding one of ``settings.token``."""
     sessions = UssdSessions()
 
@@ -87,7 +85,7 @@ def routes(engine: Engine, clock: Clock, settings: UssdSettings) -> list[web.Rou
         form = await read_form(request)
         session_id, phone = form.get("sessionId", ""), form.get("phoneNumber", "")
         text = form.get("text", "")
-        msisdn = sender_msisdn(phone)
+        msisdn = handler.sender(phone)
         if not session_id or len(session_id) > MAX_SESSION_ID or msisdn is None:
             raise InvalidCommand(why=f"sessionId (at most {MAX_SESSION_ID} characters) and "
                                      f"phoneNumber (digits) are required")
@@ -99,10 +97,10 @@ def routes(engine: Engine, clock: Clock, settings: UssdSettings) -> list[web.Rou
         sessions.fed(session_id, len(inputs))
         reply, final = "", False
         for n, key_press in enumerate(fresh, len(inputs) - len(fresh)):
-            out = await engine.handle(Inbound(msisdn, key_press, Channel.USSD, clock.now(),
-                                              f"ussd:{session_id}:{n}"))
-            mine = [r.text for r in out.replies if r.to == msisdn]
-            reply, final = (mine[0] if mine else reply), out.final
+            answer = await handler(Inbound(msisdn, key_press, Channel.USSD, clock.now(),
+                                           f"ussd:{session_id}:{n}"))
+            mine = Channel.USSD.delivery.own(answer.replies, msisdn)  # the screen; notices: SMS
+            reply, final = (mine[0].text if mine else reply), answer.final
         screen = reply[:MAX_SCREEN]
         return web.Response(text=("END " if final else "CON ") + screen,
                             content_type="text/plain", charset="utf-8")

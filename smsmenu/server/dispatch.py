@@ -15,7 +15,7 @@ from ledger import Ledger, outbox
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.core.types import Reply
-from smsmenu.gateway.base import Gateway, Outbound
+from smsmenu.gateway.base import Gateway
 from smsmenu.server.writes import Coalescer
 
 log = structlog.get_logger("dispatch")
@@ -63,7 +63,7 @@ class Dispatcher:
         self.retry_after = retry_after
         self.concurrency = concurrency
         self._wake = asyncio.Event()
-        self._queue: deque[outbox.Notice] = deque()
+        self._queue: deque[Reply] = deque()
         """Rows handed over and not yet taken by a sender, oldest first."""
         self._sending: dict[int, None] = {}
         """Rows queued or on the wire."""
@@ -85,17 +85,16 @@ class Dispatcher:
     def send_now(self, replies: Iterable[Reply]) -> None:
         """Rows just committed (replies with an outbox id): on their way without a claim."""
         for r in replies:
-            if r.outbox_id is not None:
-                self._start(outbox.Notice(r.outbox_id, r.to, r.text, ""))
+            self._start(r)
 
-    def _start(self, notice: outbox.Notice) -> bool:
-        """Queue ``notice`` for a sender; False when it is on its way already (sent now and
-        claimed too) or was sent lately (a recalled step's reply)."""
-        outbox_id = notice.outbox_id
-        if outbox_id in self._sending or outbox_id in self._done:
+    def _start(self, reply: Reply) -> bool:
+        """Queue ``reply`` (an outbox row) for a sender; False when it is no row, on its way
+        already (sent now and claimed too) or was sent lately (a recalled step's reply)."""
+        outbox_id = reply.outbox_id
+        if outbox_id is None or outbox_id in self._sending or outbox_id in self._done:
             return False
         self._sending[outbox_id] = None
-        self._queue.append(notice)
+        self._queue.append(reply)
         while self._idle:
             idle = self._idle.popleft()
             if not idle.done():
@@ -117,15 +116,16 @@ class Dispatcher:
                 self._idle.append(idle)
                 await idle
                 continue
-            notice = queue.popleft()
+            reply = queue.popleft()
+            outbox_id = reply.outbox_id or 0
             try:
-                await self._send(notice)
+                await self._send(reply, outbox_id)
             except Exception as exc:  # the row stays queued and goes out again later
-                log.error("outbox.send_crashed", outbox=notice.outbox_id, error=repr(exc))
+                log.error("outbox.send_crashed", outbox=outbox_id, error=repr(exc))
             finally:
-                self._sending.pop(notice.outbox_id, None)
+                self._sending.pop(outbox_id, None)
                 if self._watched:
-                    watched = self._watched.pop(notice.outbox_id, None)
+                    watched = self._watched.pop(outbox_id, None)
                     if watched is not None and not watched.done():
                         watched.set_result(None)
 
@@ -139,7 +139,7 @@ class Dispatcher:
         gateways = self.gateways
         if len(gateways) == 1:
             return gateways[0]  # (up or not: it is the only one)
-        up = [g for g in gateways if getattr(g, "bound", True)] or gateways
+        up = [g for g in gateways if g.bound] or gateways
         if not up:
             return None
         self._turn += 1
@@ -149,14 +149,14 @@ class Dispatcher:
         """Send what is due now; the number of messages handed to a gateway (sent or failed
         by the time it returns)."""
         due = await self._claim()
-        watched = self._watch([n.outbox_id for n in due if self._start(n)])
+        watched = self._watch([r.outbox_id or 0 for r in due if self._start(r)])
         if watched:
             await asyncio.wait(watched)
         await self._marks.settled()
         return len(due)
 
-    async def _claim(self) -> list[outbox.Notice]:
-        if not any(getattr(g, "bound", True) for g in self.gateways):
+    async def _claim(self) -> list[Reply]:
+        if not any(g.bound for g in self.gateways):
             return []
         now = self.ledger.now()
         return await self.ledger.writer.run(partial(
@@ -174,25 +174,24 @@ class Dispatcher:
             log.info("outbox.released", instance=self.instance, rows=released)
         return released
 
-    async def _send(self, notice: outbox.Notice) -> None:
+    async def _send(self, reply: Reply, outbox_id: int) -> None:
         gateway = self._gateway()
         if gateway is None:  # no gateway at all: the row waits for its lease to end
             return
         try:
-            result = await gateway.send(Outbound(notice.to, notice.text, notice.outbox_id))
+            result = await gateway.send(reply)
         except SmsmenuError as exc:
             self.failed += 1
             retry_at = iso(self.ledger.now() + dt.timedelta(seconds=self.retry_after))
-            log.warning("outbox.send_failed", outbox=notice.outbox_id, error=exc.code)
-            await self.ledger.writer.run(partial(outbox.mark_retry, outbox_id=notice.outbox_id,
+            log.warning("outbox.send_failed", outbox=outbox_id, error=exc.code)
+            await self.ledger.writer.run(partial(outbox.mark_retry, outbox_id=outbox_id,
                                                  next_at=retry_at, max_attempts=MAX_ATTEMPTS))
             return
         self.sent += 1
-        self._done[notice.outbox_id] = None
+        self._done[outbox_id] = None
         if len(self._done) > RECENT:
             self._done.pop(next(iter(self._done)))
-        self._marks.push((notice.outbox_id, gateway.name, iso(self.ledger.now()),
-                          result.message_id))
+        self._marks.push((outbox_id, gateway.name, iso(self.ledger.now()), result.message_id))
 
     def _marked(self, items: list[Sent], outcome: list[None] | BaseException) -> None:
         if isinstance(outcome, BaseException):  # the rows stay queued and go out again later
@@ -213,8 +212,8 @@ class Dispatcher:
             except SmsmenuError as exc:
                 log.error("outbox.drain_failed", error=exc.code)
                 due = []
-            for notice in due:
-                self._start(notice)
+            for reply in due:
+                self._start(reply)
             if len(due) >= self.batch or self._wake.is_set():
                 continue
             try:

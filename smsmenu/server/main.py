@@ -32,7 +32,7 @@ from smsmenu.server.dispatch import Dispatcher
 from smsmenu.server.listeners import listen, read_deadline
 from smsmenu.server.readiness import Readiness
 from smsmenu.server.smpp import Smpp, prepare
-from smsmenu.server.wiring import ReceiptBook, WakingEngine
+from smsmenu.server.wiring import ReceiptBook
 from smsmenu.states.engine import Engine
 from smsmenu.web import bootstrap, create_operator, security, setup_web
 
@@ -125,8 +125,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     ledger = await Ledger.open(settings, billing, clock)
     dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval,
                             instance=instance_id(settings))
-    engine = WakingEngine(ledger, on_queued=dispatcher.send_now,
-                          idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s))
+    engine = Engine(ledger, on_queued=dispatcher.send_now,
+                    idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s))
     run = Running(ledger, engine, billing, dispatcher, "", receipts=ReceiptBook(ledger))
     try:
         app = await _gateways(run, settings, clock, smpp)

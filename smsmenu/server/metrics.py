@@ -10,6 +10,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from smsmenu.gateway.base import Gateway
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -42,7 +44,7 @@ class Histogram(prometheus_client.Histogram):
 class _Live(Collector):
     """Gauges read at scrape time: SMPP binds and window use, pending ledger reservations."""
 
-    def __init__(self, gateways: Callable[[], Sequence[Any]], pending: Callable[[], int],
+    def __init__(self, gateways: Callable[[], Sequence[Gateway]], pending: Callable[[], int],
                  oldest: Callable[[], float]) -> None:
         self._gateways = gateways
         self._pending = pending
@@ -54,14 +56,12 @@ class _Live(Collector):
         window = GaugeMetricFamily("smsmenu_smpp_window_in_use",
                                    "submit_sm awaiting their response", labels=["gateway", "link"])
         for gateway in self._gateways():
-            health = gateway.health() if hasattr(gateway, "health") else {}
-            links = health.get("links") if isinstance(health, dict) else None
-            if isinstance(links, dict) and links:
-                for link, info in links.items():
-                    bound.add_metric([gateway.name, str(link)], float(bool(info.get("bound"))))
-                    window.add_metric([gateway.name, str(link)], float(info.get("in_flight", 0)))
-            else:
-                bound.add_metric([gateway.name, ""], float(bool(getattr(gateway, "bound", True))))
+            health = gateway.health()
+            for link in health.links:
+                bound.add_metric([gateway.name, link.name], float(link.bound))
+                window.add_metric([gateway.name, link.name], float(link.in_flight))
+            if not health.links:
+                bound.add_metric([gateway.name, ""], float(health.bound))
         yield bound
         yield window
         pending = GaugeMetricFamily("smsmenu_ledger_pending_reservations",
@@ -93,7 +93,7 @@ class Metrics:
         self.pending = 0
         self.oldest_pending_s = 0.0
 
-    def watch(self, gateways: Callable[[], Sequence[Any]]) -> None:
+    def watch(self, gateways: Callable[[], Sequence[Gateway]]) -> None:
         """Add the scrape-time gauges; ``gateways`` lists the transports to report."""
         self.registry.register(_Live(gateways, lambda: self.pending,
                                      lambda: self.oldest_pending_s))

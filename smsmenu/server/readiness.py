@@ -48,7 +48,7 @@ async def report(ledger: Ledger, readiness: Readiness, gateways: Sequence[Gatewa
     except SmsmenuError:
         answers = False
     problem = await readiness.storage(ledger)
-    bound = {g.name: bool(getattr(g, "bound", True)) for g in gateways}
+    bound = {g.name: g.bound for g in gateways}
     ready = readiness.recovered and answers and problem is None
     body: Report = {"ok": ready and all(bound.values()), "ready": ready, "ledger": answers,
                     "storage": "ok" if problem is None else "failing",

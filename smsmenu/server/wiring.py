@@ -1,46 +1,17 @@
-"""Where the engine meets the outbox: replies leave at commit, delivery receipts land on their rows."""
+"""Where the gateways meet the outbox: delivery receipts land on their rows, batched."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import sqlite3
-from collections.abc import Callable
 
 import structlog
 
 from ledger import Ledger, outbox
-from smsmenu.core.types import Inbound, Reply
 from smsmenu.server.writes import Coalescer
-from smsmenu.states.engine import DIRECT, Engine
-from smsmenu.states.steps import Outcome
 
 log = structlog.get_logger("server")
-
-
-class WakingEngine(Engine):
-    """The engine, handing each step's SMS to the outbox drain the moment the step committed.
-
-    ``on_queued`` (e.g. ``Dispatcher.send_now``) gets the replies that wait in the outbox, so a
-    reply leaves within milliseconds of the commit instead of at the drain's next look; replies
-    a channel hands over itself (HTTP, the USSD screen) are left out.
-    """
-
-    def __init__(self, ledger: Ledger, *, on_queued: Callable[[list[Reply]], None],
-                 idle_timeout: dt.timedelta = dt.timedelta(seconds=180)) -> None:
-        super().__init__(ledger, idle_timeout=idle_timeout)
-        self.on_queued = on_queued
-
-    async def handle(self, msg: Inbound) -> Outcome:
-        out = await super().handle(msg)
-        direct = DIRECT.get(msg.channel, "")
-        if direct != "all":
-            queued = [r for r in out.replies
-                      if r.outbox_id is not None and not (direct and r.to == msg.msisdn)]
-            if queued:
-                self.on_queued(queued)
-        return out
 
 
 Receipt = tuple[str, str]

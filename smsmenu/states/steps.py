@@ -16,7 +16,7 @@ from ledger.context import Env
 from ledger.recharge import Recharge
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
-from smsmenu.core.types import Inbound, Reply
+from smsmenu.core.types import Delivery, Inbound, Reply
 from smsmenu.states import commands
 from smsmenu.states.menu import PARENTS
 from smsmenu.states.records import MenuSession as Session
@@ -54,8 +54,8 @@ def _remember(conn: sqlite3.Connection, msg: Inbound, out: Outcome, now: dt.date
     screen; notices to others still go by SMS) or ``""`` (SMS: everything waits in the outbox).
     """
     if direct:
-        ids = [r.outbox_id for r in out.replies
-               if r.outbox_id is not None and (direct == "all" or r.to == msg.msisdn)]
+        ids = [r.outbox_id for r in Delivery(direct).own(out.replies, msg.msisdn)
+               if r.outbox_id is not None]
         outbox.mark_sent(conn, ids, msg.channel.value, iso(now))
     replies = [[r.to, r.text, r.outbox_id] for r in out.replies]
     conn.execute("INSERT OR REPLACE INTO inbox (key, msisdn, replies, final, at) "

@@ -24,7 +24,7 @@ from simulator.smsc import SmscSimulator
 from smsmenu.core.clock import ManualClock, iso
 from smsmenu.core.settings import KannelSettings, Settings
 from smsmenu.core.types import Inbound, Reply, TargetKind
-from smsmenu.gateway.base import Outbound
+from smsmenu.gateway.base import FunctionHandler
 from smsmenu.gateway.kannel import KannelGateway, decode_text, mo_url, routes
 from smsmenu.server.main import running
 
@@ -50,10 +50,10 @@ def test_sendsms_asks_ucs2_for_chinese_and_a_report_with_our_id() -> None:
     gateway = KannelGateway(KannelSettings(sendsms_url="http://k/cgi-bin/sendsms", password="p",
                                            smsc_id="sim", token=(TOKEN, "older")),
                             dlr_url="http://us/kannel/dlr")  # fmt: skip
-    chinese = gateway.params(Outbound(CUSTOMER, "充值成功"), "m1")
+    chinese = gateway.params(Reply(CUSTOMER, "充值成功"), "m1")
     assert (chinese["coding"], chinese["charset"], chinese["smsc"]) == ("2", "UTF-8", "sim")
     assert chinese["dlr-url"] == f"http://us/kannel/dlr?id=m1&status=%d&token={TOKEN}"
-    assert gateway.params(Outbound(CUSTOMER, "OK 100"), "m2")["coding"] == "0"
+    assert gateway.params(Reply(CUSTOMER, "OK 100"), "m2")["coding"] == "0"
 
 
 async def test_get_url_endpoint_feeds_the_handler_and_answers_empty() -> None:
@@ -69,7 +69,7 @@ async def test_get_url_endpoint_feeds_the_handler_and_answers_empty() -> None:
         receipts.append((message_id, stat))
 
     app = web.Application()
-    app.add_routes(routes(handler, ManualClock("2026-11-10T10:00:00"), on_receipt,
+    app.add_routes(routes(FunctionHandler(handler), ManualClock("2026-11-10T10:00:00"), on_receipt,
                           accepted=(TOKEN,)))
     runner = web.AppRunner(app)
     await runner.setup()
@@ -115,7 +115,7 @@ async def kannel_routes() -> AsyncIterator[tuple[str, list[Inbound], list[tuple[
         receipts.append((message_id, stat))
 
     app = web.Application()
-    app.add_routes(routes(handler, ManualClock("2026-11-10T10:00:00"), on_receipt,
+    app.add_routes(routes(FunctionHandler(handler), ManualClock("2026-11-10T10:00:00"), on_receipt,
                           accepted=(TOKEN, "rotated-token-0123456789")))
     runner = web.AppRunner(app)
     await runner.setup()

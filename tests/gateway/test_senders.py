@@ -25,9 +25,9 @@ def test_http_and_kannel_name_the_agent_as_smpp_does(sender: str) -> None:
     """Issue 10: /api/sms and /kannel/mo reduce every form of a number to the agent's own."""
     clock = ManualClock("2026-11-10T10:00:00")
     body = json.dumps({"from": sender, "text": "1", "id": "a"}).encode()
-    assert parse_sms(body, clock).msisdn == "18900000001"
-    assert parse_mo({"from": sender.encode(), "text": b"1", "id": b"k"}, clock).msisdn == \
-        "18900000001"
+    assert parse_sms(body, clock, sender_msisdn).msisdn == "18900000001"
+    assert parse_mo({"from": sender.encode(), "text": b"1", "id": b"k"}, clock,
+                    sender_msisdn).msisdn == "18900000001"
     assert sender_msisdn(sender) == "18900000001"
 
 
@@ -35,4 +35,5 @@ def test_http_and_kannel_name_the_agent_as_smpp_does(sender: str) -> None:
 def test_a_sender_that_names_no_phone_is_refused(sender: str) -> None:
     """What names no phone number is a 400 with the reason, never a menu session."""
     with pytest.raises(InvalidCommand):
-        parse_sms(json.dumps({"from": sender, "text": "1"}).encode(), ManualClock("2026-11-10"))
+        parse_sms(json.dumps({"from": sender, "text": "1"}).encode(), ManualClock("2026-11-10"),
+                  sender_msisdn)

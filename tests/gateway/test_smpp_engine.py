@@ -16,13 +16,15 @@ from simulator.billing import BillingSimulator
 from simulator.smsc import MoTicket, SmscSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.types import Inbound, InboundHandler, Reply, TargetKind
+from smsmenu.gateway.base import FunctionHandler
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_codec import ROK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.gateway.smpp_receive import MoReceiver
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.server.dispatch import Dispatcher
-from smsmenu.server.wiring import ReceiptBook, WakingEngine
+from smsmenu.server.wiring import ReceiptBook
+from smsmenu.states.engine import Engine
 from tests.conftest import AGENT, TX
 
 CUSTOMER = "18900001111"
@@ -52,7 +54,7 @@ async def wired(ledger: Ledger, smsc: SmscSimulator, clock: ManualClock, *, hook
                 interval: float = 0.5, **bind: Any) -> AsyncIterator[SmppGateway]:  # fmt: skip
     """Engine, outbox drain and our ESME bound to ``smsc``, joined as the server joins them."""
     dispatcher = Dispatcher(ledger, [], interval=interval, retry_after=0.0)
-    engine = WakingEngine(ledger, on_queued=dispatcher.send_now)
+    engine = Engine(ledger, on_queued=dispatcher.send_now)
     receipts = ReceiptBook(ledger, retry_after=0.1)
     handler: InboundHandler = engine if hook is None else hook(engine)
     gateway = SmppGateway(SmppBind("esme", "secret", "127.0.0.1", smsc.port, **{**FAST, **bind}),
@@ -146,13 +148,13 @@ async def test_links_killed_mid_dialog_lose_no_step_and_charge_once(
 
     def hook(engine: InboundHandler) -> InboundHandler:
         async def handler(msg: Inbound) -> list[Reply]:
-            replies = await engine(msg)  # committed; the link dies before the ack leaves
+            answer = await engine(msg)  # committed; the link dies before the ack leaves
             if drops.get(msg.text):
                 drops[msg.text] -= 1
                 await smsc.drop_links()
-            return replies
+            return answer.replies
 
-        return handler
+        return FunctionHandler(handler)
 
     async def between(n: int) -> None:
         if n == 1:
@@ -251,7 +253,7 @@ async def test_a_whole_dialog_pipelined_is_stepped_in_arrival_order(
     the receiver holds them all (the bound is 8) and the engine's turn alone orders them, in
     arrival order, so the recharge dialog goes through, once."""
     replies: list[Reply] = []
-    engine = WakingEngine(ledger, on_queued=replies.extend)
+    engine = Engine(ledger, on_queued=replies.extend)
     receiver, answers = MoReceiver(engine, clock=clock), Answers()
     keys = ["1", "2", CUSTOMER, "100", "1", TX]
     pdus = [parse(encode(make("deliver_sm", Sequence(), source_addr=AGENT, destination_addr="10658",

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from smpplib import command_codes
 
 from smsmenu.core.types import Inbound, Reply
+from smsmenu.gateway.base import FunctionHandler
 from smsmenu.gateway.smpp_codec import HEADER, MAX_PDU, ROK, Pdu, PduError, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_coding import charset
 from smsmenu.gateway.smpp_inbound import Limits, Reassembler, is_receipt, parse_receipt
@@ -126,7 +127,7 @@ def test_receiver_answers_every_deliver_sm_once(frame: bytes) -> None:
 
     for receipts in (None, Book()):
         session = Session()
-        asyncio.run(run(session, MoReceiver(menu, on_receipt=receipts)))
+        asyncio.run(run(session, MoReceiver(FunctionHandler(menu), on_receipt=receipts)))
         assert session.answers == 1
 
 

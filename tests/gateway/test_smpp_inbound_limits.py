@@ -11,17 +11,17 @@ from typing import Any, cast
 import pytest
 
 from simulator.smsc import SmscSimulator
-from smsmenu.core.types import Inbound, Reply
+from smsmenu.core.types import Inbound, Msisdn
+from smsmenu.gateway.base import Answered, sender_msisdn
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_codec import ROK, RX_T_APPNACK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.gateway.smpp_inbound import Limits, Reassembler
 from smsmenu.gateway.smpp_reader import PduReader
 from smsmenu.gateway.smpp_receive import MoReceiver
-from smsmenu.gateway.smpp_senders import PER_SOURCE
 from smsmenu.gateway.smpp_session import SmppSession
 from smsmenu.gateway.smpp_text import GSM7, UDHI, Segment
-from smsmenu.states.engine import Turns
+from smsmenu.states.engine import PER_SENDER, Turns
 
 AGENT = "18900000001"
 FAST: dict[str, Any] = dict(
@@ -57,8 +57,9 @@ class Session:
 class GatedMenu:
     """An engine stand-in held at a gate; counts how many messages it holds at once.
 
-    It takes each sender's turn as the engine does (``Turns``, on entry, before it first
-    suspends): the receiver leaves the order of a sender's messages to its handler.
+    It takes each sender's turn as the engine does (``Turns``, bounded, on entry, before it
+    first suspends): the receiver leaves the order and the bound of a sender's messages to its
+    handler.
     """
 
     def __init__(self) -> None:
@@ -68,7 +69,10 @@ class GatedMenu:
         self.most_inside = 0
         self.turns = Turns()
 
-    async def __call__(self, inbound: Inbound) -> list[Reply]:
+    def sender(self, raw: str) -> Msisdn | None:
+        return sender_msisdn(raw)
+
+    async def __call__(self, inbound: Inbound) -> Answered:
         await self.turns.take(inbound.msisdn)
         self.seen.append(inbound)
         self.inside += 1
@@ -78,7 +82,7 @@ class GatedMenu:
         finally:
             self.inside -= 1
             self.turns.give(inbound.msisdn)
-        return []
+        return Answered([])
 
 
 def first_part(source: str, octets: int, ref: int = 1) -> Pdu:
@@ -197,22 +201,23 @@ async def test_first_parts_flood_holds_bounded_memory(octets: int) -> None:
 
 
 async def test_waiting_messages_per_sender_are_bounded() -> None:
-    """Beyond 8 held messages of one sender the answer is ESME_RX_T_APPN; the 8 go through,
-    one at a time in arrival order (the handler's turn: the receiver calls it in that order)."""
+    """Beyond 8 held messages of one sender the answer is ESME_RX_T_APPN (the handler's bounded
+    turn refuses them); the 8 go through, one at a time in arrival order (the handler's turn:
+    the receiver calls it in that order)."""
     menu, session = GatedMenu(), Session()
     receiver = MoReceiver(menu)
     pdus = [parse(encode(make("deliver_sm", Sequence(), sequence=n, source_addr=AGENT,
                               short_message=str(n).encode())))
-            for n in range(1, PER_SOURCE + 3)]  # fmt: skip
+            for n in range(1, PER_SENDER + 3)]  # fmt: skip
     tasks = [asyncio.create_task(receiver(cast(SmppSession, session), pdu)) for pdu in pdus]
     await until(lambda: len(session.answers) == 2)
-    assert session.answers == [(PER_SOURCE + 1, RX_T_APPNACK), (PER_SOURCE + 2, RX_T_APPNACK)]
+    assert session.answers == [(PER_SENDER + 1, RX_T_APPNACK), (PER_SENDER + 2, RX_T_APPNACK)]
     menu.gate.set()
     await asyncio.gather(*tasks)
-    assert [status for _, status in session.answers[2:]] == [ROK] * PER_SOURCE
-    assert (len(menu.seen), menu.most_inside, len(receiver.senders)) == (PER_SOURCE, 1, 0)
-    assert [m.text for m in menu.seen] == [str(n) for n in range(1, PER_SOURCE + 1)]
-    assert [sequence for sequence, _ in session.answers[2:]] == list(range(1, PER_SOURCE + 1))
+    assert [status for _, status in session.answers[2:]] == [ROK] * PER_SENDER
+    assert (len(menu.seen), menu.most_inside, len(menu.turns)) == (PER_SENDER, 1, 0)
+    assert [m.text for m in menu.seen] == [str(n) for n in range(1, PER_SENDER + 1)]
+    assert [sequence for sequence, _ in session.answers[2:]] == list(range(1, PER_SENDER + 1))
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 
 from simulator.smsc import SmscSimulator
 from smsmenu.core.errors import TransportError
-from smsmenu.core.types import Channel, Inbound, Reply
-from smsmenu.gateway.base import Outbound
+from smsmenu.core.types import Channel, Inbound, Msisdn, Reply
+from smsmenu.gateway.base import Answered, sender_msisdn
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_codec import MAX_PDU, RINVCMDID, RINVCMDLEN, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_config import SmppBind
@@ -48,14 +48,17 @@ class Engine:
     def texts(self) -> list[str]:
         return [m.text for m in self.seen]
 
-    async def __call__(self, inbound: Inbound) -> list[Reply]:
+    def sender(self, raw: str) -> Msisdn | None:
+        return sender_msisdn(raw)
+
+    async def __call__(self, inbound: Inbound) -> Answered:
         self.seen.append(inbound)
         self.entered.put_nowait(inbound)
         await self.gate.wait()
         if self.fail_next:
             self.fail_next -= 1
             raise RuntimeError("engine could not commit")
-        return [Reply(inbound.msisdn, f"echo {inbound.text}")]
+        return Answered([Reply(inbound.msisdn, f"echo {inbound.text}")])
 
 
 async def until(predicate: Callable[[], bool], limit: float = 3.0) -> None:
@@ -152,7 +155,7 @@ async def test_reply_arrives_whole_in_the_handset(
 ) -> None:
     """send() submits every part; the handset shows the reply whole, a 300-char Chinese one too."""
     async with esme(smsc, Engine()) as gateway:
-        result = await gateway.send(Outbound(PHONE, text, outbox_id=1))
+        result = await gateway.send(Reply(PHONE, text, outbox_id=1))
         received = await smsc.handset(PHONE).receive(timeout=2)
     assert (received.text, received.sender) == (text, "10658")
     assert smsc.stats.submits == parts
@@ -195,7 +198,7 @@ async def test_reconnects_after_link_killed_mid_dialog(smsc: SmscSimulator) -> N
         await asyncio.wait_for(second.delivered(), 3)
         third = await phone.send("3")
         await asyncio.wait_for(third.delivered(), 2)
-        await gateway.send(Outbound(PHONE, "step 3 done"))
+        await gateway.send(Reply(PHONE, "step 3 done"))
         assert (await phone.receive(timeout=2)).text == "step 3 done"
         assert gateway.links[0].binds == 2
     assert engine.texts == ["1", "2", "2", "3"]
@@ -206,7 +209,7 @@ async def test_throttled_submit_slows_down_then_succeeds(smsc: SmscSimulator) ->
     """ESME_RTHROTTLED twice, then OK: send() retries after a pause and succeeds once."""
     smsc.faults.throttle_next = 2
     async with esme(smsc, Engine()) as gateway:
-        result = await gateway.send(Outbound(PHONE, "ok"))
+        result = await gateway.send(Reply(PHONE, "ok"))
     assert result.message_id is not None
     assert smsc.stats.submits == 1
     assert [m.text for m in smsc.handset(PHONE).inbox] == ["ok"]
@@ -218,7 +221,7 @@ async def test_endless_throttling_raises_transport_error(smsc: SmscSimulator) ->
     bind = SmppBind("esme", "secret", "127.0.0.1", smsc.port, **{**FAST, "throttle_retries": 2})
     async with esme(smsc, Engine(), bind) as gateway:
         with pytest.raises(TransportError):
-            await gateway.send(Outbound(PHONE, "never"))
+            await gateway.send(Reply(PHONE, "never"))
     assert smsc.faults.throttle_next == 97
 
 
@@ -244,7 +247,9 @@ async def test_wrong_password_fails_cleanly_and_retries_with_backoff(smsc: SmscS
         await until(lambda: gateway.links[0].failures >= 3)
         assert not gateway.bound
         assert "Invalid Password" in gateway.links[0].last_error
-        assert gateway.health()["bound"] is False
+        health = gateway.health()
+        assert health.bound is False and health.links[0].bound is False
+        assert health.links[0].failures >= 3 and "Invalid Password" in health.links[0].last_error
         smsc.accounts["esme"] = "wrong"
         async with asyncio.timeout(2):
             await gateway.wait_bound()
@@ -274,7 +279,7 @@ async def test_delivery_receipts_reach_on_receipt(smsc: SmscSimulator) -> None:
         receipts.append((message_id, stat))
 
     async with esme(smsc, engine, on_receipt=on_receipt) as gateway:
-        result = await gateway.send(Outbound(PHONE, "hello"))
+        result = await gateway.send(Reply(PHONE, "hello"))
         await until(lambda: bool(receipts))
     assert receipts == [(result.message_id, "DELIVRD")]
     assert engine.seen == []
@@ -294,7 +299,7 @@ async def test_window_bounds_outstanding_submits(smsc: SmscSimulator) -> None:
                 await asyncio.sleep(0.005)
 
         watcher = asyncio.create_task(watch())
-        await asyncio.gather(*(gateway.send(Outbound(PHONE, f"m{i}")) for i in range(6)))
+        await asyncio.gather(*(gateway.send(Reply(PHONE, f"m{i}")) for i in range(6)))
         watcher.cancel()
         await asyncio.gather(watcher, return_exceptions=True)
     assert peak == 2
@@ -353,7 +358,7 @@ async def test_send_without_a_bind_raises_transport_error() -> None:
     gateway = SmppGateway(SmppBind("esme", "secret", "127.0.0.1", 9, **FAST), Engine(),
                           send_wait=0.05)  # fmt: skip
     with pytest.raises(TransportError):
-        await gateway.send(Outbound(PHONE, "nobody listens"))
+        await gateway.send(Reply(PHONE, "nobody listens"))
     await gateway.aclose()
 
 

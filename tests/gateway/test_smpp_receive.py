@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsmenu.core.types import Inbound, Reply
-from smsmenu.gateway.base import sender_msisdn
+from smsmenu.core.types import Inbound, Msisdn, Reply
+from smsmenu.gateway.base import Answered, sender_msisdn
 from smsmenu.gateway.smpp_codec import ROK, RX_T_APPNACK, Pdu, Sequence, encode, make, parse
 from smsmenu.gateway.smpp_coding import BINARY, GSM, UCS2, charset
 from smsmenu.gateway.smpp_inbound import parse_receipt
@@ -43,9 +43,12 @@ class Menu:
         self.seen: list[Inbound] = []
         self.receipts: list[tuple[str, str]] = []
 
-    async def __call__(self, inbound: Inbound) -> list[Reply]:
+    def sender(self, raw: str) -> Msisdn | None:
+        return sender_msisdn(raw)
+
+    async def __call__(self, inbound: Inbound) -> Answered:
         self.seen.append(inbound)
-        return [Reply(inbound.msisdn, "menu")]
+        return Answered([Reply(inbound.msisdn, "menu")])
 
     async def receipt(self, message_id: str, stat: str, raw: str) -> None:
         self.receipts.append((message_id, stat))

@@ -13,7 +13,8 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
-from smsmenu.gateway.base import Gateway, Outbound, SendResult
+from smsmenu.core.types import Reply
+from smsmenu.gateway.base import Gateway, SendResult
 from smsmenu.server.dispatch import LEASE_S, Dispatcher
 from smsmenu.server.main import instance_id, running
 
@@ -30,7 +31,7 @@ class Hanging(Gateway):
         self.expect = expect
         self.all_taken = asyncio.Event()
 
-    async def send(self, message: Outbound) -> SendResult:
+    async def send(self, message: Reply) -> SendResult:
         self.taken.append(message.outbox_id or 0)
         if len(self.taken) >= self.expect:
             self.all_taken.set()
@@ -48,7 +49,7 @@ class Recording(Gateway):
         self.expect = expect
         self.all_sent = asyncio.Event()
 
-    async def send(self, message: Outbound) -> SendResult:
+    async def send(self, message: Reply) -> SendResult:
         self.sent.append(message.outbox_id or 0)
         if len(self.sent) >= self.expect:
             self.all_sent.set()

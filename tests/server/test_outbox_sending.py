@@ -9,7 +9,7 @@ from ledger import Ledger, outbox
 from ledger.store.queries import scalar
 from smsmenu.core.clock import iso
 from smsmenu.core.types import Reply
-from smsmenu.gateway.base import Gateway, Outbound, SendResult
+from smsmenu.gateway.base import Gateway, SendResult
 from smsmenu.server.dispatch import Dispatcher
 from smsmenu.server.wiring import ReceiptBook
 
@@ -25,7 +25,7 @@ class Held(Gateway):
         self.most_inside = 0
         self.gate = asyncio.Event()
 
-    async def send(self, message: Outbound) -> SendResult:
+    async def send(self, message: Reply) -> SendResult:
         self.taken.append(message.text)
         self.inside += 1
         self.most_inside = max(self.most_inside, self.inside)

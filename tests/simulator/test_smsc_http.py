@@ -16,7 +16,7 @@ from simulator.smsc import SmscSimulator
 from simulator.smsc_handset import Received
 from simulator.smsc_http import RemoteHandset, smsc_control_app
 from smsmenu.core.types import Inbound, Reply
-from smsmenu.gateway.base import Outbound
+from smsmenu.gateway.base import FunctionHandler
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.gateway.smpp_config import SmppBind
 
@@ -45,11 +45,11 @@ async def rig() -> AsyncIterator[Rig]:
 
         async def echo(msg: Inbound) -> list[Reply]:
             seen.append(msg)
-            task = asyncio.create_task(gateway.send(Outbound(msg.msisdn, f"echo {msg.text}")))
+            task = asyncio.create_task(gateway.send(Reply(msg.msisdn, f"echo {msg.text}")))
             tasks.add(task)
             return []
 
-        gateway.attach(echo)
+        gateway.attach(FunctionHandler(echo))
         gateway.start()
         await asyncio.wait_for(gateway.wait_bound(), 5)
         runner = web.AppRunner(smsc_control_app(smsc, tokens=[TOKEN]))

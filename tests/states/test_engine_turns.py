@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from smsmenu.gateway.base import SenderBusy
 from smsmenu.states.engine import Turns
 
 
@@ -65,4 +66,28 @@ async def test_a_waiter_cancelled_before_or_after_its_turn_came_blocks_nobody() 
     await asyncio.gather(cancelled_early, given_then_cancelled, last, return_exceptions=True)
     assert order == [3]
     assert cancelled_early.cancelled() and given_then_cancelled.cancelled()
+    assert len(turns) == 0
+
+
+async def test_beyond_per_key_held_a_take_is_refused_at_once() -> None:
+    """At most ``per_key`` per key (holder and waiters): the next ``take`` raises ``SenderBusy``
+    without waiting; other keys, and the same key once a place is free, are taken as before."""
+    turns = Turns(per_key=3)
+    await turns.take("a")
+    waiters = [asyncio.create_task(turns.take("a")) for _ in range(2)]
+    await asyncio.sleep(0)
+    with pytest.raises(SenderBusy):
+        await turns.take("a")
+    await turns.take("b")  # another number is not held up
+    turns.give("b")
+    turns.give("a")  # to the first waiter: a place is free again
+    await waiters[0]
+    late = asyncio.create_task(turns.take("a"))
+    await asyncio.sleep(0)
+    assert not late.done()  # waiting, not refused
+    turns.give("a")
+    await waiters[1]
+    turns.give("a")
+    await late
+    turns.give("a")
     assert len(turns) == 0
