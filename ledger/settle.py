@@ -10,11 +10,13 @@ BOSS certainly never received (connection refused, 503).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import sqlite3
 
 import structlog
 
 from ledger import boss_calls, recharge, reversal
+from ledger.api import RechargeResult, ReversalResult
+from ledger.context import Env
 from ledger.core import LedgerCore
 from ledger.recharge import Held, Recharge
 from smsmenu.core.clock import iso
@@ -61,18 +63,18 @@ class Settling(LedgerCore):
             return None, "timeout"
         return (found, "") if found is not None else (None, "timeout")
 
-    async def settle(self, held: Held | Recharge) -> dict[str, Any]:
+    async def settle(self, held: Held | Recharge) -> RechargeResult:
         """Finish a reserved recharge; one already finished is returned as it stands."""
         r, fresh = (held.recharge, held.fresh) if isinstance(held, Held) else (held, False)
         if r.status != "pending":
-            return {**r.as_dict(), "notices": []}
+            return r.result()
         result, reason = await self.outcome(r, fresh)
         log.debug("recharge.billed", recharge=r.id, reference=r.reference,
                   ok=bool(result and result.ok), reason=reason or (result and result.reason))
         return await self.record(r, result, reason)
 
     async def record(self, r: Recharge, result: CreditResult | None,
-                     reason: str) -> dict[str, Any]:
+                     reason: str) -> RechargeResult:
         """Record billing's answer. Storage failing: the recharge stays pending (the follow-up
         finishes it) and is reported ``pending`` with ``unrecorded``, never as failed."""
         try:
@@ -82,12 +84,12 @@ class Settling(LedgerCore):
             self.unrecorded.add(r.reference)
             log.error("recharge.unrecorded", recharge=r.id, reference=r.reference,
                       ok=bool(result and result.ok), reason=reason)
-            return {**r.as_dict(), "status": "pending", "notices": [], "unrecorded": True}
+            return r.result(unrecorded=True)
         self.unrecorded.discard(r.reference)
         return done
 
     async def settle_reversal(self, reversal_id: int, reference: str, original: str, *,
-                              fresh: bool = False) -> dict[str, Any]:
+                              fresh: bool = False) -> ReversalResult:
         """Send (or re-send) a reversal; an unconfirmed answer leaves it pending."""
         self.inflight.add(reference)
         try:
@@ -110,8 +112,8 @@ class Settling(LedgerCore):
                              reason=result.reason)
 
     async def _unknown_reversal(self, reversal_id: int, reference: str,
-                                answer: str) -> dict[str, Any]:
-        def note(conn: Any, env: Any, now: dt.datetime) -> dict[str, Any]:
+                                answer: str) -> ReversalResult:
+        def note(conn: sqlite3.Connection, env: Env, now: dt.datetime) -> ReversalResult:
             boss_calls.record(conn, reference, answer, iso(now))
-            return {**reversal.view(conn, reversal_id), "notices": []}
+            return reversal.view(conn, reversal_id)
         return await self.op(note)

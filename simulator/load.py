@@ -155,7 +155,7 @@ async def reconcile(rig: Rig, pairs: list[tuple[str, str]], tally: Tally) -> dic
     unmatched: list[str] = []
     for msisdn, _ in pairs:
         view = await rig.ledger.agent(msisdn)
-        debited += DEPOSIT_FEN - int(view["balance_fen"])
+        debited += DEPOSIT_FEN - view.balance_fen
         rows = await rig.ledger.read(_recharges(msisdn))
         done = {ref: amount - fee for status, amount, fee, ref in rows if status == "succeeded"}
         pending += sum(1 for row in rows if row[0] == "pending")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.agents import Agent
+from ledger.api import Channel, Notice
 from ledger.context import Env
 from ledger.recharge import Recharge
 from ledger.store.writer import savepoint
@@ -28,11 +29,11 @@ class Step:
     now: dt.datetime
     agent: Agent
     text: str
-    channel: str = "sms"
+    channel: Channel = Channel.SMS
     """The message's channel as recharges record it (``sms``, ``ussd``, ``http``)."""
     error: str | None = None
     result: list[str] = field(default_factory=list)
-    notices: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     fatal: bool = False
     pending: Recharge | None = None
     fresh: bool = False

@@ -6,12 +6,14 @@ import datetime as dt
 import json
 import sqlite3
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from transitions import Machine
 
 from ledger import agents, money, outbox, postings, recharge
+from ledger.api import Notice
 from ledger.context import Env
 from ledger.recharge import Recharge
 from smsmenu.core.clock import iso
@@ -105,8 +107,8 @@ def _agent_reply(conn: sqlite3.Connection, msisdn: str, lines: list[str],
     return [Reply(msisdn, text, notice.outbox_id)]
 
 
-def _notices(items: list[dict[str, Any]]) -> list[Reply]:
-    return [Reply(n["to"], n["text"], n["id"]) for n in items]
+def _notices(items: Iterable[Notice]) -> list[Reply]:
+    return [Reply(n.to, n.text, n.outbox_id) for n in items]
 
 
 def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machine,
@@ -124,7 +126,7 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
                          now, direct)
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
-    s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel.value)
+    s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel)
     session.begin(s)
     lines = _move(session, s, machine, msg, idle)
     if s.pending is not None and s.pending.status == "pending":
@@ -205,10 +207,12 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
             tx_password=s.text)))
     else:
         notice = command.args[3] if len(command.args) == 5 else None
-        session._try(lambda: session._reserve(lambda: recharge.begin(
-            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, kind=command.kind(session.lang),
-            target=command.args[1], amount_fen=money.parse_yuan(command.args[2]),
-            tx_password=s.text, notice_to=notice, channel=msg.channel.value)))
+
+        def begin() -> recharge.Held:
+            return recharge.begin(s.conn, s.env, s.now, session.recharge_request(
+                key, command.kind(session.lang), command.args[1],
+                money.parse_yuan(command.args[2]), notice))
+        session._try(lambda: session._reserve(begin))
 
 
 def _digits(text: str) -> bool:
@@ -270,7 +274,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msg: Inbound
     if session.state == "billing" and session.data.get("recharge_id") == recharge_id:
         session.state, session.data = "main", {}
         session.save(conn, now)
-    replies = _notices(done["notices"])
+    replies = _notices(done.notices)
     if not replies:
         replies = _agent_reply(conn, msg.msisdn, [summary(conn, env, recharge.get(
             conn, recharge_id))], now)
