@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 import unicodedata
 from collections.abc import Iterable
@@ -16,6 +15,7 @@ from ledger import agents, money, outbox, postings, recharge
 from ledger.api import Notice
 from ledger.context import Env
 from ledger.recharge import Recharge
+from ledger.store import menu_inbox
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.types import Inbound, Reply
@@ -59,43 +59,33 @@ def _remember(conn: sqlite3.Connection, msg: Inbound, out: Outcome, now: dt.date
         ids = [r.outbox_id for r in out.replies
                if r.outbox_id is not None and (direct == "all" or r.to == msg.msisdn)]
         outbox.mark_sent(conn, ids, msg.channel.value, iso(now))
-    replies = [[r.to, r.text, r.outbox_id] for r in out.replies]
-    conn.execute("INSERT OR REPLACE INTO inbox (key, msisdn, replies, final, at) "
-                 "VALUES (?, ?, ?, ?, ?)",
-                 (msg.key, msg.msisdn, json.dumps(replies, ensure_ascii=False), int(out.final),
-                  iso(now)))
+    menu_inbox.remember(conn, key=msg.key, msisdn=msg.msisdn,
+                        replies=[(r.to, r.text, r.outbox_id) for r in out.replies],
+                        final=out.final, at=iso(now))
     return out
 
 
 def prune_inbox(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
                 older_than: dt.timedelta) -> int:
     """Drop remembered answers older than ``older_than``; the number dropped."""
-    cur = conn.execute("DELETE FROM inbox WHERE at < ?", (iso(now - older_than),))
     window = dt.timedelta(seconds=commands.WINDOW_S)
-    conn.execute("DELETE FROM line_commands WHERE first_at < ?", (iso(now - window),))
-    conn.execute("DELETE FROM stranger_replies WHERE since < ?", (iso(now - STRANGER_WINDOW),))
-    return cur.rowcount
+    return menu_inbox.prune(conn, answers_before=iso(now - older_than),
+                            commands_before=iso(now - window),
+                            strangers_before=iso(now - STRANGER_WINDOW))
 
 
 def _may_answer_stranger(conn: sqlite3.Connection, msisdn: str, now: dt.datetime) -> bool:
     """Count a reply to a non-agent; False past ``STRANGER_REPLIES`` in the window."""
-    row = conn.execute("SELECT since, count FROM stranger_replies WHERE msisdn = ?",
-                       (msisdn,)).fetchone()
-    if row is None or row[0] < iso(now - STRANGER_WINDOW):
-        conn.execute("INSERT OR REPLACE INTO stranger_replies (msisdn, since, count) "
-                     "VALUES (?, ?, 1)", (msisdn, iso(now)))
-        return True
-    if row[1] >= STRANGER_REPLIES:
-        return False
-    conn.execute("UPDATE stranger_replies SET count = count + 1 WHERE msisdn = ?", (msisdn,))
-    return True
+    return menu_inbox.count_stranger_reply(conn, msisdn=msisdn, at=iso(now),
+                                           since=iso(now - STRANGER_WINDOW),
+                                           limit=STRANGER_REPLIES)
 
 
 def recall(conn: sqlite3.Connection, key: str) -> Outcome | None:
-    row = conn.execute("SELECT replies, final FROM inbox WHERE key = ?", (key,)).fetchone()
-    if row is None:
+    answer = menu_inbox.recall(conn, key)
+    if answer is None:
         return None
-    return Outcome([Reply(to, text, oid) for to, text, oid in json.loads(row[0])], bool(row[1]))
+    return Outcome([Reply(to, text, oid) for to, text, oid in answer.replies], answer.final)
 
 
 def _agent_reply(conn: sqlite3.Connection, msisdn: str, lines: list[str],
@@ -194,7 +184,7 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
     key = line_key(s.conn, msg.msisdn, command, msg.received_at) if command.verb != "balance" \
         else ""
     if command.verb == "retry" and _digits(command.args[0]):  # a failed retry may be retried
-        key += f":a{_attempts(s.conn, int(command.args[0]))}"
+        key += f":a{menu_inbox.recharge_attempts(s.conn, int(command.args[0]))}"
     s.text = command.args[-1]  # the password comes last
     if command.verb == "balance":
         session.showed_balance()
@@ -220,11 +210,6 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def _attempts(conn: sqlite3.Connection, recharge_id: int) -> int:
-    row = conn.execute("SELECT attempts FROM recharges WHERE id = ?", (recharge_id,)).fetchone()
-    return int(row[0]) if row else 0
-
-
 def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
              received_at: dt.datetime) -> str:
     """The idempotency key of a money command: that of the same command (same sender, same
@@ -234,15 +219,8 @@ def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
     and the insert share the step's transaction."""
     digest, first = command.digest(), iso(received_at)
     since = iso(received_at - dt.timedelta(seconds=commands.WINDOW_S))
-    row = conn.execute("SELECT key FROM line_commands WHERE msisdn = ? AND digest = ? AND "
-                       "first_at > ? AND first_at <= ? ORDER BY first_at DESC LIMIT 1",
-                       (msisdn, digest, since, first)).fetchone()
-    if row is not None:
-        return str(row[0])
-    key = f"line:{msisdn}:{digest}:{first}"
-    conn.execute("INSERT OR IGNORE INTO line_commands (msisdn, digest, first_at, key) "
-                 "VALUES (?, ?, ?, ?)", (msisdn, digest, first, key))
-    return key
+    return menu_inbox.line_command_key(conn, msisdn=msisdn, digest=digest, first=first,
+                                       since=since, key=f"line:{msisdn}:{digest}:{first}")
 
 
 def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
