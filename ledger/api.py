@@ -10,9 +10,26 @@ from typing import Any
 from ledger.outbox import Notice
 from smsmenu.core.types import Channel, TargetKind
 
-__all__ = ["AgentInfo", "AgentOpened", "Channel", "Closed", "Deposit", "DepositChannel",
-           "MsisdnChange", "Notice", "PasswordChange", "RechargeRequest", "RechargeResult",
-           "RechargeStatus", "ReversalResult", "TargetKind", "as_dict", "notices_from"]
+__all__ = [
+    "AgentInfo",
+    "AgentOpened",
+    "Channel",
+    "Closed",
+    "Deposit",
+    "DepositChannel",
+    "Held",
+    "MsisdnChange",
+    "Notice",
+    "PasswordChange",
+    "Recharge",
+    "RechargeRequest",
+    "RechargeResult",
+    "RechargeStatus",
+    "ReversalResult",
+    "TargetKind",
+    "as_dict",
+    "notices_from",
+]
 
 
 class RechargeStatus(StrEnum):
@@ -192,3 +209,58 @@ class ReversalResult:
     created_at: str
     completed_at: str | None
     notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Recharge:
+    """One recharge as stored (amounts in fen, ``past_references`` space-separated, R-18)."""
+
+    id: int
+    agent_id: int
+    kind: str
+    target: str
+    notice_to: str | None
+    amount: int
+    commission: int
+    status: str
+    attempts: int
+    reference: str
+    past_references: str
+    transfer_id: int
+    account_type: str | None
+    bill_month: str | None
+    invoice_taken: int
+    failure: str | None
+    channel: str
+    created_at: str
+    completed_at: str | None
+
+    @property
+    def charge(self) -> int:
+        """What the agent pays: the amount less the commission (R-16)."""
+        return self.amount - self.commission
+
+    def as_dict(self) -> dict[str, Any]:
+        """``result()`` as JSON fields, without notices (a row of a listing)."""
+        data = as_dict(self.result())
+        del data["notices"]
+        return data
+
+    def result(self, notices: tuple[Notice, ...] = (),
+               unrecorded: bool = False) -> RechargeResult:
+        """The recharge as operations return it (amounts named ``*_fen``), with its notices."""
+        return RechargeResult(
+            self.id, self.agent_id, TargetKind(self.kind), self.target, self.notice_to,
+            RechargeStatus(self.status), self.attempts, self.reference, self.past_references,
+            self.transfer_id, self.account_type, self.bill_month, self.invoice_taken,
+            self.failure, self.channel, self.created_at, self.completed_at, self.amount,
+            self.commission, self.amount - self.commission, notices, unrecorded)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A reservation as ``begin`` returns it; ``fresh`` when this very call made it, so its
+    reference was never sent to BOSS (an idempotent repeat returns the first one, not fresh)."""
+
+    recharge: Recharge
+    fresh: bool

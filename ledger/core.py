@@ -22,11 +22,11 @@ from ledger.api import (
     DepositChannel,
     MsisdnChange,
     PasswordChange,
+    Recharge,
 )
 from ledger.context import Env, Rules
 from ledger.numberplan import NumberPlan
 from ledger.passwords import load_secret
-from ledger.recharge import Recharge
 from ledger.store import queries, schema
 from ledger.store.writer import Writer
 from ledger.verify import invariants

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass
-from typing import Any
 
 from ledger import agents, boss_calls, idempotency, money, outbox, postings
-from ledger.api import RechargeRequest, RechargeResult, RechargeStatus, as_dict
+from ledger.api import Held as Held
+from ledger.api import Recharge as Recharge
+from ledger.api import RechargeRequest, RechargeResult
 from ledger.context import Env
 from ledger.postings import Posting
 from smsmenu.core.clock import iso
@@ -35,59 +35,6 @@ COLUMNS = ("id, agent_id, kind, target, notice_to, amount, commission, status, a
 
 UNKNOWN = ("timeout", "unknown")
 """Reason codes of an unconfirmed outcome: the reservation stays pending."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recharge:
-    id: int
-    agent_id: int
-    kind: str
-    target: str
-    notice_to: str | None
-    amount: int
-    commission: int
-    status: str
-    attempts: int
-    reference: str
-    past_references: str
-    transfer_id: int
-    account_type: str | None
-    bill_month: str | None
-    invoice_taken: int
-    failure: str | None
-    channel: str
-    created_at: str
-    completed_at: str | None
-
-    @property
-    def charge(self) -> int:
-        """What the agent pays: the amount less the commission (R-16)."""
-        return self.amount - self.commission
-
-    def as_dict(self) -> dict[str, Any]:
-        """``result()`` as JSON fields, without notices (a row of a listing)."""
-        data = as_dict(self.result())
-        del data["notices"]
-        return data
-
-    def result(self, notices: tuple[outbox.Notice, ...] = (),
-               unrecorded: bool = False) -> RechargeResult:
-        """The recharge as operations return it (amounts named ``*_fen``), with its notices."""
-        return RechargeResult(
-            self.id, self.agent_id, TargetKind(self.kind), self.target, self.notice_to,
-            RechargeStatus(self.status), self.attempts, self.reference, self.past_references,
-            self.transfer_id, self.account_type, self.bill_month, self.invoice_taken,
-            self.failure, self.channel, self.created_at, self.completed_at, self.amount,
-            self.commission, self.amount - self.commission, notices, unrecorded)
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    """A reservation as ``begin`` returns it; ``fresh`` when this very call made it, so its
-    reference was never sent to BOSS (an idempotent repeat returns the first one, not fresh)."""
-
-    recharge: Recharge
-    fresh: bool
 
 
 FIELDS = [f.name for f in dataclasses.fields(Recharge)]

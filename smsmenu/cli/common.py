@@ -20,12 +20,12 @@ from ledger.api import (
     Deposit,
     MsisdnChange,
     PasswordChange,
+    Recharge,
     RechargeResult,
     ReversalResult,
     as_dict,
 )
 from ledger.money import AmountFormatError, parse_rate, parse_yuan
-from ledger.recharge import Recharge
 from simulator.billing import BillingSimulator
 from smsmenu.cli import output as cli_output
 from smsmenu.core.clock import SystemClock

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.agents import Agent
-from ledger.api import Channel, Notice
+from ledger.api import Channel, Notice, Recharge
 from ledger.context import Env
-from ledger.recharge import Recharge
 from ledger.store import menu_sessions
 from ledger.store.writer import savepoint
 from smsmenu.core.clock import from_iso, iso

@@ -7,14 +7,12 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from transitions import Machine
 
 from ledger import agents, money, outbox, postings, recharge
-from ledger.api import Notice
+from ledger.api import Notice, Recharge, RechargeResult
 from ledger.context import Env
-from ledger.recharge import Recharge
 from ledger.store import menu_inbox
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
@@ -37,10 +35,14 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     final: bool = False
     pending: Recharge | None = None
+    """A recharge this message reserved (or found still pending): billing is asked next."""
     fresh: bool = False
     """``pending`` was reserved by this message: its reference never went to BOSS before."""
     unrecorded: str = ""
     """With ``pending``: what to tell the agent if billing's answer cannot be recorded."""
+    status: str = ""
+    """After billing: the recharge's status (``succeeded``, ``pending``, ``failed``)."""
+    failure: str | None = None
 
 
 def normalize(text: str) -> str:
@@ -243,11 +245,11 @@ def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
                             amount=money.format_yuan(r.amount), reason=reason, id=r.id)
 
 
-def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msg: Inbound,
-           recharge_id: int, reference: str, result: Any, reason: str, direct: str) -> Outcome:
-    """Record billing's answer, end the dialog and reply with the receipts, in one transaction."""
-    done = recharge.finish(conn, env, now, recharge_id=recharge_id, reference=reference,
-                           result=result, reason=reason)
+def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, done: RechargeResult, *,
+           msg: Inbound, direct: str) -> Outcome:
+    """End the dialog and reply with the receipts, in the transaction that recorded billing's
+    answer (``Ledger.bill``)."""
+    recharge_id = done.recharge_id
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
     if session.state == "billing" and session.data.get("recharge_id") == recharge_id:
         session.state, session.data = "main", {}
@@ -256,4 +258,5 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msg: Inbound
     if not replies:
         replies = _agent_reply(conn, msg.msisdn, [summary(conn, env, recharge.get(
             conn, recharge_id))], now)
-    return _remember(conn, msg, Outcome(replies, True), now, direct)
+    return _remember(conn, msg, Outcome(replies, True, status=str(done.status),
+                                        failure=done.failure), now, direct)
