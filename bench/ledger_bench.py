@@ -68,6 +68,7 @@ if __package__ in (None, ""):  # run as a script: make the project importable
 import structlog
 
 from ledger import Ledger
+from ledger.api import RechargeRequest
 from ledger.store import schema
 from ledger.store import writer as ledger_writer
 from simulator.billing import BillingSimulator
@@ -159,11 +160,12 @@ async def _drive(ledger: Ledger, numbers: list[str], seconds: float, keys: Itera
         done = 0
         while time.perf_counter() < deadline:
             start = time.perf_counter()
-            r = await ledger.recharge(key=f"k{next(keys)}", msisdn=number, kind=TargetKind.MOBILE,
-                                      target=TARGET, amount_fen=AMOUNT, tx_password=TX)
+            r = await ledger.recharge(RechargeRequest(
+                key=f"k{next(keys)}", msisdn=number, kind=TargetKind.MOBILE, target=TARGET,
+                amount_fen=AMOUNT, tx_password=TX))
             if latencies is not None:
                 latencies.append(time.perf_counter() - start)
-            if r["status"] == "succeeded":
+            if r.status == "succeeded":
                 done += 1
             else:
                 bad += 1
@@ -487,8 +489,9 @@ async def _ledger_trace(db_dir: Path) -> list[str]:
         try:
             await _drive(ledger, numbers, 0.05, itertools.count(10**6), None)  # warm statements
             recording = True
-            await ledger.recharge(key="check", msisdn=numbers[0], kind=TargetKind.MOBILE,
-                                  target=TARGET, amount_fen=AMOUNT, tx_password=TX)
+            await ledger.recharge(RechargeRequest(key="check", msisdn=numbers[0],
+                                                  kind=TargetKind.MOBILE, target=TARGET,
+                                                  amount_fen=AMOUNT, tx_password=TX))
             recording = False
         finally:
             await ledger.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 import uuid
@@ -9,6 +10,15 @@ from typing import Any
 
 from ledger import agents, idempotency, lockout, money, outbox, passwords, postings
 from ledger.agents import Agent
+from ledger.api import (
+    AgentInfo,
+    AgentOpened,
+    Closed,
+    Deposit,
+    DepositChannel,
+    as_dict,
+    notices_from,
+)
 from ledger.context import Env
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import (
@@ -22,22 +32,19 @@ from smsmenu.core.errors import (
 from smsmenu.core.types import TargetKind
 
 
-def view(conn: sqlite3.Connection, env: Env, agent: Agent) -> dict[str, Any]:
-    """What an operator or the agent may see of an account (no hashes, no salt).
-
-    ``locked_until`` is the money lock's end (wrong transaction passwords), ``web_locked_until``
-    the web login's; ``lockout.UNTIL_UNLOCKED`` when only an operator's unlock ends it (R-2).
-    """
+def info(conn: sqlite3.Connection, env: Env, agent: Agent) -> AgentInfo:
+    """What an operator or the agent may see of an account (no hashes, no salt)."""
     balance, reserved = conn.execute(
         "SELECT balance, reserved FROM accounts WHERE id = ?", (agent.account_id,)).fetchone()
-    return {
-        "agent_id": agent.id, "account_no": agent.account_no, "msisdn": agent.msisdn,
-        "name": agent.name, "status": agent.status, "phone_suspended": agent.phone_suspended,
-        "locked_until": agent.locked_until, "web_locked_until": agent.web_locked_until,
-        "rate_ppm": agent.rate(env), "lang": agent.lang,
-        "balance_fen": balance, "reserved_fen": reserved, "available_fen": balance - reserved,
-        "opened_at": agent.opened_at, "closed_at": agent.closed_at,
-    }
+    return AgentInfo(agent.id, agent.account_no, agent.msisdn, agent.name, agent.status,
+                     agent.phone_suspended, agent.locked_until, agent.web_locked_until,
+                     agent.rate(env), agent.lang, balance, reserved, balance - reserved,
+                     agent.opened_at, agent.closed_at)
+
+
+def view(conn: sqlite3.Connection, env: Env, agent: Agent) -> dict[str, Any]:
+    """``info`` as a dict (the web pages' agent)."""
+    return as_dict(info(conn, env, agent))
 
 
 def _check_rate(env: Env, rate_ppm: int | None) -> None:
@@ -48,7 +55,7 @@ def _check_rate(env: Env, rate_ppm: int | None) -> None:
 
 def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str, name: str,
                tx_password: str, mgmt_password: str, rate_ppm: int | None = None,
-               lang: str | None = None) -> dict[str, Any]:
+               lang: str | None = None) -> AgentOpened:
     """R-1: one agent per CDMA number; R-2: two 6-digit passwords; R-3: a notice, no passwords."""
     number = env.plan.validate(TargetKind.MOBILE, msisdn)
     passwords.check_format(tx_password)
@@ -75,15 +82,18 @@ def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: 
     text = env.texts.render(agent.lang, "notice.opened", name=agent.name,
                             account=agent.account_no, msisdn=number)
     notice = outbox.enqueue(conn, number, text, "opened", stamp)
-    return {**view(conn, env, agent), "notices": outbox.as_dicts(notice)}
+    found = info(conn, env, agent)
+    return AgentOpened(**{f.name: getattr(found, f.name) for f in dataclasses.fields(found)},
+                       notices=(notice,))
 
 
 def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
-            amount_fen: int, channel: str) -> dict[str, Any]:
+            amount_fen: int, channel: DepositChannel | str) -> Deposit:
     """R-8 counter deposit (>= 500, x10, invoice quota R-12) or R-9 online (x10, no minimum)."""
+    channel = str(channel)
     fields = {"msisdn": msisdn, "amount_fen": amount_fen, "channel": channel}
     if (done := idempotency.recall(conn, key, "deposit", fields)) is not None:
-        return done
+        return Deposit(**{**done, "notices": notices_from(done["notices"])})
     if channel == "counter":
         money.check_counter_deposit(amount_fen)
     elif channel == "online":
@@ -104,16 +114,14 @@ def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, m
                             balance=money.format_yuan(balance),
                             time=env.local(now).strftime("%m-%d %H:%M"))
     notice = outbox.enqueue(conn, agent.msisdn, text, "deposit", stamp)
-    result = {"transfer_id": transfer, "msisdn": agent.msisdn, "channel": channel,
-              "amount_fen": amount_fen, "invoice_quota_fen": quota, "balance_fen": balance,
-              "notices": outbox.as_dicts(notice)}
-    idempotency.remember(conn, key, "deposit", fields, result, stamp)
+    result = Deposit(transfer, agent.msisdn, channel, amount_fen, quota, balance, (notice,))
+    idempotency.remember(conn, key, "deposit", fields, as_dict(result), stamp)
     return result
 
 
 def set_flag(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
              suspended: bool | None = None, unlock: bool = False,
-             rate_ppm: int | None = None) -> dict[str, Any]:
+             rate_ppm: int | None = None) -> AgentInfo:
     """Operator switches: phone suspended (R-5), unlock (both locks and their ladders, R-2),
     commission rate."""
     agent = agents.get_open(conn, msisdn)
@@ -125,15 +133,15 @@ def set_flag(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: st
         lockout.unlock(conn, agent.id)
     if rate_ppm is not None:
         conn.execute("UPDATE agents SET rate_ppm = ? WHERE id = ?", (rate_ppm, agent.id))
-    return view(conn, env, agents.by_id(conn, agent.id))
+    return info(conn, env, agents.by_id(conn, agent.id))
 
 
 def close(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str,
-          msisdn: str) -> dict[str, Any]:
+          msisdn: str) -> Closed:
     """R-6: close; a balance under 10 yuan is refunded in cash; 10 yuan or more is refused."""
     fields = {"msisdn": msisdn}
     if (done := idempotency.recall(conn, key, "close", fields)) is not None:
-        return done
+        return Closed(**{**done, "notices": notices_from(done["notices"])})
     agent = agents.get_open(conn, msisdn)
     balance, reserved = conn.execute("SELECT balance, reserved FROM accounts WHERE id = ?",
                                      (agent.account_id,)).fetchone()
@@ -151,7 +159,6 @@ def close(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str,
                  (stamp, agent.id))
     text = env.texts.render(agent.lang, "notice.closed", refund=money.format_yuan(balance))
     notice = outbox.enqueue(conn, agent.msisdn, text, "closed", stamp)
-    result = {"msisdn": agent.msisdn, "refund_fen": balance, "transfer_id": transfer,
-              "notices": outbox.as_dicts(notice)}
-    idempotency.remember(conn, key, "close", fields, result, stamp)
+    result = Closed(agent.msisdn, balance, transfer, (notice,))
+    idempotency.remember(conn, key, "close", fields, as_dict(result), stamp)
     return result

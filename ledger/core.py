@@ -14,10 +14,19 @@ import aiosqlite
 import structlog
 
 from ledger import admin, agents, credentials, recharge, reversal
+from ledger.api import (
+    AgentInfo,
+    AgentOpened,
+    Closed,
+    Deposit,
+    DepositChannel,
+    MsisdnChange,
+    PasswordChange,
+    Recharge,
+)
 from ledger.context import Env, Rules
 from ledger.numberplan import NumberPlan
 from ledger.passwords import load_secret
-from ledger.recharge import Recharge
 from ledger.store import queries, schema
 from ledger.store.writer import Writer
 from ledger.verify import invariants
@@ -31,11 +40,7 @@ log = structlog.get_logger("ledger")
 
 
 class LedgerCore:
-    """The operations that need no billing, and the plumbing (writer, reader, clock).
-
-    Keyword arguments are those of the operation functions in ``ledger.admin``,
-    ``ledger.credentials``, ``ledger.recharge`` and ``ledger.reversal``.
-    """
+    """The operations that need no billing, and the plumbing (writer, reader, clock)."""
 
     def __init__(self, writer: Writer, reader: aiosqlite.Connection, env: Env, billing: Billing,
                  clock: Clock) -> None:
@@ -95,46 +100,68 @@ class LedgerCore:
         return await query.fetch(self.reader)
 
     # -- agents ------------------------------------------------------------------------------
-    async def open_agent(self, **kw: Any) -> dict[str, Any]:
-        return await self.op(admin.open_agent, **kw)
+    async def open_agent(self, *, msisdn: str, name: str, tx_password: str, mgmt_password: str,
+                         rate_ppm: int | None = None, lang: str | None = None) -> AgentOpened:
+        """R-1..R-3: a new agent on a CDMA number, with its two passwords."""
+        return await self.writer.run(partial(
+            admin.open_agent, env=self.env, now=self.now(), msisdn=msisdn, name=name,
+            tx_password=tx_password, mgmt_password=mgmt_password, rate_ppm=rate_ppm, lang=lang))
 
-    async def deposit(self, **kw: Any) -> dict[str, Any]:
-        return await self.op(admin.deposit, **kw)
+    async def deposit(self, *, key: str, msisdn: str, amount_fen: int,
+                      channel: DepositChannel | str) -> Deposit:
+        """R-8 (counter) or R-9 (online); a repeated key returns the first deposit."""
+        return await self.writer.run(partial(
+            admin.deposit, env=self.env, now=self.now(), key=key, msisdn=msisdn,
+            amount_fen=amount_fen, channel=channel))
 
-    async def set_flag(self, **kw: Any) -> dict[str, Any]:
-        return await self.op(admin.set_flag, **kw)
+    async def set_flag(self, *, msisdn: str, suspended: bool | None = None, unlock: bool = False,
+                       rate_ppm: int | None = None) -> AgentInfo:
+        """Operator switches: phone suspended (R-5), unlock (R-2), commission rate."""
+        return await self.writer.run(partial(
+            admin.set_flag, env=self.env, now=self.now(), msisdn=msisdn, suspended=suspended,
+            unlock=unlock, rate_ppm=rate_ppm))
 
-    async def close_agent(self, **kw: Any) -> dict[str, Any]:
-        return await self.op(admin.close, **kw)
+    async def close_agent(self, *, key: str, msisdn: str) -> Closed:
+        """R-6: close, refunding a balance under the limit in cash."""
+        return await self.writer.run(partial(admin.close, env=self.env, now=self.now(), key=key,
+                                             msisdn=msisdn))
 
-    async def change_password(self, **kw: Any) -> dict[str, Any]:
-        return await self.op(credentials.change_password, **kw)
+    async def change_password(self, *, msisdn: str, purpose: str, old: str,
+                              new: str) -> PasswordChange:
+        """R-21: replace the ``tx`` or ``mgmt`` password, the old one checked first."""
+        return await self.writer.run(partial(
+            credentials.change_password, env=self.env, now=self.now(), msisdn=msisdn,
+            purpose=purpose, old=old, new=new))
 
-    async def change_msisdn(self, **kw: Any) -> dict[str, Any]:
-        return await self.op(credentials.change_msisdn, **kw)
+    async def change_msisdn(self, *, msisdn: str, new_msisdn: str,
+                            mgmt_password: str) -> MsisdnChange:
+        """R-7: bind the agent to another number, confirmed by the management password."""
+        return await self.writer.run(partial(
+            credentials.change_msisdn, env=self.env, now=self.now(), msisdn=msisdn,
+            new_msisdn=new_msisdn, mgmt_password=mgmt_password))
 
-    async def agent(self, msisdn: str) -> dict[str, Any]:
-        def show(conn: sqlite3.Connection, env: Env, now: dt.datetime) -> dict[str, Any]:
-            return admin.view(conn, env, agents.get(conn, msisdn))
+    async def agent(self, msisdn: str) -> AgentInfo:
+        def show(conn: sqlite3.Connection, env: Env, now: dt.datetime) -> AgentInfo:
+            return admin.info(conn, env, agents.get(conn, msisdn))
         return await self.op(show)
 
-    async def check_password(self, msisdn: str, purpose: str, password: str) -> dict[str, Any]:
+    async def check_password(self, msisdn: str, purpose: str, password: str) -> AgentInfo:
         """Verify a password (counting toward lockout); the agent's view when it matches."""
-        def check(conn: sqlite3.Connection, env: Env, now: dt.datetime) -> dict[str, Any]:
+        def check(conn: sqlite3.Connection, env: Env, now: dt.datetime) -> AgentInfo:
             agent = agents.get_open(conn, msisdn)
             agents.check_password(conn, env, now, agent, purpose, password)
-            return admin.view(conn, env, agent)
+            return admin.info(conn, env, agent)
         return await self.op(check)
 
     # -- recharges ---------------------------------------------------------------------------
-    async def mark_invoice(self, recharge_id: int) -> dict[str, Any]:
+    async def mark_invoice(self, recharge_id: int) -> Recharge:
         return await self.writer.run(partial(reversal.mark_invoice, recharge_id=recharge_id))
 
     async def get_recharge(self, recharge_id: int) -> Recharge:
         return await self.writer.run(partial(recharge.get, recharge_id=recharge_id))
 
     async def _agent_id(self, msisdn: str) -> int:
-        return (await self.agent(msisdn))["agent_id"]  # type: ignore[no-any-return]
+        return (await self.agent(msisdn)).agent_id
 
     async def failed(self, msisdn: str, limit: int = 50, offset: int = 0) -> list[Recharge]:
         return await self.read(queries.failed(await self._agent_id(msisdn), limit, offset))

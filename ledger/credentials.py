@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from typing import Any
 
 from ledger import agents, outbox, passwords
+from ledger.api import MsisdnChange, PasswordChange
 from ledger.context import Env
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import DuplicateAgent, InvalidPassword
@@ -16,7 +16,7 @@ PURPOSES = ("tx", "mgmt")
 
 
 def change_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
-                    purpose: str, old: str, new: str) -> dict[str, Any]:
+                    purpose: str, old: str, new: str) -> PasswordChange:
     """Check the old password (counts toward lockout), then store the new one (6 digits)."""
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be one of {PURPOSES}")
@@ -29,17 +29,17 @@ def change_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msi
 
 
 def replace_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, agent: agents.Agent,
-                     purpose: str, new: str) -> dict[str, Any]:
+                     purpose: str, new: str) -> PasswordChange:
     """Store a new password for an agent whose old one was already checked; notify it."""
     agents.set_password(conn, env, agent, purpose, new, now)
     which = env.texts.render(agent.lang, f"password.{purpose}")
     text = env.texts.render(agent.lang, "notice.password_changed", which=which)
     notice = outbox.enqueue(conn, agent.msisdn, text, "password_changed", iso(now))
-    return {"msisdn": agent.msisdn, "changed": purpose, "notices": outbox.as_dicts(notice)}
+    return PasswordChange(agent.msisdn, purpose, (notice,))
 
 
 def change_msisdn(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
-                  new_msisdn: str, mgmt_password: str) -> dict[str, Any]:
+                  new_msisdn: str, mgmt_password: str) -> MsisdnChange:
     """R-7: bind the agent to another CDMA number, confirmed by the management password."""
     agent = agents.get_open(conn, msisdn)
     number = env.plan.validate(TargetKind.MOBILE, new_msisdn)
@@ -51,5 +51,4 @@ def change_msisdn(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisd
                  (number, iso(now), agent.id))
     text = env.texts.render(agent.lang, "notice.msisdn_changed", msisdn=number)
     notice = outbox.enqueue(conn, number, text, "msisdn_changed", iso(now))
-    return {"old_msisdn": agent.msisdn, "msisdn": number,
-            "notices": outbox.as_dicts(notice)}
+    return MsisdnChange(agent.msisdn, number, (notice,))

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+import sqlite3
 
 import structlog
 
 from ledger import reconcile, reversal
+from ledger.api import RechargeResult, ReversalResult
+from ledger.context import Env
 from ledger.settle import Outcome, Settling
 from ledger.store import queries
 from ledger.store.queries import Unsettled
@@ -58,17 +60,17 @@ class FollowUp(Settling):
             if give_up:
                 result, reason = await self._cancel(u.reference)
                 if result is None:
-                    return str((await self._unknown_reversal(u.id, u.reference, reason))["status"])
+                    return (await self._unknown_reversal(u.id, u.reference, reason)).status
                 done = await self.op(reversal.finish, reversal_id=u.id, ok=result.ok,
                                      reason=result.reason)
-                return str(done["status"])
-            original = (await self.get_recharge(rv["recharge_id"])).reference
-            return str((await self.settle_reversal(u.id, u.reference, original))["status"])
+                return done.status
+            original = (await self.get_recharge(rv.recharge_id)).reference
+            return (await self.settle_reversal(u.id, u.reference, original)).status
         r = await self.get_recharge(u.id)
         if r.status != "pending" or r.reference != u.reference:
             return "kept"  # settled meanwhile by its own caller
         result, reason = await (self._cancel(u.reference) if give_up else self.outcome(r))
-        return str((await self.record(r, result, reason))["status"])
+        return str((await self.record(r, result, reason)).status)
 
     async def _cancel(self, reference: str) -> Outcome:
         self.inflight.add(reference)
@@ -94,12 +96,12 @@ class FollowUp(Settling):
             except SmsmenuError as exc:
                 log.error("recover.failed", error=exc.code)
 
-    async def cancel(self, recharge_id: int, operator: str) -> dict[str, Any]:
+    async def cancel(self, recharge_id: int, operator: str) -> RechargeResult:
         """The operator closes a pending recharge at BOSS: posted if BOSS had applied it,
         voided once BOSS confirms the cancel. Billing unreachable: raises, stays pending."""
         r = await self.get_recharge(recharge_id)
         if r.status != "pending":
-            return {**r.as_dict(), "notices": []}
+            return r.result()
         result = await self.billing.cancel(r.reference)
         log.warning("recharge.cancel", recharge=r.id, reference=r.reference, operator=operator,
                     applied=result.ok)
@@ -129,5 +131,6 @@ def _due(u: Unsettled, now: dt.datetime, older_than: dt.timedelta,
     return from_iso(u.asked_at) <= now - retry_after
 
 
-def _reversal_view(conn: Any, env: Any, now: Any, reversal_id: int) -> dict[str, Any]:
+def _reversal_view(conn: sqlite3.Connection, env: Env, now: dt.datetime,
+                   reversal_id: int) -> ReversalResult:
     return reversal.view(conn, reversal_id)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sqlite3
-from dataclasses import dataclass
-from operator import attrgetter
-from typing import Any
 
 from ledger import agents, boss_calls, idempotency, money, outbox, postings
+from ledger.api import Held as Held
+from ledger.api import Recharge as Recharge
+from ledger.api import RechargeRequest, RechargeResult
 from ledger.context import Env
 from ledger.postings import Posting
 from smsmenu.core.clock import iso
@@ -37,54 +37,7 @@ UNKNOWN = ("timeout", "unknown")
 """Reason codes of an unconfirmed outcome: the reservation stays pending."""
 
 
-@dataclass(frozen=True, slots=True)
-class Recharge:
-    id: int
-    agent_id: int
-    kind: str
-    target: str
-    notice_to: str | None
-    amount: int
-    commission: int
-    status: str
-    attempts: int
-    reference: str
-    past_references: str
-    transfer_id: int
-    account_type: str | None
-    bill_month: str | None
-    invoice_taken: int
-    failure: str | None
-    channel: str
-    created_at: str
-    completed_at: str | None
-
-    @property
-    def charge(self) -> int:
-        """What the agent pays: the amount less the commission (R-16)."""
-        return self.amount - self.commission
-
-    def as_dict(self) -> dict[str, Any]:
-        """``recharge_id``, the other fields in order (``amount``, ``commission`` renamed
-        ``amount_fen``, ``commission_fen`` and moved last), then ``charge_fen``."""
-        data = dict(zip(_DICT_KEYS, _dict_values(self), strict=True))
-        data["charge_fen"] = self.amount - self.commission
-        return data
-
-
-@dataclass(frozen=True, slots=True)
-class Held:
-    """A reservation as ``begin`` returns it; ``fresh`` when this very call made it, so its
-    reference was never sent to BOSS (an idempotent repeat returns the first one, not fresh)."""
-
-    recharge: Recharge
-    fresh: bool
-
-
 FIELDS = [f.name for f in dataclasses.fields(Recharge)]
-_MIDDLE = [name for name in FIELDS if name not in ("id", "amount", "commission")]
-_DICT_KEYS = ("recharge_id", *_MIDDLE, "amount_fen", "commission_fen")
-_dict_values = attrgetter("id", *_MIDDLE, "amount", "commission")
 
 _SELECT = f"SELECT {COLUMNS} FROM recharges WHERE id = ?"
 _SELECT_FOR_FINISH = (  # the recharge, its agent's number, language and account, available
@@ -118,13 +71,14 @@ def _reserve(conn: sqlite3.Connection, agent: agents.Agent, kind: str, amount: i
     return transfer, reference
 
 
-def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
-          kind: TargetKind, target: str, amount_fen: int, tx_password: str,
-          notice_to: str | None = None, channel: str = "cli") -> Held:
+def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, request: RechargeRequest) -> Held:
     """Check every rule, then hold ``amount - commission`` of the agent's deposit (pending).
 
     The password is checked on every call, a repeat of the key included (it then returns the
     first reservation, whatever became of it)."""
+    key, msisdn, kind, target = request.key, request.msisdn, request.kind, request.target
+    amount_fen, notice_to = request.amount_fen, request.notice_to
+    channel = str(request.channel)
     fields = {"msisdn": msisdn, "kind": str(kind), "target": target, "amount_fen": amount_fen,
               "notice_to": notice_to}
     agent = agents.get(conn, msisdn)
@@ -138,7 +92,7 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msi
     if notice_to and kind in (TargetKind.MOBILE, TargetKind.PHS):
         raise InvalidNumber(rule="R-17", number=notice_to, kind=str(kind), why="notice_target")
     notice = env.plan.validate_notice(notice_to) if notice_to else None
-    agents.check_password(conn, env, now, agent, "tx", tx_password)
+    agents.check_password(conn, env, now, agent, "tx", request.tx_password)
     if (done := idempotency.recall(conn, key, "recharge", fields)) is not None:
         return Held(get(conn, done["recharge_id"]), fresh=False)
     commission = money.commission(amount_fen, agent.rate(env))
@@ -185,7 +139,7 @@ def begin_retry(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: st
 
 
 def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id: int,
-           reference: str, result: CreditResult | None, reason: str = "") -> dict[str, Any]:
+           reference: str, result: CreditResult | None, reason: str = "") -> RechargeResult:
     """Post on billing's success, void otherwise; queue the receipts (R-17). Idempotent.
 
     ``reason`` is a code of ``[reason]`` in the texts (timeout, unavailable, declined, lost),
@@ -196,7 +150,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
         raise UnknownRecharge(recharge=recharge_id)
     r = Recharge(*row[:_WIDTH])
     if r.status != "pending" or r.reference != reference:
-        return {**r.as_dict(), "notices": []}
+        return r.result()
     msisdn, lang, account, available = row[_WIDTH:]
     if msisdn is None:
         raise UnknownAgent(msisdn=f"#{r.agent_id}")
@@ -206,7 +160,6 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
     kind_text = env.texts.render(lang, f"kind.{r.kind}")
     amount_text = money.format_yuan(r.amount)
     amounts = {"kind": kind_text, "target": r.target, "amount": amount_text}
-    done = r.as_dict()
     if result is not None and result.ok:
         postings.commit(conn, r.transfer_id, stamp, legs)
         reference, past = r.reference, r.past_references
@@ -218,9 +171,9 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
             "UPDATE recharges SET status = 'succeeded', account_type = ?, bill_month = ?, "
             "completed_at = ?, reference = ?, past_references = ? WHERE id = ?",
             (result.account_type, result.bill_month, stamp, reference, past, r.id))
-        done.update(status="succeeded", account_type=result.account_type,
-                    bill_month=result.bill_month, completed_at=stamp, reference=reference,
-                    past_references=past)
+        done = dataclasses.replace(r, status="succeeded", account_type=result.account_type,
+                                   bill_month=result.bill_month, completed_at=stamp,
+                                   reference=reference, past_references=past)
         # The agent's available balance after the commit, without reading it again: a held
         # debit leaves balance and reserved alike (no change), a credit adds to the balance.
         balance = available + sum(amount for acc, amount in legs if acc == account and amount > 0)
@@ -239,22 +192,20 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
                                          f"{local.hour:02d}:{local.minute:02d}")
             sent.append(outbox.enqueue(conn, customer, text, "customer", stamp))
     elif result is None and reason in UNKNOWN:  # BOSS may still apply it: keep the money held
-        done["notices"] = outbox.as_dicts(*_unknown(conn, env, r, msisdn, lang, reason, stamp))
-        return done
+        return r.result(tuple(_unknown(conn, env, r, msisdn, lang, reason, stamp)))
     else:
         postings.void(conn, r.transfer_id, stamp, legs)
         why = reason or (_refusal(result.reason) if result is not None else "lost")
         boss_calls.settled(conn, r.reference)
         conn.execute("UPDATE recharges SET status = 'failed', failure = ?, completed_at = ? "
                      "WHERE id = ?", (why, stamp, r.id))
-        done.update(status="failed", failure=why, completed_at=stamp)
+        done = dataclasses.replace(r, status="failed", failure=why, completed_at=stamp)
         code, _, detail = why.partition(": ")
         said = env.texts.render(lang, f"reason.{code}") + (f" ({detail})" if detail else "")
         text = env.texts.render(lang, "notice.recharge_failed", **amounts, reason=said,
                                 id=r.id)
         sent = [outbox.enqueue(conn, msisdn, text, "recharge_failed", stamp)]
-    done["notices"] = outbox.as_dicts(*sent)
-    return done
+    return done.result(tuple(sent))
 
 
 def _refusal(said: str) -> str:

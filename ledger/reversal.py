@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import sqlite3
-from typing import Any
 
 from ledger import agents, boss_calls, idempotency, money, outbox, postings
+from ledger.api import ReversalResult
 from ledger.context import Env
 from ledger.recharge import Recharge, get
 from smsmenu.core.clock import from_iso, iso
@@ -40,13 +41,13 @@ def checks(conn: sqlite3.Connection, env: Env, now: dt.datetime, r: Recharge,
     ]
 
 
-def view(conn: sqlite3.Connection, reversal_id: int) -> dict[str, Any]:
+def view(conn: sqlite3.Connection, reversal_id: int) -> ReversalResult:
     row = conn.execute(f"SELECT {COLUMNS} FROM reversals WHERE id = ?", (reversal_id,)).fetchone()
-    return dict(zip([c.strip() for c in COLUMNS.split(",")], row, strict=True))
+    return ReversalResult(*row)
 
 
 def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, recharge_id: int,
-          operator: str, customer_balance: int) -> dict[str, Any]:
+          operator: str, customer_balance: int) -> ReversalResult:
     """Refuse with the first failing check's rule; else hold the settlement (pending)."""
     fields = {"recharge_id": recharge_id}
     if (done := idempotency.recall(conn, key, "reversal", fields)) is not None:
@@ -75,36 +76,36 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, rec
 
 
 def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id: int,
-           ok: bool, reason: str = "") -> dict[str, Any]:
+           ok: bool, reason: str = "") -> ReversalResult:
     """Post the reversal when billing took the money back, else void it. Idempotent."""
     rv = view(conn, reversal_id)
-    if rv["status"] != "pending":
-        return {**rv, "notices": []}
+    if rv.status != "pending":
+        return rv
     stamp = iso(now)
-    boss_calls.settled(conn, rv["reference"])
+    boss_calls.settled(conn, rv.reference)
     if not ok:
-        postings.void(conn, rv["transfer_id"], stamp)
+        postings.void(conn, rv.transfer_id, stamp)
         conn.execute("UPDATE reversals SET status = 'failed', failure = ?, completed_at = ? "
                      "WHERE id = ?", (reason, stamp, reversal_id))
-        return {**view(conn, reversal_id), "notices": []}
-    postings.commit(conn, rv["transfer_id"], stamp)
+        return view(conn, reversal_id)
+    postings.commit(conn, rv.transfer_id, stamp)
     conn.execute("UPDATE reversals SET status = 'succeeded', completed_at = ? WHERE id = ?",
                  (stamp, reversal_id))
     cur = conn.execute("UPDATE recharges SET status = 'reversed' WHERE id = ? AND "
-                       "status = 'succeeded'", (rv["recharge_id"],))
+                       "status = 'succeeded'", (rv.recharge_id,))
     if cur.rowcount != 1:
-        raise StaleState(why=f"recharge {rv['recharge_id']} is no longer succeeded")
-    r = get(conn, rv["recharge_id"])
+        raise StaleState(why=f"recharge {rv.recharge_id} is no longer succeeded")
+    r = get(conn, rv.recharge_id)
     agent = agents.by_id(conn, r.agent_id)
     text = env.texts.render(agent.lang, "notice.reversal", reference=r.reference,
                             amount=money.format_yuan(r.amount), charge=money.format_yuan(r.charge),
                             balance=money.format_yuan(postings.available(conn, agent.account_id)))
     notice = outbox.enqueue(conn, agent.msisdn, text, "reversal", stamp)
-    return {**view(conn, reversal_id), "notices": outbox.as_dicts(notice)}
+    return dataclasses.replace(view(conn, reversal_id), notices=(notice,))
 
 
-def mark_invoice(conn: sqlite3.Connection, recharge_id: int) -> dict[str, Any]:
+def mark_invoice(conn: sqlite3.Connection, recharge_id: int) -> Recharge:
     """The customer took an invoice for this recharge: it can no longer be reversed (R-25)."""
     r = get(conn, recharge_id)
     conn.execute("UPDATE recharges SET invoice_taken = 1 WHERE id = ?", (r.id,))
-    return get(conn, r.id).as_dict()
+    return get(conn, r.id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 from ledger import recharge, reversal
+from ledger.api import RechargeRequest, RechargeResult, ReversalResult
 from ledger.followup import FollowUp
 from ledger.store.queries import scalar
 from smsmenu.core.errors import BillingError
@@ -15,13 +15,15 @@ from smsmenu.core.types import TargetKind
 class Ledger(FollowUp):
     """Every business operation (open, deposit, recharge, retry, reversal, close...) as a method."""
 
-    async def recharge(self, **kw: Any) -> dict[str, Any]:
+    async def recharge(self, request: RechargeRequest) -> RechargeResult:
         """Reserve, ask billing, post or void (R-13..R-17). A repeated key never pays twice."""
-        return await self.settle(await self.op(recharge.begin, **kw))
+        return await self.settle(await self.op(recharge.begin, request=request))
 
-    async def retry(self, **kw: Any) -> dict[str, Any]:
+    async def retry(self, *, key: str, msisdn: str, recharge_id: int,
+                    tx_password: str) -> RechargeResult:
         """R-18: complete a failed recharge; one that meanwhile succeeded is not paid twice."""
-        return await self.settle(await self.op(recharge.begin_retry, **kw))
+        return await self.settle(await self.op(recharge.begin_retry, key=key, msisdn=msisdn,
+                                               recharge_id=recharge_id, tx_password=tx_password))
 
     async def reversal_checks(self, recharge_id: int) -> list[tuple[str, bool | None]]:
         """R-23..R-25 check by check, with the customer's balance asked of billing."""
@@ -33,7 +35,7 @@ class Ledger(FollowUp):
         return await self.op(partial(reversal.checks, r=r, customer_balance=balance))
 
     async def reverse(self, *, key: str, recharge_id: int,
-                      operator: str) -> dict[str, Any]:
+                      operator: str) -> ReversalResult:
         """Reverse a recharge if every R-23..R-25 check passes; each refusal names its rule."""
         r = await self.get_recharge(recharge_id)
         balance = await self.billing.balance(TargetKind(r.kind), r.target)
@@ -41,9 +43,9 @@ class Ledger(FollowUp):
         repeated = await self.read(scalar("SELECT 1 FROM idempotency WHERE key = ?", key))
         rv = await self.op(reversal.begin, key=key, recharge_id=recharge_id, operator=operator,
                            customer_balance=balance)
-        if rv["status"] != "pending":
-            return {**rv, "notices": []}
-        if rv["reference"] in self.inflight:  # its first caller is asking BOSS right now
-            return {**rv, "notices": []}
-        return await self.settle_reversal(rv["id"], rv["reference"], r.reference,
+        if rv.status != "pending":
+            return rv
+        if rv.reference in self.inflight:  # its first caller is asking BOSS right now
+            return rv
+        return await self.settle_reversal(rv.id, rv.reference, r.reference,
                                           fresh=repeated is None)

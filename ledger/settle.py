@@ -10,17 +10,24 @@ BOSS certainly never received (connection refused, 503).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import sqlite3
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 import structlog
 
 from ledger import boss_calls, recharge, reversal
+from ledger.api import Held, Recharge, RechargeResult, ReversalResult
+from ledger.context import Env
 from ledger.core import LedgerCore
-from ledger.recharge import Held, Recharge
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import BillingError, BillingTimeout, BillingUnavailable, StorageError
 from smsmenu.core.types import CreditResult, TargetKind
 
+T = TypeVar("T")
+Then = Callable[[sqlite3.Connection, Env, dt.datetime, RechargeResult], T]
+"""What a caller of ``bill`` runs in billing's transaction with the recorded recharge."""
 log = structlog.get_logger("ledger.settle")
 Outcome = tuple[CreditResult | None, str]
 """BOSS's final result, or None with a reason code (``unavailable``: certainly not applied;
@@ -61,33 +68,53 @@ class Settling(LedgerCore):
             return None, "timeout"
         return (found, "") if found is not None else (None, "timeout")
 
-    async def settle(self, held: Held | Recharge) -> dict[str, Any]:
+    async def settle(self, held: Held | Recharge) -> RechargeResult:
         """Finish a reserved recharge; one already finished is returned as it stands."""
-        r, fresh = (held.recharge, held.fresh) if isinstance(held, Held) else (held, False)
+        r = held.recharge if isinstance(held, Held) else held
         if r.status != "pending":
-            return {**r.as_dict(), "notices": []}
-        result, reason = await self.outcome(r, fresh)
+            return r.result()
+        try:
+            return await self.bill(held if isinstance(held, Held) else Held(r, False), _same)
+        except StorageError:
+            return r.result(unrecorded=True)
+
+    async def bill(self, held: Held, then: Then[T]) -> T:
+        """The second half of every recharge (the menu's, the CLI's, the web's): ask billing
+        with no transaction open, then record its answer and run ``then(conn, env, now,
+        result)`` in ONE transaction, so what the caller writes (its replies, its session)
+        commits with the money. Storage failing: the recharge stays pending, the follow-up
+        finishes it, and ``StorageError`` reaches the caller."""
+        r = held.recharge
+        result, reason = await self.outcome(r, held.fresh)
         log.debug("recharge.billed", recharge=r.id, reference=r.reference,
                   ok=bool(result and result.ok), reason=reason or (result and result.reason))
-        return await self.record(r, result, reason)
+        return await self._record(r, result, reason, then)
 
     async def record(self, r: Recharge, result: CreditResult | None,
-                     reason: str) -> dict[str, Any]:
+                     reason: str) -> RechargeResult:
         """Record billing's answer. Storage failing: the recharge stays pending (the follow-up
         finishes it) and is reported ``pending`` with ``unrecorded``, never as failed."""
         try:
-            done = await self.op(recharge.finish, recharge_id=r.id, reference=r.reference,
-                                 result=result, reason=reason)
+            return await self._record(r, result, reason, _same)
+        except StorageError:
+            return r.result(unrecorded=True)
+
+    async def _record(self, r: Recharge, result: CreditResult | None, reason: str,
+                      then: Then[T]) -> T:
+        try:
+            done = await self.writer.run(partial(
+                _finish, env=self.env, now=self.now(), r=r, result=result, reason=reason,
+                then=then))
         except StorageError:
             self.unrecorded.add(r.reference)
             log.error("recharge.unrecorded", recharge=r.id, reference=r.reference,
                       ok=bool(result and result.ok), reason=reason)
-            return {**r.as_dict(), "status": "pending", "notices": [], "unrecorded": True}
+            raise
         self.unrecorded.discard(r.reference)
         return done
 
     async def settle_reversal(self, reversal_id: int, reference: str, original: str, *,
-                              fresh: bool = False) -> dict[str, Any]:
+                              fresh: bool = False) -> ReversalResult:
         """Send (or re-send) a reversal; an unconfirmed answer leaves it pending."""
         self.inflight.add(reference)
         try:
@@ -110,8 +137,20 @@ class Settling(LedgerCore):
                              reason=result.reason)
 
     async def _unknown_reversal(self, reversal_id: int, reference: str,
-                                answer: str) -> dict[str, Any]:
-        def note(conn: Any, env: Any, now: dt.datetime) -> dict[str, Any]:
+                                answer: str) -> ReversalResult:
+        def note(conn: sqlite3.Connection, env: Env, now: dt.datetime) -> ReversalResult:
             boss_calls.record(conn, reference, answer, iso(now))
-            return {**reversal.view(conn, reversal_id), "notices": []}
+            return reversal.view(conn, reversal_id)
         return await self.op(note)
+
+
+def _finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, r: Recharge,
+            result: CreditResult | None, reason: str, then: Then[T]) -> T:
+    done = recharge.finish(conn, env, now, recharge_id=r.id, reference=r.reference,
+                           result=result, reason=reason)
+    return then(conn, env, now, done)
+
+
+def _same(conn: sqlite3.Connection, env: Env, now: dt.datetime,
+          done: RechargeResult) -> RechargeResult:
+    return done

@@ -155,7 +155,7 @@ async def reconcile(rig: Rig, pairs: list[tuple[str, str]], tally: Tally) -> dic
     unmatched: list[str] = []
     for msisdn, _ in pairs:
         view = await rig.ledger.agent(msisdn)
-        debited += DEPOSIT_FEN - int(view["balance_fen"])
+        debited += DEPOSIT_FEN - view.balance_fen
         rows = await rig.ledger.read(open_agent_recharges(msisdn))
         done = {r.reference: r.amount_fen - r.commission_fen for r in rows
                 if r.status == "succeeded"}

@@ -14,6 +14,17 @@ from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo
 
 from ledger import Ledger
+from ledger.api import (
+    AgentInfo,
+    Closed,
+    Deposit,
+    MsisdnChange,
+    PasswordChange,
+    Recharge,
+    RechargeResult,
+    ReversalResult,
+    as_dict,
+)
 from ledger.money import AmountFormatError, parse_rate, parse_yuan
 from smsmenu.cli import output as cli_output
 from smsmenu.core.clock import SystemClock
@@ -28,6 +39,10 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``register(subparsers)`` receives: the top-level sub-command table."""
 Command: TypeAlias = Callable[[argparse.Namespace], Awaitable[int]]
 """A command's ``func``: ``async (args) -> exit code`` (a plain ``(args) -> int`` works too)."""
+
+Result: TypeAlias = (AgentInfo | Closed | Deposit | MsisdnChange | PasswordChange
+                     | RechargeResult | ReversalResult | Recharge)
+"""What ledger operations return; ``emit`` prints their JSON fields."""
 
 PASSWORD_HELP = "6 digits; give '-' to type it at a prompt without echo"
 KEY_HELP = "idempotency key: the same key repeats the first result (default: a new uuid4)"
@@ -165,8 +180,11 @@ class Session:
         """A fraction ("0.02") as ppm, within the configured maximum (R-16)."""
         return parse_rate(text, max_ppm=self.ledger.env.rules.max_rate_ppm)
 
-    def emit(self, data: Mapping[str, Any], title_key: str = "",
+    def emit(self, data: Mapping[str, Any] | Result, title_key: str = "",
              lines: list[str] | None = None) -> None:
+        """Print a result (a ledger result as its JSON fields) with the title ``title_key``."""
+        if not isinstance(data, Mapping):
+            data = data.as_dict() if isinstance(data, Recharge) else as_dict(data)
         title = cli_output.title(self.lang, title_key) if title_key else ""
         emit(self.args, data,
              lines if lines is not None else cli_output.render(data, self.lang, self.tz, title))

@@ -64,7 +64,7 @@ async def cancel(args: argparse.Namespace) -> int:
         s.need_billing()
         done = await s.ledger.cancel(args.recharge, operator=args.operator)
         s.emit(done, {"succeeded": "recharge_ok", "pending": "recharge_pending"}.get(
-            done["status"], "recharge_failed"))
+            done.status, "recharge_failed"))
     return 0
 
 

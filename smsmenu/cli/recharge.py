@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from typing import Any
 
+from ledger.api import Channel, RechargeRequest, RechargeResult
 from smsmenu.cli import output as cli_output
 from smsmenu.cli.common import (
     KEY_HELP,
@@ -25,10 +26,10 @@ FAILED_EXIT = BillingError.exit_code
 """Exit code of a recharge that billing did not complete (nothing was charged)."""
 
 
-def _done(s: Session, result: dict[str, Any]) -> int:
+def _done(s: Session, result: RechargeResult) -> int:
     """Print a finished recharge; non-zero when it failed or awaits billing (never "failed"
     for one BOSS may still apply: it stays pending and the agent gets the result by SMS)."""
-    status = result["status"]
+    status = result.status
     s.emit(result, {"succeeded": "recharge_ok", "pending": "recharge_pending"}.get(
         status, "recharge_failed"))
     return 0 if status == "succeeded" else FAILED_EXIT
@@ -40,10 +41,10 @@ async def recharge(args: argparse.Namespace) -> int:
     tx = secret(args.tx_password, "transaction password")
     async with session(args) as s:
         s.need_billing()
-        result = await s.ledger.recharge(
+        result = await s.ledger.recharge(RechargeRequest(
             key=new_key(args.key), msisdn=s.msisdn(args.msisdn), kind=TargetKind(args.kind),
             target=args.target, amount_fen=amount, tx_password=tx, notice_to=args.notice,
-            channel="cli")
+            channel=Channel.CLI))
         return _done(s, result)
 
 

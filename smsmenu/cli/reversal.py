@@ -27,7 +27,7 @@ async def reversal(args: argparse.Namespace) -> int:
             return await _checks(s, args.recharge)
         result = await s.ledger.reverse(key=new_key(args.key), recharge_id=args.recharge,
                                         operator=args.operator or default_operator())
-        ok = result["status"] == "succeeded"
+        ok = result.status == "succeeded"
         s.emit(result, "reversal_ok" if ok else "reversal_failed")
         return 0 if ok else BillingError.exit_code
 

@@ -88,7 +88,8 @@ async def seed_demo(ledger: Ledger) -> dict[str, str] | None:
     """On an empty database: a demo agent with a 1000 yuan deposit, to try the menu at once."""
     if await ledger.read(scalar("SELECT COUNT(*) FROM agents")):
         return None
-    await ledger.open_agent(**DEMO)
+    await ledger.open_agent(msisdn=DEMO["msisdn"], name=DEMO["name"],
+                            tx_password=DEMO["tx_password"], mgmt_password=DEMO["mgmt_password"])
     await ledger.deposit(key=f"demo-{uuid.uuid4().hex}", msisdn=DEMO["msisdn"], amount_fen=100_000,
                          channel="counter")
     return DEMO

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger import admin, agents, credentials, money, passwords, recharge
+from ledger.api import RechargeRequest
 from ledger.store import queries
 from smsmenu.core.errors import SamePassword, SmsmenuError
 from smsmenu.core.types import TargetKind
@@ -96,12 +97,21 @@ class Session(SessionBase):
             return f"dialog:{self.msisdn}:{self.dialog}"
         return f"dialog:{self.msisdn}:{self.channel}:{self.dialog}"
 
+    def recharge_request(self, key: str, kind: TargetKind, target: str, amount_fen: int,
+                         notice_to: str | None) -> RechargeRequest:
+        """The one place the menu asks for a recharge (dialog or one-line command): by this
+        agent, with the password just typed, recorded under the message's real channel."""
+        s = self.step
+        return RechargeRequest(key=key, msisdn=self.msisdn, kind=kind, target=target,
+                               amount_fen=amount_fen, tx_password=s.text, notice_to=notice_to,
+                               channel=s.channel)
+
     def reserved_recharge(self) -> bool:
         s, d = self.step, self.data
+        request = self.recharge_request(self._dialog_key(), TargetKind(d["kind"]), d["target"],
+                                        d["amount"], d["notice"])
         return self._try(lambda: self._reserve(lambda: recharge.begin(
-            s.conn, s.env, s.now, key=self._dialog_key(), msisdn=self.msisdn,
-            kind=TargetKind(d["kind"]), target=d["target"], amount_fen=d["amount"],
-            tx_password=s.text, notice_to=d["notice"], channel=s.channel)))
+            s.conn, s.env, s.now, request)))
 
     def _reserve(self, begin: Callable[[], recharge.Held]) -> None:
         passwords.check_format(self.step.text)
@@ -209,7 +219,7 @@ class Session(SessionBase):
             with self.ledger_call(stay_on_wrong_password=False):
                 done = credentials.replace_password(s.conn, s.env, s.now, agent=s.agent,
                                                     purpose=self._purpose(), new=s.text)
-            s.notices.extend(done["notices"])
+            s.notices.extend(done.notices)
         return self._try(change)
 
     def mismatch(self) -> bool:

@@ -8,12 +8,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 
 import structlog
 
 from ledger import Ledger
+from ledger.api import Held
 from ledger.numberplan import NumberPlan
-from ledger.recharge import UNKNOWN
 from smsmenu.core.errors import StorageError
 from smsmenu.core.types import Delivery, Inbound, Msisdn, Reply
 from smsmenu.gateway.base import SenderBusy, sender_msisdn
@@ -136,25 +137,21 @@ class Engine:
                       replies=len(out.replies))
             return out
         r, unrecorded = out.pending, out.unrecorded
-        result, reason = await self.ledger.outcome(r, out.fresh)
         try:
-            out = await self.ledger.op(steps.finish, msg=msg, recharge_id=r.id,
-                                       reference=r.reference, result=result, reason=reason,
-                                       direct=delivery)
+            out = await self.ledger.bill(Held(r, out.fresh), partial(steps.finish, msg=msg,
+                                                                     direct=delivery))
         except StorageError:
             # The money step's outcome could not be recorded: the reservation stays pending
             # and the follow-up settles it; the agent is told the result follows by SMS, never
             # to try again. SMS: not acknowledged, the SMSC redelivers it.
             log.error("menu.recharge_unrecorded", msisdn=msg.msisdn, recharge=r.id)
-            self.ledger.unrecorded.add(r.reference)
             self.metrics.recharges.labels("unrecorded", r.kind).inc()
             if delivery is Delivery.OUTBOX:
                 raise
             return steps.Outcome([Reply(msg.msisdn, unrecorded)], final=True)
-        status = "succeeded" if result and result.ok else (
-            "pending" if result is None and reason in UNKNOWN else "failed")
-        self.metrics.recharges.labels(status, r.kind).inc()
-        log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, status=status, reason=reason)
+        self.metrics.recharges.labels(out.status, r.kind).inc()
+        log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, status=out.status,
+                 failure=out.failure)
         return out
 
     async def prune(self, older_than: dt.timedelta) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,8 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.agents import Agent
+from ledger.api import Channel, Notice, Recharge
 from ledger.context import Env
-from ledger.recharge import Recharge
+from ledger.store import menu_sessions
 from ledger.store.writer import savepoint
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.core.errors import SmsmenuError, WrongPassword
@@ -28,11 +28,11 @@ class Step:
     now: dt.datetime
     agent: Agent
     text: str
-    channel: str = "sms"
+    channel: Channel = Channel.SMS
     """The message's channel as recharges record it (``sms``, ``ussd``, ``http``)."""
     error: str | None = None
     result: list[str] = field(default_factory=list)
-    notices: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
     fatal: bool = False
     pending: Recharge | None = None
     fresh: bool = False
@@ -68,20 +68,14 @@ class SessionBase:
     # -- persistence ---------------------------------------------------------------------
     @classmethod
     def load(cls, conn: sqlite3.Connection, msisdn: str, channel: str = "sms") -> Any:
-        row = conn.execute("SELECT state, data, dialog, updated_at FROM menu_sessions "
-                           "WHERE msisdn = ? AND channel = ?", (msisdn, channel)).fetchone()
-        if row is None:
+        saved = menu_sessions.load(conn, msisdn, channel)
+        if saved is None:
             return cls(msisdn, channel=channel)
-        return cls(msisdn, row[0], json.loads(row[1]), int(row[2]), row[3], channel)
+        return cls(msisdn, saved.state, saved.data, saved.dialog, saved.updated_at, channel)
 
     def save(self, conn: sqlite3.Connection, now: dt.datetime) -> None:
-        conn.execute(
-            "INSERT INTO menu_sessions (msisdn, channel, state, data, dialog, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (msisdn, channel) DO UPDATE SET "
-            "state = excluded.state, data = excluded.data, dialog = excluded.dialog, "
-            "updated_at = excluded.updated_at",
-            (self.msisdn, self.channel, self.state, json.dumps(self.data, ensure_ascii=False),
-             self.dialog, iso(now)))
+        menu_sessions.save(conn, msisdn=self.msisdn, channel=self.channel, state=self.state,
+                           data=self.data, dialog=self.dialog, at=iso(now))
 
     def idle(self, now: dt.datetime, timeout: dt.timedelta) -> bool:
         return self.updated_at is not None and now - from_iso(self.updated_at) > timeout

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sqlite3
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from transitions import Machine
 
 from ledger import agents, money, outbox, postings, recharge
+from ledger.api import Notice, Recharge, RechargeResult
 from ledger.context import Env
-from ledger.recharge import Recharge
+from ledger.store import menu_inbox
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.types import Delivery, Inbound, Reply
@@ -35,10 +35,14 @@ class Outcome:
     replies: list[Reply] = field(default_factory=list)
     final: bool = False
     pending: Recharge | None = None
+    """A recharge this message reserved (or found still pending): billing is asked next."""
     fresh: bool = False
     """``pending`` was reserved by this message: its reference never went to BOSS before."""
     unrecorded: str = ""
     """With ``pending``: what to tell the agent if billing's answer cannot be recorded."""
+    status: str = ""
+    """After billing: the recharge's status (``succeeded``, ``pending``, ``failed``)."""
+    failure: str | None = None
 
 
 def normalize(text: str) -> str:
@@ -57,43 +61,33 @@ def _remember(conn: sqlite3.Connection, msg: Inbound, out: Outcome, now: dt.date
         ids = [r.outbox_id for r in Delivery(direct).own(out.replies, msg.msisdn)
                if r.outbox_id is not None]
         outbox.mark_sent(conn, ids, msg.channel.value, iso(now))
-    replies = [[r.to, r.text, r.outbox_id] for r in out.replies]
-    conn.execute("INSERT OR REPLACE INTO inbox (key, msisdn, replies, final, at) "
-                 "VALUES (?, ?, ?, ?, ?)",
-                 (msg.key, msg.msisdn, json.dumps(replies, ensure_ascii=False), int(out.final),
-                  iso(now)))
+    menu_inbox.remember(conn, key=msg.key, msisdn=msg.msisdn,
+                        replies=[(r.to, r.text, r.outbox_id) for r in out.replies],
+                        final=out.final, at=iso(now))
     return out
 
 
 def prune_inbox(conn: sqlite3.Connection, env: Env, now: dt.datetime, *,
                 older_than: dt.timedelta) -> int:
     """Drop remembered answers older than ``older_than``; the number dropped."""
-    cur = conn.execute("DELETE FROM inbox WHERE at < ?", (iso(now - older_than),))
     window = dt.timedelta(seconds=commands.WINDOW_S)
-    conn.execute("DELETE FROM line_commands WHERE first_at < ?", (iso(now - window),))
-    conn.execute("DELETE FROM stranger_replies WHERE since < ?", (iso(now - STRANGER_WINDOW),))
-    return cur.rowcount
+    return menu_inbox.prune(conn, answers_before=iso(now - older_than),
+                            commands_before=iso(now - window),
+                            strangers_before=iso(now - STRANGER_WINDOW))
 
 
 def _may_answer_stranger(conn: sqlite3.Connection, msisdn: str, now: dt.datetime) -> bool:
     """Count a reply to a non-agent; False past ``STRANGER_REPLIES`` in the window."""
-    row = conn.execute("SELECT since, count FROM stranger_replies WHERE msisdn = ?",
-                       (msisdn,)).fetchone()
-    if row is None or row[0] < iso(now - STRANGER_WINDOW):
-        conn.execute("INSERT OR REPLACE INTO stranger_replies (msisdn, since, count) "
-                     "VALUES (?, ?, 1)", (msisdn, iso(now)))
-        return True
-    if row[1] >= STRANGER_REPLIES:
-        return False
-    conn.execute("UPDATE stranger_replies SET count = count + 1 WHERE msisdn = ?", (msisdn,))
-    return True
+    return menu_inbox.count_stranger_reply(conn, msisdn=msisdn, at=iso(now),
+                                           since=iso(now - STRANGER_WINDOW),
+                                           limit=STRANGER_REPLIES)
 
 
 def recall(conn: sqlite3.Connection, key: str) -> Outcome | None:
-    row = conn.execute("SELECT replies, final FROM inbox WHERE key = ?", (key,)).fetchone()
-    if row is None:
+    answer = menu_inbox.recall(conn, key)
+    if answer is None:
         return None
-    return Outcome([Reply(to, text, oid) for to, text, oid in json.loads(row[0])], bool(row[1]))
+    return Outcome([Reply(to, text, oid) for to, text, oid in answer.replies], answer.final)
 
 
 def _agent_reply(conn: sqlite3.Connection, msisdn: str, lines: list[str],
@@ -105,8 +99,8 @@ def _agent_reply(conn: sqlite3.Connection, msisdn: str, lines: list[str],
     return [Reply(msisdn, text, notice.outbox_id)]
 
 
-def _notices(items: list[dict[str, Any]]) -> list[Reply]:
-    return [Reply(n["to"], n["text"], n["id"]) for n in items]
+def _notices(items: Iterable[Notice]) -> list[Reply]:
+    return [Reply(n.to, n.text, n.outbox_id) for n in items]
 
 
 def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machine,
@@ -124,7 +118,7 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
                          now, direct)
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
-    s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel.value)
+    s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel)
     session.begin(s)
     lines = _move(session, s, machine, msg, idle)
     if s.pending is not None and s.pending.status == "pending":
@@ -192,7 +186,7 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
     key = line_key(s.conn, msg.msisdn, command, msg.received_at) if command.verb != "balance" \
         else ""
     if command.verb == "retry" and _digits(command.args[0]):  # a failed retry may be retried
-        key += f":a{_attempts(s.conn, int(command.args[0]))}"
+        key += f":a{menu_inbox.recharge_attempts(s.conn, int(command.args[0]))}"
     s.text = command.args[-1]  # the password comes last
     if command.verb == "balance":
         session.showed_balance()
@@ -205,20 +199,17 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
             tx_password=s.text)))
     else:
         notice = command.args[3] if len(command.args) == 5 else None
-        session._try(lambda: session._reserve(lambda: recharge.begin(
-            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, kind=command.kind(session.lang),
-            target=command.args[1], amount_fen=money.parse_yuan(command.args[2]),
-            tx_password=s.text, notice_to=notice, channel=msg.channel.value)))
+
+        def begin() -> recharge.Held:
+            return recharge.begin(s.conn, s.env, s.now, session.recharge_request(
+                key, command.kind(session.lang), command.args[1],
+                money.parse_yuan(command.args[2]), notice))
+        session._try(lambda: session._reserve(begin))
 
 
 def _digits(text: str) -> bool:
     """ASCII digits only: ``int()`` refuses some of what ``str.isdigit`` accepts (e.g. 𐩀)."""
     return text.isascii() and text.isdigit()
-
-
-def _attempts(conn: sqlite3.Connection, recharge_id: int) -> int:
-    row = conn.execute("SELECT attempts FROM recharges WHERE id = ?", (recharge_id,)).fetchone()
-    return int(row[0]) if row else 0
 
 
 def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
@@ -230,15 +221,8 @@ def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
     and the insert share the step's transaction."""
     digest, first = command.digest(), iso(received_at)
     since = iso(received_at - dt.timedelta(seconds=commands.WINDOW_S))
-    row = conn.execute("SELECT key FROM line_commands WHERE msisdn = ? AND digest = ? AND "
-                       "first_at > ? AND first_at <= ? ORDER BY first_at DESC LIMIT 1",
-                       (msisdn, digest, since, first)).fetchone()
-    if row is not None:
-        return str(row[0])
-    key = f"line:{msisdn}:{digest}:{first}"
-    conn.execute("INSERT OR IGNORE INTO line_commands (msisdn, digest, first_at, key) "
-                 "VALUES (?, ?, ?, ?)", (msisdn, digest, first, key))
-    return key
+    return menu_inbox.line_command_key(conn, msisdn=msisdn, digest=digest, first=first,
+                                       since=since, key=f"line:{msisdn}:{digest}:{first}")
 
 
 def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
@@ -261,17 +245,18 @@ def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
                             amount=money.format_yuan(r.amount), reason=reason, id=r.id)
 
 
-def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msg: Inbound,
-           recharge_id: int, reference: str, result: Any, reason: str, direct: str) -> Outcome:
-    """Record billing's answer, end the dialog and reply with the receipts, in one transaction."""
-    done = recharge.finish(conn, env, now, recharge_id=recharge_id, reference=reference,
-                           result=result, reason=reason)
+def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, done: RechargeResult, *,
+           msg: Inbound, direct: str) -> Outcome:
+    """End the dialog and reply with the receipts, in the transaction that recorded billing's
+    answer (``Ledger.bill``)."""
+    recharge_id = done.recharge_id
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
     if session.state == "billing" and session.data.get("recharge_id") == recharge_id:
         session.state, session.data = "main", {}
         session.save(conn, now)
-    replies = _notices(done["notices"])
+    replies = _notices(done.notices)
     if not replies:
         replies = _agent_reply(conn, msg.msisdn, [summary(conn, env, recharge.get(
             conn, recharge_id))], now)
-    return _remember(conn, msg, Outcome(replies, True), now, direct)
+    return _remember(conn, msg, Outcome(replies, True, status=str(done.status),
+                                        failure=done.failure), now, direct)

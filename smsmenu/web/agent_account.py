@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ledger import agents, credentials
+from ledger.api import MsisdnChange
 from ledger.context import Env
 from ledger.store.web_types import Conn
 from smsmenu.core.errors import DuplicateAgent, SmsmenuError
@@ -84,7 +85,7 @@ def _send_bind(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
 
 
 def _bind(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
-          new_msisdn: str, code: str, mgmt_password: str, key: bytes) -> dict[str, Any]:
+          new_msisdn: str, code: str, mgmt_password: str, key: bytes) -> MsisdnChange:
     """The code proves the new number is in the agent's hand; the password that it is the agent."""
     agent = agents.by_id(conn, agent_id)
     number = env.plan.validate(TargetKind.MOBILE, new_msisdn)
@@ -122,7 +123,7 @@ async def change_number(request: web.Request) -> web.Response:
     except SmsmenuError as exc:
         return _account(request, exc.http_status, error=exc.message(request[LANG]),
                         error_at="number", sent_to=new)
-    request[AGENT] = {**agent, "msisdn": done["msisdn"]}
+    request[AGENT] = {**agent, "msisdn": done.msisdn}
     t = translator(request[LANG])
     return await _renewed(request, agent["agent_id"],
-                          done=t("account.done_number", msisdn=done["msisdn"]))
+                          done=t("account.done_number", msisdn=done.msisdn))

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from ledger import money
+from ledger.api import Channel, RechargeRequest
 from smsmenu.core.errors import InvalidNumber, SmsmenuError
 from smsmenu.core.types import TargetKind
 from smsmenu.web import state
@@ -96,15 +97,15 @@ async def recharge_submit(request: web.Request) -> web.StreamResponse:
     except SmsmenuError as exc:
         return _form(request, data, exc.message(request[LANG]), exc.http_status)
     try:
-        done = await web_.ledger.recharge(
+        done = await web_.ledger.recharge(RechargeRequest(
             key=f"web:{agent['agent_id']}:{order['key']}", msisdn=agent["msisdn"],
             kind=TargetKind(order["kind"]), target=order["target"],
             amount_fen=order["amount_fen"], tx_password=raw(data, "tx_password"),
-            notice_to=order["notice"] or None, channel="web")
+            notice_to=order["notice"] or None, channel=Channel.WEB))
     except SmsmenuError as exc:
         return page(request, "confirm.html", {"o": order, "error": exc.message(request[LANG])},
                     status=exc.http_status)
-    raise web.HTTPSeeOther(f"{PREFIX}/recharges/{done['recharge_id']}")
+    raise web.HTTPSeeOther(f"{PREFIX}/recharges/{done.recharge_id}")
 
 
 @routes.get("/recharges/{id}/retry")
@@ -132,4 +133,4 @@ async def retry(request: web.Request) -> web.StreamResponse:
         return page(request, "retry.html", {"r": r, "key": key,
                                             "error": exc.message(request[LANG])},
                     status=exc.http_status)
-    raise web.HTTPSeeOther(f"{PREFIX}/recharges/{done['recharge_id']}")
+    raise web.HTTPSeeOther(f"{PREFIX}/recharges/{done.recharge_id}")

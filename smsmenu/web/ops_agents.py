@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from ledger import admin, agents, money, reports
+from ledger.api import as_dict
 from ledger.context import Env
 from ledger.store import queries
 from ledger.store.web_types import Conn
@@ -28,7 +29,7 @@ routes = web.RouteTableDef()
 
 
 def on_agent(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
-             operation: Callable[..., dict[str, Any]], **kw: Any) -> dict[str, Any]:
+             operation: Callable[..., Any], **kw: Any) -> Any:
     """Run a ledger operation on the agent with this id, which must still be open: by id, as a
     closed agent's number may since belong to another."""
     agent = agents.by_id(conn, agent_id)
@@ -107,7 +108,7 @@ async def open_agent(request: web.Request) -> web.StreamResponse:
     except SmsmenuError as exc:
         return page(request, "ops_open.html", {"v": detail, "error": exc.message(
             request[LANG])}, status=exc.http_status)
-    raise web.HTTPSeeOther(f"{PREFIX}/ops/agents/{done['agent_id']}")
+    raise web.HTTPSeeOther(f"{PREFIX}/ops/agents/{done.agent_id}")
 
 
 @routes.get("/ops/agents/{id}")
@@ -116,7 +117,7 @@ async def show(request: web.Request) -> web.Response:
     return await agent_view(request)
 
 
-async def _act(request: web.Request, action: str, operation: Callable[..., dict[str, Any]],
+async def _act(request: web.Request, action: str, operation: Callable[..., Any],
                detail: dict[str, Any], **kw: Any) -> web.Response:
     """Run one audited action on the agent in the URL and show the agent with its outcome."""
     web_, agent_id = state.get(request), path_id(request)
@@ -127,7 +128,7 @@ async def _act(request: web.Request, action: str, operation: Callable[..., dict[
     except SmsmenuError as exc:
         return await agent_view(request, error=exc.message(request[LANG]),
                                 status=exc.http_status)
-    return await agent_view(request, result={"action": action, **done})
+    return await agent_view(request, result={"action": action, **as_dict(done)})
 
 
 @routes.post("/ops/agents/{id}/deposit")

@@ -35,7 +35,7 @@ async def _recharge(request: web.Request) -> Recharge:
 
 def _mark(conn: Conn, env: Env, now: dt.datetime, *,
           recharge_id: int) -> dict[str, Any]:
-    return reversal.mark_invoice(conn, recharge_id)
+    return reversal.mark_invoice(conn, recharge_id).as_dict()
 
 
 @routes.get("/ops/lookup")
@@ -92,6 +92,6 @@ async def reverse(request: web.Request) -> web.Response:
         await operators.note(web_.ledger, who, "reversal", f"recharge {r.id}", detail, exc.code)
         return await _reversal_page(request, r, exc.http_status,
                                     error=exc.message(request[LANG]))
-    outcome = "ok" if done["status"] == "succeeded" else f"failed: {done.get('failure') or ''}"
+    outcome = "ok" if done.status == "succeeded" else f"failed: {done.failure or ''}"
     await operators.note(web_.ledger, who, "reversal", f"recharge {r.id}", detail, outcome)
     return await _reversal_page(request, await _recharge(request), result=done)

@@ -81,5 +81,5 @@ async def test_redelivery_across_ten_minute_mark_charges_once(settings: Settings
     account = billing.account("mobile", TARGET)
     assert "充值成功" in first.replies[0].text
     assert account is not None and account.balance_fen == 10_000
-    assert agent["balance_fen"] == 50_000 - 9_800
+    assert agent.balance_fen == 50_000 - 9_800
     assert again.replies[0].text == first.replies[0].text

@@ -12,6 +12,7 @@ import pytest
 from test_cli_support import AGENT, CUSTOMER, LANDLINE, SECRET_HEX, TX, Cli, isolated
 
 from ledger import Ledger, recharge
+from ledger.api import RechargeRequest
 from simulator.billing import BillingSimulator
 from smsmenu.cli import common as cli_common
 from smsmenu.core.settings import load_settings
@@ -185,8 +186,9 @@ async def _reserve_without_billing(db: str, clock: Any) -> int:
     settings = load_settings(env={}).replace("ledger", db=db, synchronous="OFF")
     async with await Ledger.open(settings, BillingSimulator(), clock,
                                  secret=bytes.fromhex(SECRET_HEX)) as ledger:
-        r = (await ledger.op(recharge.begin, key="crash", msisdn=AGENT, kind=TargetKind.MOBILE,
-                            target=CUSTOMER, amount_fen=10_000, tx_password=TX)).recharge
+        r = (await ledger.op(recharge.begin, request=RechargeRequest(key="crash", msisdn=AGENT,
+                                                                     kind=TargetKind.MOBILE,
+                            target=CUSTOMER, amount_fen=10_000, tx_password=TX))).recharge
         return r.id
 
 

@@ -67,7 +67,7 @@ async def test_a_recharge_dialog_over_http(http: aiohttp.ClientSession, server: 
     assert receipt["to"] == AGENT and receipt["text"].startswith(
         "充值成功 手机18012345678 50.00元 佣金1.00元 余额451.00元 流水RC")
     assert notice == {"to": CUSTOMER, "text": "【中国电信】您的手机18012345678于11-10 10:00成功充值50.00元。"}
-    assert (await server.ledger.agent(AGENT))["balance_fen"] == 45_100
+    assert (await server.ledger.agent(AGENT)).balance_fen == 45_100
 
 
 async def test_replies_are_marked_sent_by_http_in_the_outbox(http: aiohttp.ClientSession,
@@ -90,7 +90,7 @@ async def test_a_repeated_id_gets_the_same_replies_and_changes_nothing(
     first = await sms(http, "123456", ident)
     again = await sms(http, "123456", ident)
     assert again == first and first[0]["text"].startswith("充值成功")
-    assert (await server.ledger.agent(AGENT))["balance_fen"] == 45_100
+    assert (await server.ledger.agent(AGENT)).balance_fen == 45_100
     assert len(await outbox(server)) == 7
     menu = await sms(http, "1", "next")
     assert menu[0]["text"].startswith("充值\n1固定电话")

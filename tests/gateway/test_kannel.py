@@ -361,7 +361,7 @@ async def test_recharge_dialog_through_kannel(
                 await stop(proc)
         keys = scalar("SELECT COUNT(*) FROM inbox WHERE key LIKE 'kannel:%'")
         assert await run.ledger.read(keys) == 6  # Kannel's message ids key the steps
-        assert (await run.ledger.agent(AGENT))["balance_fen"] == 50_000 - 9_800
+        assert (await run.ledger.agent(AGENT)).balance_fen == 50_000 - 9_800
         assert await billing.balance(TargetKind.MOBILE, CUSTOMER) == 10_000
         assert not any((await run.ledger.verify()).values())
     assert codings and set(codings) == {8}, codings  # every text here is Chinese: UCS2

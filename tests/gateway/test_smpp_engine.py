@@ -112,7 +112,7 @@ async def charged_once(ledger: Ledger, billing: BillingSimulator) -> None:
     """One recharge, paid once on both sides, and every ledger invariant holds."""
     records = await ledger.records(AGENT)
     assert [(r.status, r.amount, r.target) for r in records] == [("succeeded", 10_000, CUSTOMER)]
-    assert (await ledger.agent(AGENT))["balance_fen"] == 50_000 - CHARGE
+    assert (await ledger.agent(AGENT)).balance_fen == 50_000 - CHARGE
     assert await billing.balance(TargetKind.MOBILE, CUSTOMER) == 10_000
     assert not any((await ledger.verify()).values())
 

@@ -89,7 +89,7 @@ async def test_a_full_recharge_dialog(server: tuple[Running, aiohttp.ClientSessi
     assert screens[3] == "CON 请核对\nC网手机18012345678\n充值50.00元 扣款49.00元\n1确认 0返回"
     assert re.fullmatch(r"END 充值成功 手机18012345678 50\.00元 佣金1\.00元 "
                         r"余额451\.00元 流水RC\d{10}", screens[5])
-    assert (await run.ledger.agent(AGENT))["balance_fen"] == 45_100
+    assert (await run.ledger.agent(AGENT)).balance_fen == 45_100
 
 
 async def test_the_customer_notice_waits_for_sms_while_screens_are_sent(
@@ -117,7 +117,7 @@ async def test_a_repeated_callback_gets_the_same_screen(
     for key in INPUTS[1:]:
         receipt = await ussd.press(key)
     assert await ussd.post("*".join(ussd.inputs)) == receipt and receipt.startswith("END 充值成功")
-    assert (await run.ledger.agent(AGENT))["balance_fen"] == 45_100
+    assert (await run.ledger.agent(AGENT)).balance_fen == 45_100
 
 
 async def test_a_wrong_password_continues_and_the_right_one_ends(
@@ -163,7 +163,7 @@ async def test_a_restarted_server_continues_the_session_from_the_last_input(
         assert confirm == "CON 请核对\nC网手机18012345678\n充值50.00元 扣款49.00元\n1确认 0返回"
         await ussd.press("1")
         assert (await ussd.press("123456")).startswith("END 充值成功")
-        assert (await run.ledger.agent(AGENT))["balance_fen"] == 45_100
+        assert (await run.ledger.agent(AGENT)).balance_fen == 45_100
 
 
 @pytest.mark.parametrize("form", [

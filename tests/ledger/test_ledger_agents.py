@@ -10,6 +10,7 @@ import pytest
 from ledger_support import AGENT, MGMT, TX, Sql
 
 from ledger import Ledger, recharge
+from ledger.api import RechargeRequest
 from smsmenu.core.errors import (
     AgentClosed,
     CloseRefused,
@@ -38,20 +39,20 @@ async def open_other(ledger: Ledger, msisdn: str = OTHER, **kw: Any) -> dict[str
 async def test_open_agent_returns_an_active_account(ledger: Ledger) -> None:
     """R-1: opening creates one active agent with an empty recharge account."""
     opened = await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
-    assert opened["msisdn"] == AGENT
-    assert opened["status"] == "active"
-    assert opened["balance_fen"] == 0
-    assert opened["phone_suspended"] is False
-    assert (await ledger.agent(AGENT))["agent_id"] == opened["agent_id"]
+    assert opened.msisdn == AGENT
+    assert opened.status == "active"
+    assert opened.balance_fen == 0
+    assert opened.phone_suspended is False
+    assert (await ledger.agent(AGENT)).agent_id == opened.agent_id
 
 
 async def test_account_number_is_a_level_three_login(ledger: Ledger) -> None:
     """R-4: the agent account number (the web login) is "A" and 8 digits of the agent id."""
     first = await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     second = await open_other(ledger)
-    assert re.fullmatch(r"A[0-9]{8}", first["account_no"])
-    assert first["account_no"] == f"A{first['agent_id']:08d}"
-    assert second["account_no"] != first["account_no"]
+    assert re.fullmatch(r"A[0-9]{8}", first.account_no)
+    assert first.account_no == f"A{first.agent_id:08d}"
+    assert second.account_no != first.account_no
 
 
 async def test_number_is_unique_among_open_agents(ledger: Ledger) -> None:
@@ -74,10 +75,10 @@ async def test_closed_agents_number_may_be_reopened(ledger: Ledger) -> None:
     first = await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     await ledger.close_agent(key="close-1", msisdn=AGENT)
     again = await open_other(ledger, AGENT)
-    assert again["agent_id"] != first["agent_id"]
-    assert again["account_no"] != first["account_no"]
-    assert (await ledger.agent(AGENT))["agent_id"] == again["agent_id"]
-    assert (await ledger.agent(AGENT))["status"] == "active"
+    assert again.agent_id != first.agent_id
+    assert again.account_no != first.account_no
+    assert (await ledger.agent(AGENT)).agent_id == again.agent_id
+    assert (await ledger.agent(AGENT)).status == "active"
 
 
 @pytest.mark.parametrize("msisdn", [
@@ -128,13 +129,13 @@ async def test_opening_notice_is_queued_without_passwords(ledger: Ledger, sql: S
     """R-3: the opening SMS goes to the bound number through the outbox and repeats no password."""
     opened = await ledger.open_agent(msisdn=AGENT, name="小王", tx_password="918273",
                                      mgmt_password="564738")
-    [notice] = opened["notices"]
-    assert notice["to"] == AGENT and notice["kind"] == "opened"
-    assert opened["account_no"] in notice["text"]
+    [notice] = opened.notices
+    assert notice.to == AGENT and notice.kind == "opened"
+    assert opened.account_no in notice.text
     rows = await sql("SELECT to_msisdn, text, kind, status FROM outbox")
-    assert rows == [(AGENT, notice["text"], "opened", "queued")]
+    assert rows == [(AGENT, notice.text, "opened", "queued")]
     for secret in ("918273", "564738"):
-        assert secret not in notice["text"]
+        assert secret not in notice.text
 
 
 # -- deposits (R-8, R-9, R-12) --------------------------------------------------------------------
@@ -153,13 +154,13 @@ async def test_counter_deposit_is_at_least_500_and_a_multiple_of_10(
     await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     if ok:
         done = await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=fen, channel="counter")
-        assert done["balance_fen"] == fen
+        assert done.balance_fen == fen
     else:
         with pytest.raises(InvalidAmount) as refused:
             await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=fen, channel="counter")
         assert refused.value.rule == "R-8"
         assert await sql("SELECT id FROM deposits") == []
-    assert (await ledger.agent(AGENT))["balance_fen"] == (fen if ok else 0)
+    assert (await ledger.agent(AGENT)).balance_fen == (fen if ok else 0)
 
 
 @pytest.mark.parametrize("fen, quota", [
@@ -172,7 +173,7 @@ async def test_counter_deposit_issues_quota_invoices_of_ten_percent(
     """R-12: the hall issues quota invoices worth 10% of a counter deposit."""
     await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     done = await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=fen, channel="counter")
-    assert done["invoice_quota_fen"] == quota
+    assert done.invoice_quota_fen == quota
     assert await sql("SELECT channel, amount, invoice_quota FROM deposits") == [
         ("counter", fen, quota)]
 
@@ -191,8 +192,8 @@ async def test_online_deposit_has_no_minimum_but_is_a_multiple_of_10(
     await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     if ok:
         done = await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=fen, channel="online")
-        assert done["balance_fen"] == fen  # no fee
-        assert done["invoice_quota_fen"] == 0  # quota invoices are a counter thing (R-12)
+        assert done.balance_fen == fen  # no fee
+        assert done.invoice_quota_fen == 0  # quota invoices are a counter thing (R-12)
     else:
         with pytest.raises(InvalidAmount) as refused:
             await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=fen, channel="online")
@@ -209,7 +210,7 @@ async def test_deposit_is_a_balanced_transfer(ledger: Ledger, sql: Sql, channel:
     opened = await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=60_000, channel=channel)
     rows = await sql("SELECT code, balance FROM accounts WHERE balance != 0 ORDER BY code")
-    assert rows == sorted([(f"agent:{opened['agent_id']}", 60_000), (source, -60_000)])
+    assert rows == sorted([(f"agent:{opened.agent_id}", 60_000), (source, -60_000)])
 
 
 async def test_deposit_notice_is_queued(agent: dict[str, Any], sql: Sql) -> None:
@@ -249,7 +250,7 @@ async def test_deposit_key_same_fields_returns_the_first_result(agent: dict[str,
     again = await ledger.deposit(key="d-x", msisdn=AGENT, amount_fen=60_000, channel="counter")
     assert again == first
     assert await sql("SELECT COUNT(*) FROM transfers WHERE reference = 'd-x'") == [(1,)]
-    assert (await ledger.agent(AGENT))["balance_fen"] == 50_000 + 60_000
+    assert (await ledger.agent(AGENT)).balance_fen == 50_000 + 60_000
 
 
 @pytest.mark.parametrize("change", [
@@ -265,8 +266,8 @@ async def test_deposit_key_different_fields_is_a_conflict(agent: dict[str, Any],
     await ledger.deposit(key="d-x", **fields)
     with pytest.raises(IdempotencyConflict):
         await ledger.deposit(key="d-x", **{**fields, **change})
-    assert (await ledger.agent(AGENT))["balance_fen"] == 50_000 + 60_000
-    assert (await ledger.agent(OTHER))["balance_fen"] == 0
+    assert (await ledger.agent(AGENT)).balance_fen == 50_000 + 60_000
+    assert (await ledger.agent(OTHER)).balance_fen == 0
 
 
 async def test_concurrent_deposits_with_one_key_move_money_once(agent: dict[str, Any],
@@ -275,8 +276,8 @@ async def test_concurrent_deposits_with_one_key_move_money_once(agent: dict[str,
     results = await asyncio.gather(*[
         ledger.deposit(key="d-burst", msisdn=AGENT, amount_fen=60_000, channel="counter")
         for _ in range(20)])
-    assert len({r["transfer_id"] for r in results}) == 1
-    assert (await ledger.agent(AGENT))["balance_fen"] == 50_000 + 60_000
+    assert len({r.transfer_id for r in results}) == 1
+    assert (await ledger.agent(AGENT)).balance_fen == 50_000 + 60_000
 
 
 # -- commission rate setting (R-16) ---------------------------------------------------------------
@@ -291,7 +292,7 @@ async def test_rate_outside_the_allowed_range_is_refused(agent: dict[str, Any], 
     with pytest.raises(InvalidRate) as refused:
         await ledger.set_flag(msisdn=AGENT, rate_ppm=rate_ppm)
     assert refused.value.rule == "R-16"
-    assert (await ledger.agent(AGENT))["rate_ppm"] == 20_000
+    assert (await ledger.agent(AGENT)).rate_ppm == 20_000
 
 
 async def test_open_with_an_out_of_range_rate_is_refused(ledger: Ledger) -> None:
@@ -304,43 +305,44 @@ async def test_open_with_an_out_of_range_rate_is_refused(ledger: Ledger) -> None
 async def test_agent_rate_defaults_then_follows_the_setting(agent: dict[str, Any],
                                                             ledger: Ledger) -> None:
     """R-16: the rate is per agent, with the settings' default (2%) when none is set."""
-    assert agent["rate_ppm"] == 20_000
-    assert (await ledger.set_flag(msisdn=AGENT, rate_ppm=15_000))["rate_ppm"] == 15_000
-    assert (await open_other(ledger, rate_ppm=0))["rate_ppm"] == 0
+    assert agent.rate_ppm == 20_000
+    assert (await ledger.set_flag(msisdn=AGENT, rate_ppm=15_000)).rate_ppm == 15_000
+    assert (await open_other(ledger, rate_ppm=0)).rate_ppm == 0
 
 
 # -- close (R-6) ----------------------------------------------------------------------------------
 async def spend_to(ledger: Ledger, rate_ppm: int) -> None:
     """Recharge 500 yuan at ``rate_ppm`` so that 500 yuan x rate stays on the account."""
     await ledger.set_flag(msisdn=AGENT, rate_ppm=rate_ppm)
-    await ledger.recharge(key="spend", msisdn=AGENT, kind=TargetKind.MOBILE, target="18900001111",
-                          amount_fen=50_000, tx_password=TX)
+    await ledger.recharge(RechargeRequest(key="spend", msisdn=AGENT, kind=TargetKind.MOBILE,
+                                          target="18900001111",
+                          amount_fen=50_000, tx_password=TX))
 
 
 async def test_close_refunds_a_balance_under_10_yuan(agent: dict[str, Any], ledger: Ledger,
                                                      sql: Sql) -> None:
     """R-6: closing with 9.99 yuan refunds it in full to operator:refunds and closes the agent."""
     await spend_to(ledger, 19_980)  # commission 9.99 yuan is what stays
-    assert (await ledger.agent(AGENT))["balance_fen"] == 999
+    assert (await ledger.agent(AGENT)).balance_fen == 999
     closed = await ledger.close_agent(key="c1", msisdn=AGENT)
-    assert closed["refund_fen"] == 999
-    assert closed["transfer_id"] is not None
+    assert closed.refund_fen == 999
+    assert closed.transfer_id is not None
     view = await ledger.agent(AGENT)
-    assert (view["status"], view["balance_fen"]) == ("closed", 0)
+    assert (view.status, view.balance_fen) == ("closed", 0)
     assert await sql("SELECT balance FROM accounts WHERE code = 'operator:refunds'") == [(999,)]
-    assert await sql("SELECT op, state FROM transfers WHERE id = ?", closed["transfer_id"]) == [
+    assert await sql("SELECT op, state FROM transfers WHERE id = ?", closed.transfer_id) == [
         ("refund", "posted")]
 
 
 async def test_close_refuses_a_balance_of_10_yuan(agent: dict[str, Any], ledger: Ledger) -> None:
     """R-6: 10 yuan or more is not refunded; closing is refused with the reason."""
     await spend_to(ledger, 20_000)
-    assert (await ledger.agent(AGENT))["balance_fen"] == 1_000
+    assert (await ledger.agent(AGENT)).balance_fen == 1_000
     with pytest.raises(CloseRefused) as refused:
         await ledger.close_agent(key="c1", msisdn=AGENT)
     assert refused.value.rule == "R-6"
     assert "10.00" in str(refused.value)
-    assert (await ledger.agent(AGENT))["status"] == "active"
+    assert (await ledger.agent(AGENT)).status == "active"
 
 
 async def test_close_refuses_the_whole_deposit(agent: dict[str, Any], ledger: Ledger) -> None:
@@ -353,7 +355,7 @@ async def test_close_with_nothing_left_moves_no_money(ledger: Ledger, sql: Sql) 
     """R-6: closing an empty account refunds 0 and records no transfer."""
     await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     closed = await ledger.close_agent(key="c1", msisdn=AGENT)
-    assert (closed["refund_fen"], closed["transfer_id"]) == (0, None)
+    assert (closed.refund_fen, closed.transfer_id) == (0, None)
     assert await sql("SELECT COUNT(*) FROM transfers") == [(0,)]
 
 
@@ -361,9 +363,9 @@ async def test_close_queues_a_notice(ledger: Ledger) -> None:
     """R-6: the agent is told by SMS that the account is closed and what was refunded."""
     await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     closed = await ledger.close_agent(key="c1", msisdn=AGENT)
-    [notice] = closed["notices"]
-    assert (notice["to"], notice["kind"]) == (AGENT, "closed")
-    assert "0.00" in notice["text"]
+    [notice] = closed.notices
+    assert (notice.to, notice.kind) == (AGENT, "closed")
+    assert "0.00" in notice.text
 
 
 async def test_close_is_idempotent_by_key(ledger: Ledger) -> None:
@@ -380,8 +382,8 @@ async def test_closed_agent_cannot_recharge_or_change_anything(ledger: Ledger) -
     await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     await ledger.close_agent(key="c1", msisdn=AGENT)
     with pytest.raises(AgentClosed):
-        await ledger.recharge(key="r1", msisdn=AGENT, kind=TargetKind.MOBILE,
-                              target="18900001111", amount_fen=1_000, tx_password=TX)
+        await ledger.recharge(RechargeRequest(key="r1", msisdn=AGENT, kind=TargetKind.MOBILE,
+                              target="18900001111", amount_fen=1_000, tx_password=TX))
     with pytest.raises(AgentClosed):
         await ledger.set_flag(msisdn=AGENT, suspended=True)
     with pytest.raises(AgentClosed):
@@ -395,12 +397,12 @@ async def test_close_refuses_while_a_recharge_is_reserved(agent: dict[str, Any],
     """R-6: money held by an unfinished recharge is not refunded; closing waits for it."""
     await spend_to(ledger, 19_980)
     await ledger.deposit(key="top", msisdn=AGENT, amount_fen=1_000, channel="online")
-    await ledger.op(recharge.begin, key="held", msisdn=AGENT, kind=TargetKind.MOBILE,
-                    target="18900001111", amount_fen=1_000, tx_password=TX)
+    await ledger.op(recharge.begin, request=RechargeRequest(key="held", msisdn=AGENT, kind=TargetKind.MOBILE,
+                    target="18900001111", amount_fen=1_000, tx_password=TX))
     with pytest.raises(StaleState, match="in progress"):
         await ledger.close_agent(key="c1", msisdn=AGENT)
     await ledger.recover()
-    assert (await ledger.agent(AGENT))["reserved_fen"] == 0
+    assert (await ledger.agent(AGENT)).reserved_fen == 0
 
 
 # -- change bound number (R-7) --------------------------------------------------------------------
@@ -408,12 +410,12 @@ async def test_change_bound_number_with_the_management_password(agent: dict[str,
                                                                 ledger: Ledger) -> None:
     """R-7: the agent moves to another CDMA number; the notice goes to the new number."""
     changed = await ledger.change_msisdn(msisdn=AGENT, new_msisdn=OTHER, mgmt_password=MGMT)
-    assert (changed["old_msisdn"], changed["msisdn"]) == (AGENT, OTHER)
-    [notice] = changed["notices"]
-    assert (notice["to"], notice["kind"]) == (OTHER, "msisdn_changed")
+    assert (changed.old_msisdn, changed.msisdn) == (AGENT, OTHER)
+    [notice] = changed.notices
+    assert (notice.to, notice.kind) == (OTHER, "msisdn_changed")
     moved = await ledger.agent(OTHER)
-    assert moved["agent_id"] == agent["agent_id"]
-    assert moved["balance_fen"] == agent["balance_fen"]
+    assert moved.agent_id == agent.agent_id
+    assert moved.balance_fen == agent.balance_fen
     with pytest.raises(UnknownAgent):
         await ledger.agent(AGENT)
 
@@ -427,7 +429,7 @@ async def test_change_bound_number_needs_the_management_password(
     """R-7: rebinding is confirmed by the management password (R-2), nothing else."""
     with pytest.raises(WrongPassword):
         await ledger.change_msisdn(msisdn=AGENT, new_msisdn=OTHER, mgmt_password=password)
-    assert (await ledger.agent(AGENT))["msisdn"] == AGENT
+    assert (await ledger.agent(AGENT)).msisdn == AGENT
 
 
 @pytest.mark.parametrize("number", [
@@ -448,7 +450,7 @@ async def test_change_bound_number_not_to_another_open_agent(agent: dict[str, An
     await open_other(ledger)
     with pytest.raises(DuplicateAgent):
         await ledger.change_msisdn(msisdn=AGENT, new_msisdn=OTHER, mgmt_password=MGMT)
-    assert (await ledger.agent(AGENT))["msisdn"] == AGENT
+    assert (await ledger.agent(AGENT)).msisdn == AGENT
 
 
 async def test_change_bound_number_to_a_closed_agents_number(agent: dict[str, Any],
@@ -457,5 +459,5 @@ async def test_change_bound_number_to_a_closed_agents_number(agent: dict[str, An
     await open_other(ledger)
     await ledger.close_agent(key="c-other", msisdn=OTHER)
     changed = await ledger.change_msisdn(msisdn=AGENT, new_msisdn=OTHER, mgmt_password=MGMT)
-    assert changed["msisdn"] == OTHER
-    assert (await ledger.agent(OTHER))["agent_id"] == agent["agent_id"]
+    assert changed.msisdn == OTHER
+    assert (await ledger.agent(OTHER)).agent_id == agent.agent_id

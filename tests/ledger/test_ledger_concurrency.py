@@ -8,6 +8,7 @@ import pytest
 from ledger_support import AGENT, MGMT, TX, Sql, clean, recharge
 
 from ledger import Ledger
+from ledger.api import RechargeResult
 from simulator.billing import BillingSimulator
 from smsmenu.core.errors import InsufficientFunds
 
@@ -32,14 +33,14 @@ async def test_200_concurrent_recharges_exactly_37_succeed(ledger: Ledger, billi
         *[recharge(ledger, f"burst-{i}", amount_fen, target=f"1890000{i:04d}")
           for i in range(200)],
         return_exceptions=True)
-    succeeded = [r for r in results if isinstance(r, dict)]
+    succeeded = [r for r in results if isinstance(r, RechargeResult)]
     refused = [r for r in results if isinstance(r, InsufficientFunds)]
     assert len(succeeded) == 37
     assert len(refused) == 163
-    assert {r["status"] for r in succeeded} == {"succeeded"}
+    assert {r.status for r in succeeded} == {"succeeded"}
     assert all(e.rule == "R-15" for e in refused)
     view = await ledger.agent(AGENT)
-    assert (view["balance_fen"], view["reserved_fen"]) == (0, 0)
+    assert (view.balance_fen, view.reserved_fen) == (0, 0)
     assert sum(a.balance_fen for a in billing.books.accounts.values()) == 37 * amount_fen
     assert await sql("SELECT status, COUNT(*) FROM recharges GROUP BY status") == [
         ("succeeded", 37)]

@@ -12,6 +12,7 @@ from ledger_support import AGENT, LANDLINE, MGMT, TX, available, clean
 from ledger_support import recharge as do_recharge
 
 from ledger import Ledger, recharge
+from ledger.api import RechargeRequest
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
@@ -41,7 +42,7 @@ async def own_ledger(settings: Settings, billing: BillingSimulator,
         await opened.deposit(key="d1", msisdn=AGENT, amount_fen=50_000, channel="counter")
         billing.open_account(TargetKind.LANDLINE, LANDLINE, "postpaid", bills={"2026-11": 5_000})
         done = await do_recharge(opened, "r1", 5_000, kind=TargetKind.LANDLINE, target=LANDLINE)
-        await opened.reverse(key="rv1", recharge_id=done["recharge_id"], operator="10000")
+        await opened.reverse(key="rv1", recharge_id=done.recharge_id, operator="10000")
         billing.fail_next(1)
         await do_recharge(opened, "r2")
         await do_recharge(opened, "r3")
@@ -65,9 +66,9 @@ async def test_verify_is_clean_after_a_full_scenario(ledger: Ledger, billing: Bi
     failed = await do_recharge(ledger, "r2")
     billing.timeout_next(1, applied=True)
     await do_recharge(ledger, "r3")
-    await ledger.retry(key="retry", msisdn=AGENT, recharge_id=failed["recharge_id"],
+    await ledger.retry(key="retry", msisdn=AGENT, recharge_id=failed.recharge_id,
                        tx_password=TX)
-    await ledger.reverse(key="rv", recharge_id=done["recharge_id"], operator="10000")
+    await ledger.reverse(key="rv", recharge_id=done.recharge_id, operator="10000")
     report = await ledger.verify()
     assert list(report) == INVARIANTS
     assert clean(report), report
@@ -149,8 +150,8 @@ async def test_the_database_itself_refuses_an_overdraft(settings: Settings,
 async def test_stale_pending_transfer_is_reported(agent: dict[str, Any], ledger: Ledger,
                                                   clock: ManualClock) -> None:
     """R-15: a reservation older than its timeout (120 s) is reported, then resolved by recover."""
-    await ledger.op(recharge.begin, key="stuck", msisdn=AGENT, kind=TargetKind.MOBILE,
-                    target="18900001111", amount_fen=10_000, tx_password=TX)
+    await ledger.op(recharge.begin, request=RechargeRequest(key="stuck", msisdn=AGENT, kind=TargetKind.MOBILE,
+                    target="18900001111", amount_fen=10_000, tx_password=TX))
     assert clean(await ledger.verify())
     clock.advance(seconds=120)
     assert clean(await ledger.verify())  # exactly at the timeout: not yet stale

@@ -63,7 +63,7 @@ async def test_five_wrong_management_passwords_never_stop_sms_selling(
     """Five wrong management passwords (a stranger at the web login) lock the web login only:
     the agent still recharges and queries its balance with the transaction password."""
     assert isinstance(await fail(ledger, "mgmt"), WebLocked)
-    assert (await recharge(ledger, "r1"))["status"] == "succeeded"
+    assert (await recharge(ledger, "r1")).status == "succeeded"
     assert await opens(ledger, "tx")
     assert not await opens(ledger, "mgmt")
 
@@ -106,7 +106,7 @@ async def test_the_ladder_30_minutes_then_120_then_an_operator(
     assert "10000" in third.message("zh")
     clock.advance(days=30)
     assert not await opens(ledger, purpose)
-    assert (await ledger.agent(AGENT))[UNTIL[purpose]] == UNTIL_UNLOCKED
+    assert getattr(await ledger.agent(AGENT), UNTIL[purpose]) == UNTIL_UNLOCKED
 
 
 async def test_a_day_of_guessing_gets_fifteen_tries_not_240(
@@ -131,12 +131,12 @@ async def test_attempts_while_locked_neither_count_nor_extend(
         agent: dict[str, Any], ledger: Ledger, clock: ManualClock) -> None:
     """While a lock holds, attempts are refused unchecked: the lock's end and step stay put."""
     await fail(ledger, "tx")
-    before = (await ledger.agent(AGENT))["locked_until"]
+    before = (await ledger.agent(AGENT)).locked_until
     clock.advance(minutes=10)
     for _ in range(10):
         with pytest.raises(AgentLocked):
             await ledger.check_password(AGENT, "tx", "000000")
-    assert (await ledger.agent(AGENT))["locked_until"] == before
+    assert (await ledger.agent(AGENT)).locked_until == before
     clock.advance(minutes=20)
     error = await fail(ledger, "tx", 1)
     assert isinstance(error, WrongPassword) and error.params["left"] == 4
@@ -185,7 +185,7 @@ async def test_operator_unlock_clears_both_locks_and_ladders(
     await fail(ledger, "tx")
     await fail(ledger, "mgmt")
     view = await ledger.set_flag(msisdn=AGENT, unlock=True)
-    assert (view["locked_until"], view["web_locked_until"]) == (None, None)
+    assert (view.locked_until, view.web_locked_until) == (None, None)
     assert await opens(ledger, "tx") and await opens(ledger, "mgmt")
     assert until(await fail(ledger, "tx")) == "11:00"
     assert until(await fail(ledger, "mgmt")) == "11:00"

@@ -16,6 +16,7 @@ from ledger_support import AGENT, CUSTOMER, LANDLINE, MGMT, TX, Sql
 from ledger_support import recharge as do_recharge
 
 from ledger import Ledger, outbox, recharge
+from ledger.api import RechargeRequest
 from ledger.store import schema
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock, iso
@@ -167,9 +168,10 @@ async def test_no_password_appears_in_logs_notices_errors_or_results(
         return result
 
     async def rc(key: str, password: str, **kw: Any) -> Any:
-        return await call(ledger.recharge, key=key, msisdn=AGENT, kind=kw.pop("kind", TargetKind.MOBILE),
-                          target=kw.pop("target", CUSTOMER), amount_fen=kw.pop("amount", 10_000),
-                          tx_password=password, **kw)
+        request = RechargeRequest(key=key, msisdn=AGENT, kind=kw.pop("kind", TargetKind.MOBILE),
+                                  target=kw.pop("target", CUSTOMER),
+                                  amount_fen=kw.pop("amount", 10_000), tx_password=password, **kw)
+        return await call(ledger.recharge, request=request)
 
     caplog.set_level(logging.DEBUG)
     with structlog.testing.capture_logs() as logs:
@@ -190,7 +192,7 @@ async def test_no_password_appears_in_logs_notices_errors_or_results(
         await call(ledger.change_password, msisdn=AGENT, purpose="mgmt", old=MGMT1, new=MGMT2)
         billing.fail_next(1)
         failed = await rc("r5", TX2)
-        await call(ledger.retry, key="retry", msisdn=AGENT, recharge_id=failed["recharge_id"],
+        await call(ledger.retry, key="retry", msisdn=AGENT, recharge_id=failed.recharge_id,
                    tx_password=TX2)
         billing.timeout_next(1, applied=True)
         await rc("r6", TX2)
@@ -202,14 +204,15 @@ async def test_no_password_appears_in_logs_notices_errors_or_results(
         billing.open_account(TargetKind.LANDLINE, LANDLINE, "postpaid", bills={"2026-11": 1_000})
         done = await rc("r9", TX2, kind=TargetKind.LANDLINE, target=LANDLINE, amount=1_000,
                         notice_to="18900002222")
-        await call(ledger.reverse, key="rv", recharge_id=done["recharge_id"], operator="10000")
+        await call(ledger.reverse, key="rv", recharge_id=done.recharge_id, operator="10000")
         await rc("r9", TX2, kind=TargetKind.LANDLINE, target=LANDLINE, amount=2_000)  # key conflict
         for i in range(5):
             await rc(f"lock-{i}", WRONG)
         await rc("locked", TX2)
         await call(ledger.set_flag, msisdn=AGENT, unlock=True)
-        await ledger.op(recharge.begin, key="crash", msisdn=AGENT, kind=TargetKind.MOBILE,
-                        target=CUSTOMER, amount_fen=1_000, tx_password=TX2)
+        await ledger.op(recharge.begin, request=RechargeRequest(key="crash", msisdn=AGENT,
+                                                                kind=TargetKind.MOBILE,
+                        target=CUSTOMER, amount_fen=1_000, tx_password=TX2))
         await call(ledger.recover)
         await call(ledger.change_msisdn, msisdn=AGENT, new_msisdn="18987654321",
                    mgmt_password=MGMT1)  # the old one: wrong

@@ -59,7 +59,7 @@ async def test_five_wrong_in_a_row_lock_for_30_minutes(agent: dict[str, Any], le
     errors = await wrong(ledger, 5)
     assert isinstance(errors[-1], AgentLocked)
     assert errors[-1].params == {"until": "10:30"}
-    assert (await ledger.agent(AGENT))["locked_until"] is not None
+    assert (await ledger.agent(AGENT)).locked_until is not None
     with pytest.raises(AgentLocked):
         await ledger.check_password(AGENT, "tx", TX)
     with pytest.raises(AgentLocked):
@@ -75,9 +75,9 @@ async def test_lock_ends_exactly_at_30_minutes(agent: dict[str, Any], ledger: Le
     await wrong(ledger, 5)
     clock.advance(minutes=30)
     view = await ledger.check_password(AGENT, "tx", TX)
-    assert view["msisdn"] == AGENT
-    assert (await ledger.agent(AGENT))["locked_until"] is None
-    assert (await recharge(ledger, "r1"))["status"] == "succeeded"
+    assert view.msisdn == AGENT
+    assert (await ledger.agent(AGENT)).locked_until is None
+    assert (await recharge(ledger, "r1")).status == "succeeded"
     errors = await wrong(ledger, 1)
     assert errors[0].params["left"] == 4  # type: ignore[attr-defined]
 
@@ -136,9 +136,9 @@ async def test_operator_unlock(agent: dict[str, Any], ledger: Ledger) -> None:
     """R-2: the operator can unlock a locked agent at once."""
     await wrong(ledger, 5)
     view = await ledger.set_flag(msisdn=AGENT, unlock=True)
-    assert view["locked_until"] is None
-    assert (await ledger.check_password(AGENT, "tx", TX))["msisdn"] == AGENT
-    assert (await recharge(ledger, "r1"))["status"] == "succeeded"
+    assert view.locked_until is None
+    assert (await ledger.check_password(AGENT, "tx", TX)).msisdn == AGENT
+    assert (await recharge(ledger, "r1")).status == "succeeded"
 
 
 # -- changing passwords (R-21) --------------------------------------------------------------------
@@ -148,15 +148,15 @@ async def test_change_password(agent: dict[str, Any], ledger: Ledger, purpose: s
                                old: str) -> None:
     """R-21: the agent changes a password by giving the old one; the new one works, the old not."""
     done = await ledger.change_password(msisdn=AGENT, purpose=purpose, old=old, new="808080")
-    assert done["changed"] == purpose
-    [notice] = done["notices"]
-    assert (notice["to"], notice["kind"]) == (AGENT, "password_changed")
-    assert "808080" not in notice["text"] and old not in notice["text"]
-    assert (await ledger.check_password(AGENT, purpose, "808080"))["msisdn"] == AGENT
+    assert done.changed == purpose
+    [notice] = done.notices
+    assert (notice.to, notice.kind) == (AGENT, "password_changed")
+    assert "808080" not in notice.text and old not in notice.text
+    assert (await ledger.check_password(AGENT, purpose, "808080")).msisdn == AGENT
     with pytest.raises(WrongPassword):
         await ledger.check_password(AGENT, purpose, old)
     other, other_password = ("mgmt", MGMT) if purpose == "tx" else ("tx", TX)
-    assert (await ledger.check_password(AGENT, other, other_password))["msisdn"] == AGENT
+    assert (await ledger.check_password(AGENT, other, other_password)).msisdn == AGENT
 
 
 async def test_changed_transaction_password_pays_recharges(agent: dict[str, Any],
@@ -165,7 +165,7 @@ async def test_changed_transaction_password_pays_recharges(agent: dict[str, Any]
     await ledger.change_password(msisdn=AGENT, purpose="tx", old=TX, new="808080")
     with pytest.raises(WrongPassword):
         await recharge(ledger, "r1")
-    assert (await recharge(ledger, "r2", tx_password="808080"))["status"] == "succeeded"
+    assert (await recharge(ledger, "r2", tx_password="808080")).status == "succeeded"
 
 
 @pytest.mark.parametrize("purpose, old", [pytest.param("tx", TX, id="transaction"),
@@ -176,7 +176,7 @@ async def test_change_password_needs_the_old_one(agent: dict[str, Any], ledger: 
     with pytest.raises(WrongPassword):
         await ledger.change_password(msisdn=AGENT, purpose=purpose, old="000000", new="808080")
     assert await failures(sql, purpose) == 1
-    assert (await ledger.check_password(AGENT, purpose, old))["msisdn"] == AGENT
+    assert (await ledger.check_password(AGENT, purpose, old)).msisdn == AGENT
 
 
 @pytest.mark.parametrize("new", [
@@ -191,7 +191,7 @@ async def test_new_password_must_be_six_new_digits(agent: dict[str, Any], ledger
     """R-2: the new password is exactly 6 ASCII digits (and not the old one)."""
     with pytest.raises(InvalidPassword):
         await ledger.change_password(msisdn=AGENT, purpose="tx", old=TX, new=new)
-    assert (await ledger.check_password(AGENT, "tx", TX))["msisdn"] == AGENT
+    assert (await ledger.check_password(AGENT, "tx", TX)).msisdn == AGENT
 
 
 # -- storage --------------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ async def test_another_secret_cannot_check_the_passwords(settings: Settings,
             await stolen.check_password(AGENT, "tx", TX)
     async with await Ledger.open(settings, billing, clock, secret=SECRET) as again:
         await again.set_flag(msisdn=AGENT, unlock=True)
-        assert (await again.check_password(AGENT, "tx", TX))["msisdn"] == AGENT
+        assert (await again.check_password(AGENT, "tx", TX)).msisdn == AGENT
 
 
 async def test_secret_file_is_created_private_and_kept_out_of_the_database(

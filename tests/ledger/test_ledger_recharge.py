@@ -58,7 +58,7 @@ async def test_recharge_amount_is_10_to_1000_yuan_in_tens(ledger: Ledger, billin
     before = await available(ledger)
     if ok:
         done = await recharge(ledger, "r1", fen)
-        assert done["status"] == "succeeded"
+        assert done.status == "succeeded"
         assert boss_balance(billing, MOBILE, CUSTOMER) == fen
     else:
         with pytest.raises(InvalidAmount) as refused:
@@ -83,7 +83,7 @@ async def test_recharge_accepts_each_kinds_number_format(ledger: Ledger, billing
                                                          stored: str) -> None:
     """R-14: landline, PHS and broadband with the area code, mobile without; stored normalised."""
     done = await recharge(ledger, "r1", 1_000, kind=kind, target=target)
-    assert (done["status"], done["kind"], done["target"]) == ("succeeded", kind.value, stored)
+    assert (done.status, done.kind, done.target) == ("succeeded", kind.value, stored)
     assert boss_balance(billing, kind, stored) == 1_000
 
 
@@ -125,8 +125,8 @@ async def test_recharge_refused_when_the_deposit_does_not_cover_it(ledger: Ledge
 async def test_recharge_may_use_the_deposit_to_the_last_fen(ledger: Ledger) -> None:
     """R-15: a charge equal to the balance is allowed; one fen more is not."""
     await ledger.set_flag(msisdn=AGENT, rate_ppm=0)
-    assert (await recharge(ledger, "r1", 49_000))["status"] == "succeeded"
-    assert (await recharge(ledger, "r2", 1_000))["status"] == "succeeded"
+    assert (await recharge(ledger, "r1", 49_000)).status == "succeeded"
+    assert (await recharge(ledger, "r2", 1_000)).status == "succeeded"
     assert await available(ledger) == 0
     with pytest.raises(InsufficientFunds):
         await recharge(ledger, "r3", 1_000)
@@ -136,19 +136,19 @@ async def test_suspended_phone_refuses_recharge_and_resume_allows_it(ledger: Led
                                                                      sql: Sql) -> None:
     """R-5: while the agent's own phone is suspended no recharge is allowed; resuming allows it."""
     await ledger.set_flag(msisdn=AGENT, suspended=True)
-    assert (await ledger.agent(AGENT))["phone_suspended"] is True
+    assert (await ledger.agent(AGENT)).phone_suspended is True
     with pytest.raises(AgentSuspended) as refused:
         await recharge(ledger, "r1")
     assert refused.value.rule == "R-5"
     assert await sql("SELECT id FROM recharges") == []
     await ledger.set_flag(msisdn=AGENT, suspended=False)
-    assert (await recharge(ledger, "r2"))["status"] == "succeeded"
+    assert (await recharge(ledger, "r2")).status == "succeeded"
 
 
 async def test_agent_may_recharge_its_own_number(ledger: Ledger, billing: BillingSimulator) -> None:
     """R-11: money may flow from the recharge account to the agent's own personal phone."""
     done = await recharge(ledger, "own", 10_000, target=AGENT)
-    assert done["status"] == "succeeded"
+    assert done.status == "succeeded"
     assert boss_balance(billing, MOBILE, AGENT) == 10_000
     assert await available(ledger) == 50_000 - 9_800
 
@@ -173,12 +173,12 @@ async def test_commission_at_the_default_rate_is_settled_in_real_time(
     """R-16: at the default 2% the agent pays 98 yuan for 100, the customer gets 100."""
     before = await books(sql)
     done = await recharge(ledger, "r1", 10_000)
-    assert (done["commission_fen"], done["charge_fen"]) == (200, 9_800)
+    assert (done.commission_fen, done.charge_fen) == (200, 9_800)
     after = await books(sql)
     moved = {code: after[code] - before[code] for code in after if after[code] != before[code]}
     assert moved == {"agent:1": -9_800, "expense:commission": -200, "settlement:mobile": 10_000}
     assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
-    assert (await ledger.agent(AGENT))["reserved_fen"] == 0
+    assert (await ledger.agent(AGENT)).reserved_fen == 0
 
 
 @pytest.mark.parametrize("rate_ppm, fen, commission", [
@@ -194,13 +194,13 @@ async def test_commission_at_a_per_agent_rate_rounds_down(ledger: Ledger, rate_p
     """R-16: the per-agent rate set by the operator applies; a fraction of a fen is dropped."""
     await ledger.set_flag(msisdn=AGENT, rate_ppm=rate_ppm)
     done = await recharge(ledger, "r1", fen)
-    assert (done["commission_fen"], done["charge_fen"]) == (commission, fen - commission)
+    assert (done.commission_fen, done.charge_fen) == (commission, fen - commission)
     assert await available(ledger) == 50_000 - (fen - commission)
 
 
 # -- notices (R-17) -------------------------------------------------------------------------------
 def sent(done: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(n["to"], n["kind"]) for n in done["notices"]]
+    return [(n.to, n.kind) for n in done.notices]
 
 
 @pytest.mark.parametrize("kind, target, notice_to, customer", [
@@ -222,8 +222,8 @@ async def test_success_notices_go_to_agent_and_customer(ledger: Ledger, sql: Sql
     assert sent(done) == expected
     assert await sql("SELECT to_msisdn, kind FROM outbox WHERE kind IN ('receipt', 'customer') "
                      "ORDER BY id") == expected
-    receipt = done["notices"][0]["text"]
-    assert "50.00" in receipt and done["reference"] in receipt
+    receipt = done.notices[0].text
+    assert "50.00" in receipt and done.reference in receipt
 
 
 @pytest.mark.parametrize("kind, target", [
@@ -258,13 +258,13 @@ async def test_billing_failure_fails_the_recharge_and_charges_nothing(
     """R-18: a recharge BOSS refuses is failed, voided (nothing charged) and listed for retry."""
     billing.fail_next(1)
     done = await recharge(ledger, "r1")
-    assert done["status"] == "failed"
-    assert done["failure"] == "declined: simulated failure"
+    assert done.status == "failed"
+    assert done.failure == "declined: simulated failure"
     assert sent(done) == [(AGENT, "recharge_failed")]
-    assert (await ledger.agent(AGENT))["balance_fen"] == 50_000
-    assert (await ledger.agent(AGENT))["reserved_fen"] == 0
+    assert (await ledger.agent(AGENT)).balance_fen == 50_000
+    assert (await ledger.agent(AGENT)).reserved_fen == 0
     assert boss_balance(billing, MOBILE, CUSTOMER) == 0
-    assert [r.id for r in await ledger.failed(AGENT)] == [done["recharge_id"]]
+    assert [r.id for r in await ledger.failed(AGENT)] == [done.recharge_id]
 
 
 async def test_billing_timeout_applied_is_resolved_as_success(ledger: Ledger,
@@ -272,7 +272,7 @@ async def test_billing_timeout_applied_is_resolved_as_success(ledger: Ledger,
     """R-16: a credit that timed out but was applied at BOSS is found by status and posted."""
     billing.timeout_next(1, applied=True)
     done = await recharge(ledger, "r1")
-    assert done["status"] == "succeeded"
+    assert done.status == "succeeded"
     assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
     assert await available(ledger) == 50_000 - 9_800
     assert await ledger.failed(AGENT) == []
@@ -283,10 +283,10 @@ async def test_billing_timeout_not_seen_stays_pending(ledger: Ledger,
     """A credit that timed out and BOSS has not seen (yet) is unknown: held, never voided."""
     billing.timeout_next(1, applied=False)
     done = await recharge(ledger, "r1")
-    assert (done["status"], done["failure"]) == ("pending", None)
+    assert (done.status, done.failure) == ("pending", None)
     assert sent(done) == [(AGENT, "recharge_pending")]
     assert await available(ledger) == 50_000 - 9_800
-    assert (await ledger.agent(AGENT))["reserved_fen"] == 9_800
+    assert (await ledger.agent(AGENT)).reserved_fen == 9_800
     assert await ledger.failed(AGENT) == []
 
 
@@ -295,15 +295,15 @@ async def test_late_credit_after_a_timeout_is_posted_not_given_away(
     """Issue 9 defect 2: BOSS applies a timed-out credit a moment later: the agent is charged."""
     billing.timeout_next(1, applied=False)
     done = await recharge(ledger, "r1")
-    await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, done["reference"])  # arrives late
+    await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, done.reference)  # arrives late
     clock.advance(seconds=10)
     assert await ledger.recover(retry_after=dt.timedelta(seconds=10)) == {
         "posted": 1, "voided": 0, "kept": 0}
-    after = await ledger.get_recharge(done["recharge_id"])
+    after = await ledger.get_recharge(done.recharge_id)
     assert after.status == "succeeded"
     assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
     assert await available(ledger) == 50_000 - 9_800
-    assert (await ledger.agent(AGENT))["reserved_fen"] == 0
+    assert (await ledger.agent(AGENT)).reserved_fen == 0
 
 
 async def test_unknown_credit_is_resent_under_its_reference_once(
@@ -317,7 +317,7 @@ async def test_unknown_credit_is_resent_under_its_reference_once(
     assert (await ledger.recover(retry_after=dt.timedelta(seconds=10)))["posted"] == 1
     assert (await ledger.recover())["posted"] == 0
     assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
-    assert (await ledger.get_recharge(done["recharge_id"])).status == "succeeded"
+    assert (await ledger.get_recharge(done.recharge_id)).status == "succeeded"
 
 
 async def test_unknown_credit_is_cancelled_after_give_up_and_voided(
@@ -334,9 +334,9 @@ async def test_unknown_credit_is_cancelled_after_give_up_and_voided(
     assert (await ledger.recover())["kept"] == 1  # the cancel cannot reach BOSS either: held
     billing.down = False
     assert (await ledger.recover())["voided"] == 1
-    after = await ledger.get_recharge(done["recharge_id"])
+    after = await ledger.get_recharge(done.recharge_id)
     assert (after.status, after.failure) == ("failed", "cancelled")
-    late = await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, done["reference"])
+    late = await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, done.reference)
     assert (late.ok, late.reason) == (False, "cancelled")
     assert boss_balance(billing, MOBILE, CUSTOMER) == 0
     assert await available(ledger) == 50_000
@@ -350,10 +350,10 @@ async def test_cancel_of_an_applied_credit_posts_it(
     billing.timeout_next(1, applied=True)
     monkeypatch.setattr(billing, "status", unreachable)
     done = await recharge(ledger, "r1")
-    assert done["status"] == "pending"  # applied, but BOSS could not say so after the timeout
+    assert done.status == "pending"  # applied, but BOSS could not say so after the timeout
     monkeypatch.undo()
-    cancelled = await ledger.cancel(done["recharge_id"], operator="li")
-    assert cancelled["status"] == "succeeded"
+    cancelled = await ledger.cancel(done.recharge_id, operator="li")
+    assert cancelled.status == "succeeded"
     assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
     assert await available(ledger) == 50_000 - 9_800
 
@@ -363,7 +363,7 @@ async def test_billing_unavailable_fails_the_recharge(ledger: Ledger,
     """R-18: with BOSS down the recharge fails without charging and can be retried later."""
     billing.down = True
     done = await recharge(ledger, "r1")
-    assert (done["status"], done["failure"]) == ("failed", "unavailable")
+    assert (done.status, done.failure) == ("failed", "unavailable")
     billing.down = False
     assert await available(ledger) == 50_000
     assert len(await ledger.failed(AGENT)) == 1
@@ -375,8 +375,8 @@ async def test_repeated_key_returns_the_first_recharge(ledger: Ledger, billing: 
     """R-15: a recharge repeated with its key (a re-sent SMS) is charged once."""
     first = await recharge(ledger, "sms-1")
     again = await recharge(ledger, "sms-1")
-    assert again["recharge_id"] == first["recharge_id"]
-    assert again["status"] == "succeeded" and again["notices"] == []
+    assert again.recharge_id == first.recharge_id
+    assert again.status == "succeeded" and again.notices == ()
     assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
     assert await available(ledger) == 50_000 - 9_800
     assert await sql("SELECT COUNT(*) FROM recharges") == [(1,)]
@@ -388,7 +388,7 @@ async def test_repeated_key_of_a_failed_recharge_does_not_try_again(
     billing.fail_next(1)
     first = await recharge(ledger, "sms-1")
     again = await recharge(ledger, "sms-1")
-    assert (again["recharge_id"], again["status"]) == (first["recharge_id"], "failed")
+    assert (again.recharge_id, again.status) == (first.recharge_id, "failed")
     assert boss_balance(billing, MOBILE, CUSTOMER) == 0
     assert len(billing.books.entries) == 1
 
@@ -414,8 +414,8 @@ async def test_concurrent_repeats_of_one_key_charge_once(ledger: Ledger, billing
     """R-15: the same key sent 20 times at once yields one recharge, one credit, one charge."""
     billing.latency = latency
     results = await asyncio.gather(*[recharge(ledger, "sms-1") for _ in range(20)])
-    assert len({r["recharge_id"] for r in results}) == 1
-    assert {r["status"] for r in results} == {"succeeded"}
+    assert len({r.recharge_id for r in results}) == 1
+    assert {r.status for r in results} == {"succeeded"}
     assert boss_balance(billing, MOBILE, CUSTOMER) == 10_000
     assert await available(ledger) == 50_000 - 9_800
     assert await sql("SELECT COUNT(*) FROM recharges") == [(1,)]
@@ -432,10 +432,10 @@ async def test_history_between_two_dates(ledger: Ledger, clock: ManualClock) -> 
     clock.advance(days=1)
     third = await recharge(ledger, "r3", 3_000)
     ids = [r.id for r in await ledger.records(AGENT)]
-    assert ids == [third["recharge_id"], second["recharge_id"], first["recharge_id"]]
+    assert ids == [third.recharge_id, second.recharge_id, first.recharge_id]
     window = await ledger.records(AGENT, start + dt.timedelta(hours=12),
                                   start + dt.timedelta(days=2))
-    assert [r.id for r in window] == [second["recharge_id"]]
+    assert [r.id for r in window] == [second.recharge_id]
 
 
 async def test_customer_lookup_by_number(ledger: Ledger) -> None:
@@ -443,4 +443,4 @@ async def test_customer_lookup_by_number(ledger: Ledger) -> None:
     done = await recharge(ledger, "r1", 1_000)
     await recharge(ledger, "r2", 1_000, target="18900002222")
     found = await ledger.read(queries.by_target(CUSTOMER))
-    assert [(r.id, r.amount) for r in found] == [(done["recharge_id"], 1_000)]
+    assert [(r.id, r.amount) for r in found] == [(done.recharge_id, 1_000)]

@@ -13,6 +13,7 @@ from ledger_support import AGENT, CUSTOMER, LANDLINE, MGMT, TX, Sql, available, 
 from ledger_support import recharge as do_recharge
 
 from ledger import Ledger, recharge, reversal
+from ledger.api import RechargeRequest
 from ledger.recharge import Recharge
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
@@ -25,8 +26,9 @@ SECRET = b"k" * 32
 async def crash_after_begin(ledger: Ledger, key: str = "r1", amount_fen: int = 10_000,
                             target: str = CUSTOMER) -> Recharge:
     """The money is held, then the process "dies" before billing's answer is recorded."""
-    r = (await ledger.op(recharge.begin, key=key, msisdn=AGENT, kind=TargetKind.MOBILE,
-                        target=target, amount_fen=amount_fen, tx_password=TX)).recharge
+    r = (await ledger.op(recharge.begin, request=RechargeRequest(key=key, msisdn=AGENT,
+                                                                 kind=TargetKind.MOBILE,
+                        target=target, amount_fen=amount_fen, tx_password=TX))).recharge
     assert r.status == "pending"
     return r
 
@@ -50,14 +52,14 @@ async def test_reservation_boss_applied_is_posted(agent: dict[str, Any], ledger:
     """R-16: BOSS credited the customer before the crash: recovery posts the charge, once."""
     r = await crash_after_begin(ledger)
     assert await available(ledger) == 50_000 - 9_800  # held, not yet posted
-    assert (await ledger.agent(AGENT))["reserved_fen"] == 9_800
+    assert (await ledger.agent(AGENT)).reserved_fen == 9_800
     await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, r.reference)
     assert await ledger.recover() == {"posted": 1, "voided": 0, "kept": 0}
     done = await ledger.get_recharge(r.id)
     assert done.status == "succeeded"
     assert boss_balance(billing) == 10_000
     view = await ledger.agent(AGENT)
-    assert (view["balance_fen"], view["reserved_fen"]) == (50_000 - 9_800, 0)
+    assert (view.balance_fen, view.reserved_fen) == (50_000 - 9_800, 0)
     assert await sql("SELECT kind FROM outbox WHERE kind IN ('receipt', 'customer')") == [
         ("receipt",), ("customer",)]
 
@@ -92,7 +94,7 @@ async def test_reservation_kept_while_boss_is_down(agent: dict[str, Any], ledger
     billing.down = True
     assert await ledger.recover() == {"posted": 0, "voided": 0, "kept": 1}
     assert (await ledger.get_recharge(r.id)).status == "pending"
-    assert (await ledger.agent(AGENT))["reserved_fen"] == 9_800
+    assert (await ledger.agent(AGENT)).reserved_fen == 9_800
     billing.down = False
     assert await ledger.recover() == {"posted": 1, "voided": 0, "kept": 0}
     assert boss_balance(billing) == 10_000
@@ -123,11 +125,11 @@ async def test_pending_reversal_is_settled(agent: dict[str, Any], ledger: Ledger
     """R-23: a reversal whose BOSS answer was lost is carried out by recovery."""
     billing.open_account(TargetKind.LANDLINE, LANDLINE, "postpaid", bills={"2026-11": 10_000})
     done = await do_recharge(ledger, "r1", kind=TargetKind.LANDLINE, target=LANDLINE)
-    rv = await ledger.op(reversal.begin, key="rv1", recharge_id=done["recharge_id"],
+    rv = await ledger.op(reversal.begin, key="rv1", recharge_id=done.recharge_id,
                          operator="10000", customer_balance=10_000)
-    assert rv["status"] == "pending"
+    assert rv.status == "pending"
     assert await ledger.recover() == {"posted": 1, "voided": 0, "kept": 0}
-    assert (await ledger.get_recharge(done["recharge_id"])).status == "reversed"
+    assert (await ledger.get_recharge(done.recharge_id)).status == "reversed"
     assert await available(ledger) == 50_000
     assert boss_balance(billing, LANDLINE, TargetKind.LANDLINE) == 0
 
@@ -159,7 +161,7 @@ async def test_restart_then_recover(settings: Settings, billing: BillingSimulato
         assert boss_balance(billing) == credited
         charged = 9_800 if status == "succeeded" else 0
         view = await after.agent(AGENT)
-        assert (view["balance_fen"], view["reserved_fen"]) == (50_000 - charged, 0)
+        assert (view.balance_fen, view.reserved_fen) == (50_000 - charged, 0)
         assert clean(await after.verify())
 
 
@@ -192,10 +194,10 @@ async def test_restart_during_a_retry_of_an_applied_credit_pays_once(
         billing.down = True
         failed = await do_recharge(before, "r1")
         billing.down = False
-        assert failed["status"] == "failed"
-        await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, failed["reference"])
+        assert failed.status == "failed"
+        await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, failed.reference)
         pending = (await before.op(recharge.begin_retry, key="retry", msisdn=AGENT,
-                                   recharge_id=failed["recharge_id"], tx_password=TX)).recharge
+                                   recharge_id=failed.recharge_id, tx_password=TX)).recharge
         assert pending.status == "pending"
     async with opened(settings, billing, clock) as after:
         assert await after.recover() == {"posted": 1, "voided": 0, "kept": 0}
@@ -208,8 +210,9 @@ async def test_restart_during_a_retry_of_an_applied_credit_pays_once(
 async def test_reservations_whose_caller_went_away_are_resolved_while_serving(
         ledger: Ledger, agent: dict[str, object]) -> None:
     """A reservation left by a cancelled caller is settled by the periodic recovery, not at restart."""
-    held = (await ledger.op(recharge.begin, key="gone", msisdn=AGENT, kind=TargetKind.MOBILE,
-                           target="18900001111", amount_fen=1_000, tx_password=TX)).recharge
+    held = (await ledger.op(recharge.begin, request=RechargeRequest(key="gone", msisdn=AGENT,
+                                                                    kind=TargetKind.MOBILE,
+                           target="18900001111", amount_fen=1_000, tx_password=TX))).recharge
     task = asyncio.create_task(ledger.recover_forever(0.01, dt.timedelta(0)))
     try:
         for _ in range(200):

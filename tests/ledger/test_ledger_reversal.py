@@ -32,7 +32,7 @@ async def bill_paid(ledger: Ledger, billing: BillingSimulator, clock: ManualCloc
         billing.open_account(kind, number, account_type,  # type: ignore[arg-type]
                              bills={month: amount_fen} if account_type == "postpaid" else None)
     done = await recharge(ledger, key, amount_fen, kind=kind, target=number)
-    assert done["status"] == "succeeded"
+    assert done.status == "succeeded"
     return done
 
 
@@ -59,25 +59,25 @@ async def test_reversal_posts_the_inverse_of_the_recharge(ledger: Ledger, billin
     """R-23: a reversal takes the amount back from the customer and refunds amount - commission."""
     before = dict(await sql("SELECT code, balance FROM accounts"))
     done = await bill_paid(ledger, billing, clock)
-    assert (done["account_type"], done["bill_month"]) == ("postpaid", "2026-11")
+    assert (done.account_type, done.bill_month) == ("postpaid", "2026-11")
     assert await available(ledger) == 50_000 - 9_800
     clock.advance(minutes=10)
-    rv = await reverse(ledger, done["recharge_id"])
-    assert rv["status"] == "succeeded" and rv["month"] == "2026-11"
-    assert (await ledger.get_recharge(done["recharge_id"])).status == "reversed"
+    rv = await reverse(ledger, done.recharge_id)
+    assert rv.status == "succeeded" and rv.month == "2026-11"
+    assert (await ledger.get_recharge(done.recharge_id)).status == "reversed"
     assert await available(ledger) == 50_000
     assert dict(await sql("SELECT code, balance FROM accounts")) == before
     legs = await sql("SELECT a.code, p.amount FROM postings p JOIN accounts a "
                      "ON a.id = p.account_id WHERE p.transfer_id = ? ORDER BY a.code",
-                     rv["transfer_id"])
+                     rv.transfer_id)
     assert legs == [("agent:1", 9_800), ("expense:commission", 200),
                     ("settlement:landline", -10_000)]
     account = billing.account(TargetKind.LANDLINE, LANDLINE)
     assert account is not None and account.balance_fen == 0
     assert account.bills["2026-11"].paid_fen == 0
-    [notice] = rv["notices"]
-    assert (notice["to"], notice["kind"]) == (AGENT, "reversal")
-    assert done["reference"] in notice["text"]
+    [notice] = rv.notices
+    assert (notice.to, notice.kind) == (AGENT, "reversal")
+    assert done.reference in notice.text
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, id=k.value) for k in TargetKind])
@@ -86,7 +86,7 @@ async def test_reversal_allowed_for_each_postpaid_kind(ledger: Ledger, billing: 
                                                        kind: TargetKind) -> None:
     """R-24: postpaid landline, CDMA mobile, PHS and broadband accounts may be reversed."""
     done = await bill_paid(ledger, billing, clock, kind=kind)
-    assert (await reverse(ledger, done["recharge_id"]))["status"] == "succeeded"
+    assert (await reverse(ledger, done.recharge_id)).status == "succeeded"
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, id=k.value) for k in TargetKind])
@@ -94,8 +94,8 @@ async def test_reversal_refused_for_prepaid_accounts(ledger: Ledger, billing: Bi
                                                      clock: ManualClock, kind: TargetKind) -> None:
     """R-24: a prepaid top-up is never reversed."""
     done = await bill_paid(ledger, billing, clock, kind=kind, account_type="prepaid")
-    assert done["account_type"] == "prepaid"
-    await refused(ledger, done["recharge_id"], "prepaid", "R-24")
+    assert done.account_type == "prepaid"
+    await refused(ledger, done.recharge_id, "prepaid", "R-24")
 
 
 # -- 30 minutes (R-25) ----------------------------------------------------------------------------
@@ -104,7 +104,7 @@ async def test_reversal_allowed_at_exactly_30_minutes(ledger: Ledger, billing: B
     """R-25: a reversal reported exactly 30 minutes after the recharge is still in time."""
     done = await bill_paid(ledger, billing, clock)
     clock.advance(minutes=30)
-    assert (await reverse(ledger, done["recharge_id"]))["status"] == "succeeded"
+    assert (await reverse(ledger, done.recharge_id)).status == "succeeded"
 
 
 async def test_reversal_refused_at_30_minutes_and_one_second(ledger: Ledger,
@@ -113,7 +113,7 @@ async def test_reversal_refused_at_30_minutes_and_one_second(ledger: Ledger,
     """R-25: more than 30 minutes after the recharge the reversal is refused."""
     done = await bill_paid(ledger, billing, clock)
     clock.advance(minutes=30, seconds=1)
-    await refused(ledger, done["recharge_id"], "late", "R-25")
+    await refused(ledger, done.recharge_id, "late", "R-25")
 
 
 # -- invoice (R-25) -------------------------------------------------------------------------------
@@ -122,9 +122,9 @@ async def test_reversal_refused_once_the_customer_took_an_invoice(ledger: Ledger
                                                                   clock: ManualClock) -> None:
     """R-25: the customer already took an invoice for the recharge."""
     done = await bill_paid(ledger, billing, clock)
-    marked = await ledger.mark_invoice(done["recharge_id"])
-    assert marked["invoice_taken"] == 1
-    await refused(ledger, done["recharge_id"], "invoice", "R-25")
+    marked = await ledger.mark_invoice(done.recharge_id)
+    assert marked.invoice_taken == 1
+    await refused(ledger, done.recharge_id, "invoice", "R-25")
 
 
 # -- last day of the month and cross-month (R-25) -------------------------------------------------
@@ -146,9 +146,9 @@ async def test_reversal_refused_on_the_last_day_of_the_month(ledger: Ledger,
     done = await bill_paid(ledger, billing, clock)
     clock.advance(minutes=10)
     if allowed:
-        assert (await reverse(ledger, done["recharge_id"]))["status"] == "succeeded"
+        assert (await reverse(ledger, done.recharge_id)).status == "succeeded"
     else:
-        await refused(ledger, done["recharge_id"], "month_end", "R-25")
+        await refused(ledger, done.recharge_id, "month_end", "R-25")
 
 
 async def test_last_day_of_month_is_local_time(ledger: Ledger, billing: BillingSimulator,
@@ -157,7 +157,7 @@ async def test_last_day_of_month_is_local_time(ledger: Ledger, billing: BillingS
     clock.set("2026-11-29T23:50:00")  # 15:50 UTC on the 29th
     done = await bill_paid(ledger, billing, clock)
     clock.advance(minutes=20)  # 00:10 on the 30th in Shanghai, still the 29th in UTC
-    await refused(ledger, done["recharge_id"], "month_end", "R-25")
+    await refused(ledger, done.recharge_id, "month_end", "R-25")
 
 
 async def test_reversal_refused_when_the_bill_paid_was_of_another_month(
@@ -165,11 +165,11 @@ async def test_reversal_refused_when_the_bill_paid_was_of_another_month(
     """R-25: a recharge at 23:50 on 30 Nov paid November's bill; on 1 Dec it cannot be reversed."""
     clock.set("2026-11-30T23:50:00")
     done = await bill_paid(ledger, billing, clock)
-    assert done["bill_month"] == "2026-11"
+    assert done.bill_month == "2026-11"
     clock.set("2026-12-01T00:10:00")  # within 30 minutes, not a last day
-    checks = dict(await ledger.reversal_checks(done["recharge_id"]))
+    checks = dict(await ledger.reversal_checks(done.recharge_id))
     assert checks["late"] and checks["month_end"] and checks["monthly"]
-    await refused(ledger, done["recharge_id"], "other_month", "R-25")
+    await refused(ledger, done.recharge_id, "other_month", "R-25")
 
 
 # -- once a month (R-23) --------------------------------------------------------------------------
@@ -178,12 +178,12 @@ async def test_one_reversal_per_agent_per_month(ledger: Ledger, billing: Billing
     """R-23: a second reversal in the same month is refused; next month one is allowed again."""
     first = await bill_paid(ledger, billing, clock, "r1")
     second = await bill_paid(ledger, billing, clock, "r2")
-    assert (await reverse(ledger, first["recharge_id"], "rv-1"))["status"] == "succeeded"
-    await refused(ledger, second["recharge_id"], "monthly", "R-23", key="rv-2")
+    assert (await reverse(ledger, first.recharge_id, "rv-1")).status == "succeeded"
+    await refused(ledger, second.recharge_id, "monthly", "R-23", key="rv-2")
     clock.set("2026-12-10T10:00:00")
     third = await bill_paid(ledger, billing, clock, "r3")
-    assert third["bill_month"] == "2026-12"
-    assert (await reverse(ledger, third["recharge_id"], "rv-3"))["status"] == "succeeded"
+    assert third.bill_month == "2026-12"
+    assert (await reverse(ledger, third.recharge_id, "rv-3")).status == "succeeded"
 
 
 async def test_reversal_refused_by_boss_does_not_use_the_month(ledger: Ledger,
@@ -193,11 +193,11 @@ async def test_reversal_refused_by_boss_does_not_use_the_month(ledger: Ledger,
     """R-23: a reversal BOSS could not carry out is voided; the month's reversal is still free."""
     done = await bill_paid(ledger, billing, clock)
     billing.fail_next(1)
-    rv = await reverse(ledger, done["recharge_id"], "rv-1")
-    assert rv["status"] == "failed" and rv["notices"] == []
-    assert (await ledger.get_recharge(done["recharge_id"])).status == "succeeded"
+    rv = await reverse(ledger, done.recharge_id, "rv-1")
+    assert rv.status == "failed" and rv.notices == ()
+    assert (await ledger.get_recharge(done.recharge_id)).status == "succeeded"
     assert await available(ledger) == 50_000 - 9_800
-    assert (await reverse(ledger, done["recharge_id"], "rv-2"))["status"] == "succeeded"
+    assert (await reverse(ledger, done.recharge_id, "rv-2")).status == "succeeded"
     assert await sql("SELECT status FROM reversals ORDER BY id") == [("failed",), ("succeeded",)]
 
 
@@ -206,8 +206,8 @@ async def test_a_reversed_recharge_cannot_be_reversed_again(ledger: Ledger,
                                                             clock: ManualClock) -> None:
     """R-23: a recharge is reversed at most once."""
     done = await bill_paid(ledger, billing, clock)
-    await reverse(ledger, done["recharge_id"], "rv-1")
-    await refused(ledger, done["recharge_id"], "reversed", "R-23", key="rv-2")
+    await reverse(ledger, done.recharge_id, "rv-1")
+    await refused(ledger, done.recharge_id, "reversed", "R-23", key="rv-2")
 
 
 async def test_a_failed_recharge_cannot_be_reversed(ledger: Ledger, billing: BillingSimulator,
@@ -215,17 +215,17 @@ async def test_a_failed_recharge_cannot_be_reversed(ledger: Ledger, billing: Bil
     """R-23: only a completed recharge can be reversed."""
     billing.fail_next(1)
     failed = await recharge(ledger, "r1")
-    assert failed["status"] == "failed"
-    await refused(ledger, failed["recharge_id"], "not_done", "R-23")
+    assert failed.status == "failed"
+    await refused(ledger, failed.recharge_id, "not_done", "R-23")
 
 
 async def test_reversal_key_repeated_returns_the_first(ledger: Ledger, billing: BillingSimulator,
                                                        clock: ManualClock) -> None:
     """R-23: a reversal repeated with its key is carried out once."""
     done = await bill_paid(ledger, billing, clock)
-    first = await reverse(ledger, done["recharge_id"], "rv-1")
-    again = await reverse(ledger, done["recharge_id"], "rv-1")
-    assert (again["id"], again["status"]) == (first["id"], "succeeded")
+    first = await reverse(ledger, done.recharge_id, "rv-1")
+    again = await reverse(ledger, done.recharge_id, "rv-1")
+    assert (again.id, again.status) == (first.id, "succeeded")
     assert await available(ledger) == 50_000
 
 
@@ -237,7 +237,7 @@ async def test_reversal_refused_when_the_customer_balance_no_longer_covers_it(
     account = billing.account(TargetKind.LANDLINE, LANDLINE)
     assert account is not None
     account.balance_fen -= 1
-    await refused(ledger, done["recharge_id"], "balance", "R-25")
+    await refused(ledger, done.recharge_id, "balance", "R-25")
 
 
 async def test_reversal_needs_boss_to_know_the_balance(ledger: Ledger, billing: BillingSimulator,
@@ -246,11 +246,11 @@ async def test_reversal_needs_boss_to_know_the_balance(ledger: Ledger, billing: 
     done = await bill_paid(ledger, billing, clock)
     billing.down = True
     with pytest.raises(BillingUnavailable):
-        await reverse(ledger, done["recharge_id"])
-    checks = dict(await ledger.reversal_checks(done["recharge_id"]))
+        await reverse(ledger, done.recharge_id)
+    checks = dict(await ledger.reversal_checks(done.recharge_id))
     assert checks["balance"] is None
     billing.down = False
-    assert (await ledger.get_recharge(done["recharge_id"])).status == "succeeded"
+    assert (await ledger.get_recharge(done.recharge_id)).status == "succeeded"
 
 
 # -- the checks, listed ---------------------------------------------------------------------------
@@ -258,7 +258,7 @@ async def test_reversal_checks_lists_every_check(ledger: Ledger, billing: Billin
                                                  clock: ManualClock) -> None:
     """R-23..R-25: reversal_checks names every check in order, all passing for a fresh recharge."""
     done = await bill_paid(ledger, billing, clock)
-    checks = await ledger.reversal_checks(done["recharge_id"])
+    checks = await ledger.reversal_checks(done.recharge_id)
     assert checks == [(name, True) for name in CHECKS]
 
 
@@ -297,13 +297,13 @@ async def test_reversal_checks_report_each_failure(ledger: Ledger, billing: Bill
                                                    failing: set[str]) -> None:
     """R-25: reversal_checks reports pass/fail for every check, not only the first refusal."""
     done = await bill_paid(ledger, billing, clock)
-    await setup(ledger, billing, clock, done["recharge_id"])
-    checks = await ledger.reversal_checks(done["recharge_id"])
+    await setup(ledger, billing, clock, done.recharge_id)
+    checks = await ledger.reversal_checks(done.recharge_id)
     assert [name for name, _ in checks] == CHECKS
     assert {name for name, passed in checks if passed is False} == failing
     first = next(name for name, passed in checks if passed is False)
     with pytest.raises(ReversalRefused) as refusal:
-        await reverse(ledger, done["recharge_id"])
+        await reverse(ledger, done.recharge_id)
     assert refusal.value.check == first
 
 
@@ -311,8 +311,8 @@ async def test_reversal_checks_after_a_reversal(ledger: Ledger, billing: Billing
                                                 clock: ManualClock) -> None:
     """R-23: after its reversal a recharge fails the "reversed" and "monthly" checks."""
     done = await bill_paid(ledger, billing, clock)
-    await reverse(ledger, done["recharge_id"])
-    checks = dict(await ledger.reversal_checks(done["recharge_id"]))
+    await reverse(ledger, done.recharge_id)
+    checks = dict(await ledger.reversal_checks(done.recharge_id))
     assert checks["reversed"] is False and checks["monthly"] is False
     assert checks["not_done"] is True
 
@@ -328,9 +328,9 @@ async def test_a_repeated_reversal_key_never_voids_what_boss_may_have_applied(
         raise BillingUnavailable()
     billing.timeout_next(1, applied=True)
     monkeypatch.setattr(billing, "status", unreachable)
-    assert (await reverse(ledger, done["recharge_id"]))["status"] == "pending"
+    assert (await reverse(ledger, done.recharge_id)).status == "pending"
     monkeypatch.setattr(billing, "reverse", unreachable)
-    assert (await reverse(ledger, done["recharge_id"]))["status"] == "pending"
+    assert (await reverse(ledger, done.recharge_id)).status == "pending"
     monkeypatch.undo()
     assert (await ledger.recover())["posted"] == 1
-    assert (await ledger.get_recharge(done["recharge_id"])).status == "reversed"
+    assert (await ledger.get_recharge(done.recharge_id)).status == "reversed"

@@ -29,6 +29,7 @@ from hypothesis.stateful import (
 )
 
 from ledger import Ledger
+from ledger.api import RechargeRequest
 from ledger.money import check_counter_deposit, check_online_deposit
 from ledger.store import queries
 from simulator.billing import BillingSimulator
@@ -163,10 +164,10 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def followed_up(self, done: dict[str, Any]) -> dict[str, Any]:
         """An unknown outcome stays pending until the follow-up settles it with BOSS."""
-        if done["status"] != "pending":
+        if done.status != "pending":
             return done
         self.run(self.ledger.recover())
-        return {**self.run(self.ledger.get_recharge(done["recharge_id"])).as_dict(), "notices": []}
+        return {**self.run(self.ledger.get_recharge(done.recharge_id)).as_dict(), "notices": []}
 
     def disarm(self) -> None:
         self.billing.down = False
@@ -251,16 +252,16 @@ class LedgerMachine(RuleBasedStateMachine):
             if charge > agent.balance:
                 expected = InsufficientFunds
         status = self.inject(fault) if expected is None else None
-        done = self.attempt(self.ledger.recharge(key=self.key(), msisdn=who, kind=kind,
+        done = self.attempt(self.ledger.recharge(RechargeRequest(key=self.key(), msisdn=who, kind=kind,
                                                  target=number, amount_fen=amount,
-                                                 tx_password=PASSWORD), expected)
+                                                 tx_password=PASSWORD)), expected)
         self.disarm()
         if done is None:
             return
         done = self.followed_up(done)
-        assert agent is not None and done["status"] == status, (done, status)
-        assert done["charge_fen"] == charge
-        r = ModelRecharge(done["recharge_id"], who, agent.gen, kind, number, amount, charge,
+        assert agent is not None and done.status == status, (done, status)
+        assert done.charge_fen == charge
+        r = ModelRecharge(done.recharge_id, who, agent.gen, kind, number, amount, charge,
                           "pending", self.clock.now())
         self.model.recharges.append(r)
         self.completed(r, done)
@@ -283,7 +284,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.disarm()
         if done is not None:
             done = self.followed_up(done)
-            assert done["status"] == status, (done, status)
+            assert done.status == status, (done, status)
             self.completed(r, done)
 
     def reversal_refusal(self, r: ModelRecharge) -> str | None:
@@ -322,7 +323,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert refusal is None and closed
             return
         assert refusal is None and not closed, (refusal, closed)
-        assert done["status"] == "succeeded"
+        assert done.status == "succeeded"
         r.status = "reversed"
         self.model.agents[r.msisdn].balance += r.charge
         self.model.reversal_months.add((r.gen, self.month()))
@@ -346,7 +347,7 @@ class LedgerMachine(RuleBasedStateMachine):
             expected = CloseRefused
         done = self.attempt(self.ledger.close_agent(key=self.key(), msisdn=who), expected)
         if done is not None and agent is not None:
-            assert done["refund_fen"] == agent.balance
+            assert done.refund_fen == agent.balance
             agent.balance, agent.closed = 0, True
 
     @rule(who=st.sampled_from(AGENTS), suspended=st.booleans())
@@ -387,11 +388,11 @@ class LedgerMachine(RuleBasedStateMachine):
         """R-15/R-16: each agent's available balance and status are the model's."""
         for msisdn, agent in self.model.agents.items():
             view = self.run(self.ledger.agent(msisdn))
-            assert view["available_fen"] == agent.balance, (msisdn, view, agent)
-            assert view["reserved_fen"] == 0
-            assert view["status"] == ("closed" if agent.closed else "active")
+            assert view.available_fen == agent.balance, (msisdn, view, agent)
+            assert view.reserved_fen == 0
+            assert view.status == ("closed" if agent.closed else "active")
             if not agent.closed:
-                assert view["phone_suspended"] is agent.suspended
+                assert view.phone_suspended is agent.suspended
 
     @invariant()
     def boss_agrees_with_the_ledger(self) -> None:

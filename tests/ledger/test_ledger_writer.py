@@ -15,6 +15,7 @@ import pytest
 from ledger_support import AGENT, TX, Sql, available, clean, recharge
 
 from ledger import Ledger, admin, postings
+from ledger.api import Deposit
 from ledger.store.writer import Writer
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
@@ -50,7 +51,7 @@ async def test_group_commit_runs_many_operations_per_batch(agent: dict[str, Any]
     batches, operations = ledger.writer.batches, ledger.writer.operations
     results = await asyncio.gather(*[recharge(ledger, f"r{i}", 1_000, target=f"1890000{i:04d}")
                                      for i in range(50)])
-    assert {r["status"] for r in results} == {"succeeded"}
+    assert {r.status for r in results} == {"succeeded"}
     ops = ledger.writer.operations - operations
     assert ops == 100  # begin + finish per recharge
     assert ledger.writer.batches - batches < ops
@@ -81,7 +82,7 @@ async def test_one_failing_operation_does_not_roll_back_its_batch(agent: dict[st
     assert isinstance(boom, RuntimeError)  # a foreign error reaches its caller unchanged
     assert isinstance(bad, InvalidAmount)
     assert isinstance(wrong, WrongPassword)
-    assert isinstance(ok1, dict) and isinstance(ok2, dict)
+    assert isinstance(ok1, Deposit) and isinstance(ok2, Deposit)
     assert await available(ledger) == 50_000 + 1_000 + 2_000
     assert await sql("SELECT COUNT(*) FROM transfers WHERE op = 'bogus'") == [(0,)]
     assert await sql("SELECT failed_attempts FROM agents") == [(1,)]  # committed on purpose
@@ -184,8 +185,8 @@ async def test_sqlite_errors_become_storage_errors(agent: dict[str, Any], ledger
         await ledger.writer.run(run)
     assert isinstance(failed.value.__cause__, sqlite3.Error)
     assert failed.value.code == "E_STORAGE"
-    assert (await ledger.agent(AGENT))["name"] == "小王"
-    assert (await recharge(ledger, "after"))["status"] == "succeeded"
+    assert (await ledger.agent(AGENT)).name == "小王"
+    assert (await recharge(ledger, "after")).status == "succeeded"
 
 
 async def test_a_locked_database_fails_the_whole_batch_as_storage_error(
@@ -206,7 +207,7 @@ async def test_a_locked_database_fails_the_whole_batch_as_storage_error(
     await ledger.writer.run(lambda conn: conn.execute("PRAGMA busy_timeout = 10000"))
     assert await available(ledger) == 50_000
     done = await ledger.deposit(key="d1", msisdn=AGENT, amount_fen=1_000, channel="online")
-    assert done["balance_fen"] == 51_000
+    assert done.balance_fen == 51_000
 
 
 async def test_writer_refuses_work_when_closed(tmp_path: Path) -> None:
@@ -363,4 +364,4 @@ async def test_a_full_disk_fails_its_whole_batch_and_commits_nothing(
     assert await available(ledger) == 50_000  # an operation that commits: no longer failing
     assert ledger.writer.failure is None
     done = await ledger.deposit(key="after", msisdn=AGENT, amount_fen=2_000, channel="online")
-    assert done["balance_fen"] == 52_000
+    assert done.balance_fen == 52_000

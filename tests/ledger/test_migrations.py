@@ -152,13 +152,13 @@ async def test_a_database_from_older_code_is_adopted_and_works(
     settings = settings.replace("ledger", db=str(copy(name)))
     async with await Ledger.open(settings, billing, clock, secret=SECRET) as ledger:
         shown = await ledger.agent(AGENT)
-        assert (shown["balance_fen"], shown["reserved_fen"]) == (40_200, 0)
+        assert (shown.balance_fen, shown.reserved_fen) == (40_200, 0)
         [old] = await ledger.records(AGENT)
         assert (old.id, old.status, old.amount, old.commission) == (1, "succeeded", 10_000, 200)
         assert clean(await ledger.verify())
         done = await recharge(ledger, "after-migration", 5_000)
-        assert done["status"] == "succeeded" and done["recharge_id"] == 2
-        assert (await ledger.agent(AGENT))["balance_fen"] == 40_200 - 4_900
+        assert done.status == "succeeded" and done.recharge_id == 2
+        assert (await ledger.agent(AGENT)).balance_fen == 40_200 - 4_900
         assert clean(await ledger.verify())
 
         def rows(conn: sqlite3.Connection) -> dict[str, Any]:

@@ -57,13 +57,13 @@ async def test_the_demo_agent_is_created_once(settings: Settings, clock: ManualC
                                               capsys: pytest.CaptureFixture[str]) -> None:
     """On an empty database the demo agent (1000 yuan) is made and announced; never again."""
     async with serve(settings, clock, billing, demo=True) as (run, http):
-        assert (await run.ledger.agent(DEMO["msisdn"]))["balance_fen"] == 100_000
+        assert (await run.ledger.agent(DEMO["msisdn"])).balance_fen == 100_000
         async with http.post("/api/sms", json={"from": DEMO["msisdn"], "text": "YE*135790"}) as resp:
             assert (await resp.json())["replies"][0]["text"] == "充值账户余额1000.00元，可用1000.00元。"
     assert capsys.readouterr().out.count(f"demo agent: {DEMO['msisdn']}") == 1
     async with serve(settings, clock, billing, demo=True) as (run, _):
         assert await run.ledger.read(scalar("SELECT COUNT(*) FROM agents")) == 1
-        assert (await run.ledger.agent(DEMO["msisdn"]))["balance_fen"] == 100_000
+        assert (await run.ledger.agent(DEMO["msisdn"])).balance_fen == 100_000
     assert "demo agent" not in capsys.readouterr().out
 
 
@@ -90,7 +90,7 @@ async def test_a_recharge_pending_at_stop_is_resolved_at_the_next_start(
         assert (await run.ledger.get_recharge(recharge_id)).status == "pending"
     async with serve(settings, clock, billing) as (run, http):
         assert (await run.ledger.get_recharge(recharge_id)).status == "succeeded"
-        assert (await run.ledger.agent(AGENT))["balance_fen"] == 45_100
+        assert (await run.ledger.agent(AGENT)).balance_fen == 45_100
         async with http.post("/api/sms", json={"from": AGENT, "text": "1", "id": "a"}) as resp:
             text = (await resp.json())["replies"][0]["text"]
         assert text.startswith(f"单号{recharge_id}的充值已有结果，已短信通知。\n充值\n1固定电话")
@@ -121,7 +121,7 @@ async def test_a_pending_recharge_waits_while_billing_is_down(
     billing.down = False
     async with serve(settings, clock, billing) as (run, _):
         assert (await run.ledger.get_recharge(recharge_id)).status == "succeeded"
-        assert (await run.ledger.agent(AGENT))["balance_fen"] == 45_100
+        assert (await run.ledger.agent(AGENT)).balance_fen == 45_100
 
 
 async def status(http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any) -> int:

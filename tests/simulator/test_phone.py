@@ -108,7 +108,7 @@ async def test_failed_recharge_then_retry(rig: Rig) -> None:
         await dial(pilot, app, "1", "请输入交易密码")
         await dial(pilot, app, TX, "充值成功")
         balance = await rig.ledger.agent(AGENT)
-    assert balance["balance_fen"] == 100_000 - 9_800
+    assert balance.balance_fen == 100_000 - 9_800
 
 
 async def test_handsets_switch_and_http_mode(rig: Rig) -> None:

@@ -59,7 +59,7 @@ async def test_example_retry_with_billing_directive(rig: Rig,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     """``! billing fail 1`` reaches the billing simulator; the retry by id then succeeds."""
     assert await play(rig, EXAMPLES / "retry.txt", "smsc") == 0, capsys.readouterr().out
-    assert (await rig.ledger.agent("18900000001"))["balance_fen"] == 100_000 - 4_900
+    assert (await rig.ledger.agent("18900000001")).balance_fen == 100_000 - 4_900
 
 
 async def test_mismatch_prints_a_diff_and_exits_1(rig: Rig, tmp_path: Path,

@@ -28,7 +28,7 @@ async def test_a_whole_dialog_sent_at_once_pays_exactly_once(rig: Rig) -> None:
     assert [r[0][1].split("\n")[0] for r in replies[:5]] == [
         "充值", "请输入C网手机号码", "请输入金额(10-1000元,10的倍数)", "请核对", "请输入交易密码"]
     assert replies[5][0][1].startswith("充值成功 手机18012345678 50.00元 佣金1.00元")
-    assert (await rig.ledger.agent(AGENT))["balance_fen"] == 45_100
+    assert (await rig.ledger.agent(AGENT)).balance_fen == 45_100
 
 
 async def test_a_hundred_agents_recharging_at_once_leave_the_ledger_exact(rig: Rig) -> None:
@@ -56,7 +56,7 @@ async def test_a_hundred_agents_recharging_at_once_leave_the_ledger_exact(rig: R
         amount = 1_000 * (1 + i % 100)
         charge = amount - money.commission(amount, 20_000)
         view = await rig.ledger.agent(msisdn)
-        assert (view["balance_fen"], view["reserved_fen"]) == (100_000 - charge, 0), msisdn
+        assert (view.balance_fen, view.reserved_fen) == (100_000 - charge, 0), msisdn
     credited = sum(a.balance_fen for a in rig.billing.books.accounts.values())
     assert credited == sum(1_000 * (1 + i % 100) for i in range(100))
     breaches = await rig.ledger.verify()

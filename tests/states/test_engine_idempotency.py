@@ -25,7 +25,7 @@ async def counts(rig: Rig) -> tuple[int, int, int]:
     """(recharges, outbox rows, agent balance in fen)."""
     recharges, outbox = await rig.ledger.op(lambda conn, env, now: conn.execute(
         "SELECT (SELECT COUNT(*) FROM recharges), (SELECT COUNT(*) FROM outbox)").fetchone())
-    return recharges, outbox, (await rig.ledger.agent(AGENT))["balance_fen"]
+    return recharges, outbox, (await rig.ledger.agent(AGENT)).balance_fen
 
 
 def texts(out: Outcome) -> list[tuple[str, str, int | None]]:

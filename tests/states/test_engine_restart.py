@@ -74,7 +74,7 @@ async def test_after_a_crash_the_next_key_press_runs_from_the_main_menu(rig: Rig
     assert failure.startswith("充值失败 手机18012345678 50.00元：计费系统拒绝")
     assert (await rig.send(AGENT, "1"))[0][1] == (
         f"单号{recharge_id}的充值已有结果，已短信通知。\n充值\n1固定电话\n2C网手机\n3小灵通\n4宽带\n0返回")
-    assert (await rig.ledger.agent(AGENT))["balance_fen"] == 50_000
+    assert (await rig.ledger.agent(AGENT)).balance_fen == 50_000
 
 
 async def test_a_redelivered_command_resends_an_unknown_credit_and_pays_once(rig: Rig) -> None:
@@ -87,7 +87,7 @@ async def test_a_redelivered_command_resends_an_unknown_credit_and_pays_once(rig
     assert again[0][1].startswith("充值成功 手机18012345678 50.00元 佣金1.00元 余额451.00元")
     account = rig.billing.account("mobile", "18012345678")
     assert account is not None and account.balance_fen == 5_000
-    assert (await rig.ledger.agent(AGENT))["balance_fen"] == 45_100
+    assert (await rig.ledger.agent(AGENT)).balance_fen == 45_100
 
 
 async def test_the_message_that_started_it_sent_again_gets_the_outcome(rig: Rig) -> None:

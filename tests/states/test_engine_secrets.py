@@ -93,4 +93,4 @@ async def test_a_one_line_command_leaves_no_brute_forceable_trace_of_its_passwor
         r[0] for r in conn.execute("SELECT key FROM idempotency WHERE key LIKE 'line:%'")])
     guess = hashlib.sha256(b"recharge 2 18012345678 50 123456").hexdigest()[:20]
     assert len(keys) == 1 and guess not in keys[0]
-    assert (await rig.ledger.agent(AGENT))["balance_fen"] == 45_100
+    assert (await rig.ledger.agent(AGENT)).balance_fen == 45_100

@@ -43,7 +43,7 @@ async def test_http_reply_says_the_result_follows_and_the_followup_posts_once(ri
     assert again.replies[0].text.startswith("充值成功 手机18012345678 50.00元")
     account = rig.billing.account("mobile", "18012345678")
     assert account is not None and account.balance_fen == 5_000
-    assert (await rig.ledger.agent(AGENT))["balance_fen"] == 50_000 - 4_900
+    assert (await rig.ledger.agent(AGENT)).balance_fen == 50_000 - 4_900
 
 
 @pytest.mark.usefixtures("disk_full_at_finish")
@@ -56,7 +56,7 @@ async def test_sms_is_not_acknowledged_and_its_redelivery_pays_once(rig: Rig) ->
     assert redelivered.replies[0].text.startswith("充值成功 手机18012345678 50.00元")
     account = rig.billing.account("mobile", "18012345678")
     assert account is not None and account.balance_fen == 5_000
-    assert (await rig.ledger.agent(AGENT))["balance_fen"] == 50_000 - 4_900
+    assert (await rig.ledger.agent(AGENT)).balance_fen == 50_000 - 4_900
     assert not any((await rig.ledger.verify()).values())
 
 

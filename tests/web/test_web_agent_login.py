@@ -45,7 +45,7 @@ async def test_wrong_passwords_lock_the_web_login_only(browser: Browser, ledger:
     page = await browser.login_agent(AGENT, MGMT)
     assert page.status == 401 and page.url == "/web/login"
     assert len(await outbox(ledger, "locked_web")) == 1
-    assert (await ledger.check_password(AGENT, "tx", TX))["msisdn"] == AGENT
+    assert (await ledger.check_password(AGENT, "tx", TX)).msisdn == AGENT
     with pytest.raises(WebLocked):
         await ledger.check_password(AGENT, "mgmt", MGMT)
 

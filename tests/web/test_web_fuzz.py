@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from web_support import AGENT, MGMT, TX
 
 from ledger import Ledger
+from ledger.api import RechargeRequest
 from ledger.context import Env
 from simulator.bank import bank_app
 from smsmenu.core.bank_wire import sign
@@ -265,9 +266,9 @@ async def fuzzer(server: TestServer, ledger: Ledger, web_state: Web, agent: dict
     agent and the three operators in place."""
     await ledger.deposit(key="fuzz-funds", msisdn=AGENT, amount_fen=10_000_000,
                          channel="counter")
-    await ledger.recharge(key="fuzz-recharge", msisdn=AGENT, kind=TargetKind.MOBILE,
+    await ledger.recharge(RechargeRequest(key="fuzz-recharge", msisdn=AGENT, kind=TargetKind.MOBILE,
                           target="18900001111", amount_fen=10_000, tx_password=TX,
-                          channel="web")  # recharge 1: receipts, retry and reversal pages
+                          channel="web"))  # recharge 1: receipts, retry and reversal pages
     async with TestClient(server, cookie_jar=aiohttp.DummyCookieJar()) as client:
         yield Fuzzer(client, ledger, web_state, str(client.make_url("")).rstrip("/"))
 

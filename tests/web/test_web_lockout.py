@@ -11,6 +11,7 @@ import pytest
 from web_support import AGENT, CUSTOMER, MGMT, TX, Browser, Page, last_code, outbox, web_recharge
 
 from ledger import Ledger, passwords
+from ledger.api import RechargeRequest
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import AgentLocked, WrongPassword
 from smsmenu.core.types import TargetKind
@@ -53,10 +54,11 @@ async def test_five_stranger_requests_never_stop_sms_selling(
     """Five failed web logins (passwords or codes) lock the web login only: the agent's SMS
     recharge and balance query (transaction password) go on; the web lock is told by SMS."""
     await stranger(other, ledger, 5)
-    done = await ledger.recharge(key="s1", msisdn=AGENT, kind=TargetKind.MOBILE, target=CUSTOMER,
-                                 amount_fen=5_000, tx_password=TX, channel="sms")
-    assert done["status"] == "succeeded"
-    assert (await ledger.check_password(AGENT, "tx", TX))["available_fen"] == 45_100
+    done = await ledger.recharge(RechargeRequest(key="s1", msisdn=AGENT, kind=TargetKind.MOBILE,
+                                                 target=CUSTOMER,
+                                 amount_fen=5_000, tx_password=TX, channel="sms"))
+    assert done.status == "succeeded"
+    assert (await ledger.check_password(AGENT, "tx", TX)).available_fen == 45_100
     [(to, text, _)] = await outbox(ledger, "locked_web")
     assert to == AGENT and "网页登录" in text and "10000" in text
     assert (await browser.login_agent(AGENT, MGMT)).status == 401
@@ -199,6 +201,6 @@ async def test_back_office_unlock_clears_both_locks(
     assert "网站登录锁定至" in page.text
     assert "已解除密码锁定" in (await browser.post("/web/ops/agents/1/unlock", {})).text
     assert (await other.login_agent(AGENT, MGMT)).url == "/web/home"
-    assert (await ledger.check_password(AGENT, "tx", TX))["msisdn"] == AGENT
+    assert (await ledger.check_password(AGENT, "tx", TX)).msisdn == AGENT
     view = await ledger.agent(AGENT)
-    assert (view["locked_until"], view["web_locked_until"]) == (None, None)
+    assert (view.locked_until, view.web_locked_until) == (None, None)

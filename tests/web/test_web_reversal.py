@@ -8,6 +8,7 @@ import pytest
 from web_support import AGENT, CUSTOMER, SECOND, TX, Browser, second_agent, sql
 
 from ledger import Ledger
+from ledger.api import RechargeRequest
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 
@@ -19,10 +20,10 @@ async def recharged(ledger: Ledger, billing: BillingSimulator,
                     agent: dict[str, object]) -> dict[str, object]:
     """Recharge 1: 100 yuan paying a postpaid bill (reversible); 2: a prepaid top-up."""
     billing.open_account("mobile", POSTPAID, "postpaid", bills={"2026-11": 10_000})
-    first = await ledger.recharge(key="r1", msisdn=AGENT, kind="mobile", target=POSTPAID,
-                                  amount_fen=10_000, tx_password=TX)
-    await ledger.recharge(key="r2", msisdn=AGENT, kind="mobile", target=CUSTOMER,
-                          amount_fen=5_000, tx_password=TX)
+    first = await ledger.recharge(RechargeRequest(key="r1", msisdn=AGENT, kind="mobile", target=POSTPAID,
+                                  amount_fen=10_000, tx_password=TX))
+    await ledger.recharge(RechargeRequest(key="r2", msisdn=AGENT, kind="mobile", target=CUSTOMER,
+                          amount_fen=5_000, tx_password=TX))
     return first
 
 
@@ -34,8 +35,8 @@ async def test_lookup_by_customer(browser: Browser, ledger: Ledger,
                                   recharged: dict[str, object], operators: dict[str, str]) -> None:
     """R-22: every agent's recharges to one number, with the agent's account."""
     await second_agent(ledger)
-    await ledger.recharge(key="s1", msisdn=SECOND, kind="mobile", target=CUSTOMER,
-                          amount_fen=2_000, tx_password="111111")
+    await ledger.recharge(RechargeRequest(key="s1", msisdn=SECOND, kind="mobile", target=CUSTOMER,
+                          amount_fen=2_000, tx_password="111111"))
     await browser.login_operator("hotline")
     page = await browser.get(f"/web/ops/lookup?number={CUSTOMER}")
     rows = page.text.split('id="lookup-rows"')[1]
@@ -52,11 +53,11 @@ async def test_reversal_all_checks_pass(browser: Browser, ledger: Ledger,
     page = await browser.get("/web/ops/recharges/1/reversal")
     verdicts = _verdicts(page.text)
     assert len(verdicts) == 9 and set(verdicts.values()) == {"pass"}
-    before = int((await ledger.agent(AGENT))["available_fen"])
+    before = int((await ledger.agent(AGENT)).available_fen)
     done = await browser.post("/web/ops/recharges/1/reversal", {
         "key": re.findall(r'name="key" value="(\w+)"', page.text)[0]})
     assert 'id="result"' in done.text and "返销成功" in done.text and "已返销" in done.text
-    assert int((await ledger.agent(AGENT))["available_fen"]) == before + 9_800
+    assert int((await ledger.agent(AGENT)).available_fen) == before + 9_800
     assert await sql(ledger, "SELECT operator, status FROM reversals") == [("supervisor",
                                                                            "succeeded")]
     assert await sql(ledger, "SELECT outcome FROM web_audit WHERE action = 'reversal'") == [
@@ -98,9 +99,9 @@ async def test_reversal_check_fails(browser: Browser, ledger: Ledger, clock: Man
     elif setup == "month_end":
         clock.set("2026-11-30T10:00:00")
         billing.open_account("mobile", "18900007777", "postpaid")
-        late = await ledger.recharge(key="r4", msisdn=AGENT, kind="mobile",
-                                     target="18900007777", amount_fen=1_000, tx_password=TX)
-        recharge_id = late["recharge_id"]
+        late = await ledger.recharge(RechargeRequest(key="r4", msisdn=AGENT, kind="mobile",
+                                     target="18900007777", amount_fen=1_000, tx_password=TX))
+        recharge_id = late.recharge_id
         await browser.login_operator("supervisor")
     elif setup == "spent":
         account = billing.account("mobile", POSTPAID)
@@ -108,9 +109,9 @@ async def test_reversal_check_fails(browser: Browser, ledger: Ledger, clock: Man
         account.balance_fen = 0
     elif setup == "monthly":
         billing.open_account("mobile", "18900006666", "postpaid")
-        other = await ledger.recharge(key="r3", msisdn=AGENT, kind="mobile",
-                                      target="18900006666", amount_fen=1_000, tx_password=TX)
-        await ledger.reverse(key="rv0", recharge_id=other["recharge_id"], operator="x")
+        other = await ledger.recharge(RechargeRequest(key="r3", msisdn=AGENT, kind="mobile",
+                                      target="18900006666", amount_fen=1_000, tx_password=TX))
+        await ledger.reverse(key="rv0", recharge_id=other.recharge_id, operator="x")
     page = await browser.get(f"/web/ops/recharges/{recharge_id}/reversal")
     verdicts = _verdicts(page.text)
     assert [name for name, v in verdicts.items() if v != "pass"] == failing.split()

@@ -31,7 +31,7 @@ async def _order(browser: Browser, amount: str = "100") -> dict[str, str]:
 
 
 async def _balance(ledger: Ledger) -> int:
-    return int((await ledger.agent(AGENT))["available_fen"])
+    return int((await ledger.agent(AGENT)).available_fen)
 
 
 async def test_pay_credits_once(logged_in: Browser, ledger: Ledger) -> None:
