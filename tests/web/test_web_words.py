@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from smsmenu.core.errors import SmsmenuError, render
+from smsmenu.core.settings import config_path
 from smsmenu.web import errors
+from smsmenu.web.i18n import LANGS, translator
 
 RENDERED = [
     (errors.LoginFailed(), "账号或密码错误", "Wrong account or password"),
@@ -42,3 +47,16 @@ def test_variants_keep_their_codes() -> None:
     """An agent's refused login and code keep the codes they are logged and audited by."""
     assert (errors.AgentLoginFailed.code, errors.LoginCodeRefused.code) == ("E_LOGIN", "E_CODE")
     assert errors.AgentLoginFailed(attempts=5).key() == "E_LOGIN_AGENT"
+
+
+def test_portal_texts_live_under_config() -> None:
+    """The page texts are ``config/web/<lang>.toml`` (shipped with the config), none in the
+    portal's package; the language switch still reads them."""
+    root = Path(__file__).parents[2]
+    for lang in LANGS:
+        assert config_path(f"web/{lang}.toml").resolve() == (root / "config" / "web" /
+                                                             f"{lang}.toml").resolve()
+    assert not list((root / "smsmenu" / "web").rglob("*.toml"))
+    data = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
+    assert "web/*.toml" in data["tool"]["setuptools"]["package-data"]["smsmenu.config"]
+    assert translator("en")("app.name") != translator("zh")("app.name")
