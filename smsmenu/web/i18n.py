@@ -1,14 +1,15 @@
-"""Web texts in Chinese (default) and English, from ``lang/<lang>.toml``; the language switch."""
+"""Web texts in Chinese (default) and English, from ``config/web/<lang>.toml``; the language switch."""
 
 from __future__ import annotations
 
 import functools
 import tomllib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from smsmenu.core.settings import config_path
 
 LANGS = ("zh", "en")
 DEFAULT = "zh"
@@ -29,8 +30,7 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 @functools.cache
 def table(lang: str) -> dict[str, str]:
     """Every text of one language by dotted key (``nav.home``)."""
-    path = Path(__file__).with_name("lang") / f"{lang}.toml"
-    return _flatten(tomllib.loads(path.read_text("utf-8")))
+    return _flatten(tomllib.loads(config_path(f"web/{lang}.toml").read_text("utf-8")))
 
 
 def translator(lang: str) -> Translate:
