@@ -119,7 +119,7 @@ class Engine:
             self.turns.give(msisdn)
             self.metrics.step_seconds.labels(channel.value).observe(
                 time.perf_counter() - started)
-        if self.on_queued is not None and delivery is not Delivery.ALL:
+        if self.on_queued is not None:
             queued = delivery.queued(out.replies, msisdn)
             if queued:
                 self.on_queued(queued)
