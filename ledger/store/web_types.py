@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from typing import TypeAlias
+from ledger.store import Conn
 
-Conn: TypeAlias = sqlite3.Connection
-"""What the writer hands each operation (``ledger.store.writer``)."""
+__all__ = ["Conn"]

@@ -216,3 +216,27 @@ DELIVERY: Mapping[Channel, Delivery] = {
     Channel.WEB: Delivery.ALL, Channel.CLI: Delivery.OUTBOX,
 }  # fmt: skip
 """Each channel's ``Delivery``: read it as ``channel.delivery``."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkHealth:
+    """One connection of a transport (an SMPP bind), as ``/metrics`` reports it."""
+
+    name: str
+    bound: bool
+    in_flight: int = 0
+    """Requests awaiting their response (the window in use)."""
+    window: int = 0
+    binds: int = 0
+    """Binds made since start (more than one: it reconnected)."""
+    failures: int = 0
+    last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """A transport's state: up (``bound``) and, for one that keeps connections, each link."""
+
+    bound: bool
+    in_flight: int = 0
+    links: tuple[LinkHealth, ...] = ()

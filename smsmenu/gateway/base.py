@@ -11,7 +11,9 @@ from types import TracebackType
 
 from ledger.numberplan import NumberPlan
 from smsmenu.core.errors import TransportError
-from smsmenu.core.types import Inbound, Msisdn, Reply
+from smsmenu.core.types import Health, Inbound, LinkHealth, Msisdn, Reply
+
+__all__ = ["Health", "LinkHealth"]  # re-exported: transports build them
 
 
 class SenderBusy(TransportError):
@@ -26,30 +28,6 @@ class SendResult:
     """What the far end said: its message id (for delivery receipts), if it gave one."""
 
     message_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LinkHealth:
-    """One connection of a transport (an SMPP bind), as ``/metrics`` reports it."""
-
-    name: str
-    bound: bool
-    in_flight: int = 0
-    """Requests awaiting their response (the window in use)."""
-    window: int = 0
-    binds: int = 0
-    """Binds made since start (more than one: it reconnected)."""
-    failures: int = 0
-    last_error: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """A transport's state: up (``bound``) and, for one that keeps connections, each link."""
-
-    bound: bool
-    in_flight: int = 0
-    links: tuple[LinkHealth, ...] = ()
 
 
 class Gateway(ABC):

@@ -10,9 +10,10 @@ import structlog
 from aiohttp import web
 
 from ledger import Ledger
-from ledger.store.queries import scalar
+from ledger.store import health
 from smsmenu.core import tokens
 from smsmenu.core.errors import SmsmenuError
+from smsmenu.core.metrics import CONTENT_TYPE
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Billing, Clock
 from smsmenu.gateway import http as http_gateway
@@ -20,7 +21,6 @@ from smsmenu.gateway import ussd as ussd_gateway
 from smsmenu.gateway.base import Gateway
 from smsmenu.server import readiness
 from smsmenu.server.listeners import read_deadline
-from smsmenu.server.metrics import CONTENT_TYPE
 from smsmenu.states.engine import Engine
 
 ENGINE = web.AppKey("engine", Engine)
@@ -59,8 +59,7 @@ async def metrics(request: web.Request) -> web.Response:
     if accepted:
         tokens.require(request, accepted, "/metrics")
     engine = request.app[ENGINE]
-    pending = "SELECT COUNT(*) FROM transfers WHERE state = 'pending'"
-    engine.metrics.pending = int(await request.app[LEDGER].read(scalar(pending)) or 0)
+    engine.metrics.pending = await request.app[LEDGER].read(health.pending_reservations())
     engine.metrics.oldest_pending_s = await request.app[LEDGER].oldest_pending_seconds()
     return web.Response(body=engine.metrics.render(),
                         headers={"Content-Type": CONTENT_TYPE})

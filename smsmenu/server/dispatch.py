@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 from collections import deque
 from collections.abc import Iterable, Sequence
 from functools import partial
@@ -12,6 +11,7 @@ from functools import partial
 import structlog
 
 from ledger import Ledger, outbox
+from ledger.store import Conn
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.core.types import Reply
@@ -28,7 +28,7 @@ Sent = tuple[int, str, str, str | None]
 """An outbox row handed over: its id, the gateway, when, the far end's message id."""
 
 
-def mark_sent(conn: sqlite3.Connection, items: list[Sent]) -> list[None]:
+def mark_sent(conn: Conn, items: list[Sent]) -> list[None]:
     """Several rows marked sent in one operation."""
     for outbox_id, gateway, now, message_id in items:
         outbox.mark_sent(conn, [outbox_id], gateway, now, [message_id])

@@ -18,7 +18,7 @@ import structlog
 from aiohttp import web
 
 from ledger import Ledger
-from ledger.store.queries import scalar
+from ledger.store import health, web_operators
 from smsmenu.core.clock import SystemClock
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Billing, Clock
@@ -86,7 +86,7 @@ def make_billing(settings: Settings, clock: Clock) -> Billing:
 
 async def seed_demo(ledger: Ledger) -> dict[str, str] | None:
     """On an empty database: a demo agent with a 1000 yuan deposit, to try the menu at once."""
-    if await ledger.read(scalar("SELECT COUNT(*) FROM agents")):
+    if await ledger.read(health.agent_count()):
         return None
     await ledger.open_agent(msisdn=DEMO["msisdn"], name=DEMO["name"],
                             tx_password=DEMO["tx_password"], mgmt_password=DEMO["mgmt_password"])
@@ -97,7 +97,7 @@ async def seed_demo(ledger: Ledger) -> dict[str, str] | None:
 
 async def seed_operator(ledger: Ledger) -> dict[str, str] | None:
     """On a database without operators: a supervisor ``admin`` with a fresh random password."""
-    if await ledger.read(scalar("SELECT COUNT(*) FROM web_operators")):
+    if await ledger.read(web_operators.count()):
         return None
     password = secrets.token_urlsafe(9)
     await create_operator(ledger, "admin", password, "supervisor")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ledger import Ledger
-from ledger.store.queries import scalar
+from ledger.store import health
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.core.health import Report, why_not
 from smsmenu.gateway.base import Gateway
@@ -43,7 +43,7 @@ async def report(ledger: Ledger, readiness: Readiness, gateways: Sequence[Gatewa
     """Ready: recovered, the ledger answers reads and storage takes writes; ok: ready and every
     gateway bound."""
     try:
-        await ledger.read(scalar("SELECT 1"))
+        await ledger.read(health.ping())
         answers = True
     except SmsmenuError:
         answers = False

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 
 import structlog
 
 from ledger import Ledger, outbox
+from ledger.store import Conn
 from smsmenu.server.writes import Coalescer
 
 log = structlog.get_logger("server")
@@ -18,7 +18,7 @@ Receipt = tuple[str, str]
 """A delivery receipt: the message id it reports on and its state (``DELIVRD``...)."""
 
 
-def record_receipts(conn: sqlite3.Connection, items: list[Receipt]) -> list[bool]:
+def record_receipts(conn: Conn, items: list[Receipt]) -> list[bool]:
     """Several receipts stored in one operation; whether each found its row."""
     return [outbox.record_receipt(conn, message_id, stat) for message_id, stat in items]
 

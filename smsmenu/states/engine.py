@@ -16,9 +16,9 @@ from ledger import Ledger
 from ledger.api import Held
 from ledger.numberplan import NumberPlan
 from smsmenu.core.errors import StorageError
+from smsmenu.core.metrics import Metrics
 from smsmenu.core.types import Delivery, Inbound, Msisdn, Reply
 from smsmenu.gateway.base import SenderBusy, sender_msisdn
-from smsmenu.server.metrics import Metrics
 from smsmenu.states import steps
 from smsmenu.states.menu import build_machine
 

@@ -46,10 +46,28 @@ PARTS = ("smsmenu", "ledger", "simulator")
                  id="simulators-import-no-server"),
     pytest.param("smsmenu/web", ("smsmenu.web", "smsmenu.core", "ledger"),
                  id="web-imports-core-and-ledger"),
+    pytest.param("smsmenu/gateway", ("smsmenu.gateway", "smsmenu.core", "ledger.numberplan"),
+                 id="transports-know-no-menu-nor-server"),
 ])
 def test_part_imports_only_what_it_may(folder: str, allowed: tuple[str, ...]) -> None:
     """No import of a part runs against the layers (the list names each breach)."""
     assert breaches(folder, allowed, PARTS) == []
+
+
+@pytest.mark.parametrize(("package", "importers"), [
+    pytest.param("smsmenu.cli", ("smsmenu/cli", "smsmenu/__main__.py"), id="cli-is-the-top"),
+    pytest.param("smsmenu.server", ("smsmenu/server", "smsmenu/cli"), id="server-below-cli-only"),
+])
+def test_upper_parts_are_imported_only_from_above(package: str, importers: tuple[str, ...]) -> None:
+    """Nothing in ``smsmenu``, ``ledger`` or ``simulator`` below a part imports it."""
+    found = []
+    for part in PARTS:
+        for b in breaches(part, ("smsmenu.core",), ("smsmenu",)):
+            module = b.rsplit(" imports ", 1)[1]
+            if (module == package or module.startswith(package + ".")) and not b.startswith(
+                    importers):
+                found.append(b)
+    assert found == []
 
 
 def test_only_one_module_of_the_server_imports_the_simulators() -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from smsmenu.core.metrics import Metrics
 from smsmenu.core.types import Reply
 from smsmenu.gateway.base import Gateway, Health, LinkHealth, MockGateway, SendResult
-from smsmenu.server.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [*sorted((ROOT / "smsmenu").rglob("*.py")), *sorted((ROOT / "ledger").rglob("*.py"))]

@@ -10,11 +10,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from ledger import Ledger
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
+from smsmenu.core.metrics import Metrics
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
 from smsmenu.gateway.base import MockGateway, SendResult
 from smsmenu.server.app import create_app
-from smsmenu.server.metrics import Metrics
 from tests.conftest import AGENT, TX
 
 TOKEN = "metrics-test-api-token-01"

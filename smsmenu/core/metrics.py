@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from smsmenu.gateway.base import Gateway
+from smsmenu.core.types import Health
+
+
+class Reporting(Protocol):
+    """What the scrape-time gauges read of a transport (``gateway.base.Gateway`` is one)."""
+
+    name: str
+
+    def health(self) -> Health: ...
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -44,7 +52,7 @@ class Histogram(prometheus_client.Histogram):
 class _Live(Collector):
     """Gauges read at scrape time: SMPP binds and window use, pending ledger reservations."""
 
-    def __init__(self, gateways: Callable[[], Sequence[Gateway]], pending: Callable[[], int],
+    def __init__(self, gateways: Callable[[], Sequence[Reporting]], pending: Callable[[], int],
                  oldest: Callable[[], float]) -> None:
         self._gateways = gateways
         self._pending = pending
@@ -93,7 +101,7 @@ class Metrics:
         self.pending = 0
         self.oldest_pending_s = 0.0
 
-    def watch(self, gateways: Callable[[], Sequence[Gateway]]) -> None:
+    def watch(self, gateways: Callable[[], Sequence[Reporting]]) -> None:
         """Add the scrape-time gauges; ``gateways`` lists the transports to report."""
         self.registry.register(_Live(gateways, lambda: self.pending,
                                      lambda: self.oldest_pending_s))
