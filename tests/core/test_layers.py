@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -90,3 +91,29 @@ def test_a_production_server_loads_no_simulator() -> None:
                          text=True, check=True, env={"PATH": "/usr/bin:/bin",
                                                      "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "[]", out.stderr
+
+
+SQL = re.compile(r"\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|WITH|CREATE|DROP|ALTER|PRAGMA|BEGIN)\b")
+"""A statement's first word, upper case as this project writes SQL (prose never shouts it)."""
+
+
+def sql_texts(folder: str) -> list[str]:
+    """String constants under ``folder`` that read as SQL statements."""
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and SQL.match(node.value):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value[:40]!r}")
+    return found
+
+
+@pytest.mark.parametrize("folder", ["smsmenu", "simulator"])
+def test_no_sql_outside_the_storage_boundary(folder: str) -> None:
+    """Every SQL statement of the system is in ``ledger/`` (``ledger/store`` for the app's tables)."""
+    assert sql_texts(folder) == []
+
+
+def test_the_sql_finder_finds_sql() -> None:
+    """The scan above would see a statement (it reads this tree's own store modules)."""
+    assert len(sql_texts("ledger/store")) > 20
