@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from ledger import Ledger
+from ledger.passwords import load_secret
 from ledger.store.queries import scalar
 from simulator.billing import BillingSimulator
 from simulator.billing_http import billing_app
@@ -125,7 +126,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     seed = demo if seed is None else seed
     clock = clock or SystemClock(settings.ledger.timezone)
     billing = billing or make_billing(settings, clock)
-    ledger = await Ledger.open(settings, billing, clock)
+    ledger = await Ledger.open(settings, billing, clock, secret=load_secret(
+        settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET")))
     dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval,
                             instance=instance_id(settings))
     engine = WakingEngine(ledger, on_queued=dispatcher.send_now,
