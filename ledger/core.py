@@ -94,8 +94,16 @@ class LedgerCore:
         return self.clock.now()
 
     async def op(self, fn: Callable[..., T], **kwargs: Any) -> T:
-        """Run ``fn(conn, env, now, **kwargs)`` as one transaction; ``now`` is read here."""
+        """Run ``fn(conn, env, now, **kwargs)`` as one transaction; ``now`` is read here.
+
+        The ledger's own escape hatch; callers use the typed methods or ``transaction``."""
         return await self.writer.run(partial(fn, env=self.env, now=self.now(), **kwargs))
+
+    async def transaction(self, step: Callable[[sqlite3.Connection, Env, dt.datetime], T]) -> T:
+        """Run a caller's own step (the menu's: ``ledger.inside`` operations and its tables)
+        as one transaction with the ledger's rules and clock; what it writes commits together."""
+        env, now = self.env, self.now()
+        return await self.writer.run(lambda conn: step(conn, env, now))
 
     async def read(self, query: queries.Query[T]) -> T:
         return await query.fetch(self.reader)

@@ -97,8 +97,8 @@ class Engine:
         direct = DIRECT.get(msg.channel, "")
         await self.turns.take(msg.msisdn)  # before any suspension: arrival order holds
         try:
-            out = await self.ledger.op(steps.step, machine=self.machine, msg=msg,
-                                       idle=self.idle_timeout, direct=direct)
+            out = await self.ledger.transaction(partial(
+                steps.step, machine=self.machine, msg=msg, idle=self.idle_timeout, direct=direct))
             if out.pending is None:
                 log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
                          replies=len(out.replies))
@@ -128,7 +128,7 @@ class Engine:
 
         A redelivery comes within minutes; keys kept for days only grow the database.
         """
-        return await self.ledger.op(steps.prune_inbox, older_than=older_than)
+        return await self.ledger.transaction(partial(steps.prune_inbox, older_than=older_than))
 
     async def prune_forever(self, older_than: dt.timedelta, every: float = 600.0) -> None:
         """Prune now and then every ``every`` seconds, until cancelled."""
