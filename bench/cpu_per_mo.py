@@ -499,6 +499,7 @@ async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str
 
     (The product is imported here, not at the top: the echo ESME child starts without it.)"""
     from ledger import Ledger
+    from ledger.passwords import load_secret
     from simulator.billing import BillingSimulator
     from simulator.load import fund, reconcile
     from simulator.load_agents import Agent, Tally
@@ -532,7 +533,8 @@ async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str
         settings = load_settings(conf, env={})
         clock = SystemClock(settings.ledger.timezone)
         ledger = await stack.enter_async_context(
-            await Ledger.open(settings, BillingSimulator(clock=clock), clock))
+            await Ledger.open(settings, BillingSimulator(clock=clock), clock, secret=load_secret(
+                settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET"))))
         rig = Rig(ledger, url, handset=smsc.handset, smsc=smsc)
         pairs = await fund(rig, opts.agents, f"1330{n % 10:03d}")
         await asyncio.sleep(0.5)  # the funding notices go out before the load starts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from collections.abc import Callable
 from functools import partial
@@ -61,6 +60,8 @@ class LedgerCore:
                    plan: NumberPlan | None = None) -> Self:
         """Open (creating if needed) the database named in ``settings``; start the writer.
 
+        ``secret``: the password key; without it, the secret file's (created if missing).
+
         The writer first brings the schema to this code's version (``ledger.store.schema.create``:
         the migrations; ``migrations.SchemaTooNew`` for a newer database). The migrations
         define every table.
@@ -68,8 +69,8 @@ class LedgerCore:
         path = settings.ledger.db
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        if secret is None:
-            secret = load_secret(settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET"))
+        if secret is None:  # the caller resolves SMSMENU_SECRET; the ledger reads no environment
+            secret = load_secret(settings.ledger.secret_file)
         env = Env(Rules.from_settings(settings), texts or Texts.load(settings.menu.lang), secret,
                   plan or NumberPlan.load_default(), settings.menu.lang)
         writer = Writer(path, synchronous=settings.ledger.synchronous,
@@ -93,8 +94,16 @@ class LedgerCore:
         return self.clock.now()
 
     async def op(self, fn: Callable[..., T], **kwargs: Any) -> T:
-        """Run ``fn(conn, env, now, **kwargs)`` as one transaction; ``now`` is read here."""
+        """Run ``fn(conn, env, now, **kwargs)`` as one transaction; ``now`` is read here.
+
+        The ledger's own escape hatch; callers use the typed methods or ``transaction``."""
         return await self.writer.run(partial(fn, env=self.env, now=self.now(), **kwargs))
+
+    async def transaction(self, step: Callable[[sqlite3.Connection, Env, dt.datetime], T]) -> T:
+        """Run a caller's own step (the menu's: ``ledger.inside`` operations and its tables)
+        as one transaction with the ledger's rules and clock; what it writes commits together."""
+        env, now = self.env, self.now()
+        return await self.writer.run(lambda conn: step(conn, env, now))
 
     async def read(self, query: queries.Query[T]) -> T:
         return await query.fetch(self.reader)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -13,6 +14,7 @@ from typing import Any, Protocol
 import aiohttp
 
 from ledger import Ledger
+from ledger.passwords import load_secret
 from simulator.billing import BillingSimulator
 from simulator.load_agents import Late, Step
 from simulator.smsc import SmscSimulator
@@ -171,7 +173,8 @@ async def remote_server(settings: Settings, server: str, *, control_url: str | N
             connector=aiohttp.TCPConnector(limit=0)))
         await wait_healthy(server, wait=wait, http=http)
         ledger = await stack.enter_async_context(
-            await Ledger.open(settings, BillingSimulator(clock=clock), clock))
+            await Ledger.open(settings, BillingSimulator(clock=clock), clock, secret=load_secret(
+                settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET"))))
         control = control_url or f"{server.rstrip('/')}/smsc"
         phones: dict[str, RemoteHandset] = {}
 

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -26,6 +27,7 @@ from ledger.api import (
     as_dict,
 )
 from ledger.money import AmountFormatError, parse_rate, parse_yuan
+from ledger.passwords import load_secret
 from smsmenu.cli import output as cli_output
 from smsmenu.core.clock import SystemClock
 from smsmenu.core.errors import BillingUnavailable, InvalidCommand
@@ -198,7 +200,8 @@ async def session(args: argparse.Namespace) -> AsyncIterator[Session]:
     billing = make_billing(args, settings, clock)
     try:
         try:
-            ledger = await Ledger.open(settings, billing, clock)
+            ledger = await Ledger.open(settings, billing, clock, secret=load_secret(
+                settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET")))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot open the ledger at {settings.ledger.db}: {exc}") from None
         async with ledger:

@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from ledger import Ledger
+from ledger.passwords import load_secret
 from ledger.store import health, web_operators
 from smsmenu.core.clock import SystemClock
 from smsmenu.core.settings import Settings
@@ -123,7 +124,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     seed = demo if seed is None else seed
     clock = clock or SystemClock(settings.ledger.timezone)
     billing = billing or make_billing(settings, clock)
-    ledger = await Ledger.open(settings, billing, clock)
+    ledger = await Ledger.open(settings, billing, clock, secret=load_secret(
+        settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET")))
     dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval,
                             instance=instance_id(settings))
     engine = Engine(ledger, on_queued=dispatcher.send_now,

@@ -6,9 +6,8 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
-from ledger import admin, agents, credentials, money, passwords, recharge
-from ledger.api import RechargeRequest
-from ledger.store import queries
+from ledger import inside, money
+from ledger.api import Held, RechargeRequest
 from smsmenu.core.errors import SamePassword, SmsmenuError
 from smsmenu.core.types import TargetKind
 from smsmenu.states.session import SessionBase, _Refused
@@ -45,7 +44,7 @@ class Session(SessionBase):
     def may_recharge(self) -> bool:
         """R-5 (and lockout): refuse at the door, not after the whole dialog was typed."""
         s = self.step
-        return self._try(lambda: agents.require_can_recharge(s.agent, s.env, s.now))
+        return self._try(lambda: inside.require_can_recharge(s.agent, s.env, s.now))
 
     def new_dialog(self) -> None:
         """Entering a money dialog: its key (the dialog number) guards against paying twice."""
@@ -110,11 +109,11 @@ class Session(SessionBase):
         s, d = self.step, self.data
         request = self.recharge_request(self._dialog_key(), TargetKind(d["kind"]), d["target"],
                                         d["amount"], d["notice"])
-        return self._try(lambda: self._reserve(lambda: recharge.begin(
+        return self._try(lambda: self._reserve(lambda: inside.begin_recharge(
             s.conn, s.env, s.now, request)))
 
-    def _reserve(self, begin: Callable[[], recharge.Held]) -> None:
-        passwords.check_format(self.step.text)
+    def _reserve(self, begin: Callable[[], Held]) -> None:
+        inside.check_password_format(self.step.text)
         with self.ledger_call():
             held = begin()
         self.step.pending, self.step.fresh = held.recharge, held.fresh
@@ -133,7 +132,7 @@ class Session(SessionBase):
 
     def load_failed(self) -> None:
         page = self.data.get("page", 0)
-        rows = queries.failed(self.step.agent.id, PAGE + 1, page * PAGE).run(self.step.conn)
+        rows = inside.failed_recharges(self.step.conn, self.step.agent.id, PAGE + 1, page * PAGE)
         self.data["items"] = [{"id": r.id, "kind": r.kind, "target": r.target,
                                "amount": r.amount} for r in rows[:PAGE]]
         self.data["more"] = len(rows) > PAGE
@@ -163,7 +162,7 @@ class Session(SessionBase):
 
     def reserved_retry(self) -> bool:
         s = self.step
-        return self._try(lambda: self._reserve(lambda: recharge.begin_retry(
+        return self._try(lambda: self._reserve(lambda: inside.begin_retry(
             s.conn, s.env, s.now, key=self._dialog_key(), msisdn=self.msisdn,
             recharge_id=self.data["retry"]["id"], tx_password=s.text)))
 
@@ -174,18 +173,18 @@ class Session(SessionBase):
 
     def _password(self, purpose: str) -> None:
         s = self.step
-        passwords.check_format(s.text)
+        inside.check_password_format(s.text)
         with self.ledger_call():
-            agents.check_password(s.conn, s.env, s.now, s.agent, purpose, s.text)
+            inside.check_password(s.conn, s.env, s.now, s.agent, purpose, s.text)
 
     def showed_balance(self) -> bool:
         """R-21: the balance needs the transaction password."""
         def show() -> None:
             self._password("tx")
-            view = admin.view(self.step.conn, self.step.env, self.step.agent)
+            view = inside.agent_info(self.step.conn, self.step.env, self.step.agent)
             self.step.result.append(self.t(
-                "menu.balance", balance=money.format_yuan(view["balance_fen"]),
-                available=money.format_yuan(view["available_fen"])))
+                "menu.balance", balance=money.format_yuan(view.balance_fen),
+                available=money.format_yuan(view.available_fen)))
         return self._try(show)
 
     def _purpose(self) -> str:
@@ -196,16 +195,16 @@ class Session(SessionBase):
 
     def _digest(self, text: str) -> str:
         s = self.step
-        return passwords.digest(s.env.secret, s.agent.salt, "pending", text).hex()
+        return inside.password_digest(s.env.secret, s.agent.salt, "pending", text).hex()
 
     def took_new_password(self) -> bool:
         s = self.step
 
         def take() -> None:
-            passwords.check_format(s.text)
+            inside.check_password_format(s.text)
             purpose = self._purpose()
             current = s.agent.tx_hash if purpose == "tx" else s.agent.mgmt_hash
-            if passwords.matches(s.env.secret, s.agent.salt, purpose, s.text, current):
+            if inside.password_matches(s.env.secret, s.agent.salt, purpose, s.text, current):
                 raise SamePassword()
             self.data["new"] = self._digest(s.text)  # a keyed digest, never the password
         return self._try(take)
@@ -217,7 +216,7 @@ class Session(SessionBase):
 
         def change() -> None:
             with self.ledger_call(stay_on_wrong_password=False):
-                done = credentials.replace_password(s.conn, s.env, s.now, agent=s.agent,
+                done = inside.replace_password(s.conn, s.env, s.now, agent=s.agent,
                                                     purpose=self._purpose(), new=s.text)
             s.notices.extend(done.notices)
         return self._try(change)

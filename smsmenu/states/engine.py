@@ -130,8 +130,8 @@ class Engine:
 
     async def _step(self, msg: Inbound, delivery: Delivery) -> steps.Outcome:
         """The step, and for a money step billing's answer recorded; in the number's turn."""
-        out = await self.ledger.op(steps.step, machine=self.machine, msg=msg,
-                                   idle=self.idle_timeout, direct=delivery)
+        out = await self.ledger.transaction(partial(
+            steps.step, machine=self.machine, msg=msg, idle=self.idle_timeout, direct=delivery))
         if out.pending is None:
             log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
                       replies=len(out.replies))
@@ -159,7 +159,7 @@ class Engine:
 
         A redelivery comes within minutes; keys kept for days only grow the database.
         """
-        return await self.ledger.op(steps.prune_inbox, older_than=older_than)
+        return await self.ledger.transaction(partial(steps.prune_inbox, older_than=older_than))
 
     async def prune_forever(self, older_than: dt.timedelta, every: float = 600.0) -> None:
         """Prune now and then every ``every`` seconds, until cancelled."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger import inside
 from ledger.money import format_yuan
-from ledger.store import queries
 from smsmenu.core.clock import from_iso
 from smsmenu.states.checks import PAGE, Session
 
@@ -28,7 +28,7 @@ class MenuSession(Session):
     def load_records(self) -> None:
         page = self.data.get("page", 0)
         s = self.step
-        rows = queries.records(s.agent.id, limit=PAGE + 1, offset=page * PAGE).run(s.conn)
+        rows = inside.recent_recharges(s.conn, s.agent.id, PAGE + 1, page * PAGE)
         self.data["items"] = [
             {"at": s.env.local(from_iso(r.created_at)).strftime("%m-%d"), "target": r.target,
              "amount": r.amount, "status": r.status} for r in rows[:PAGE]]

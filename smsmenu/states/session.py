@@ -9,11 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.agents import Agent
 from ledger.api import Channel, Notice, Recharge
-from ledger.context import Env
+from ledger.inside import Agent, Env, savepoint
 from ledger.store import menu_sessions
-from ledger.store.writer import savepoint
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.core.errors import SmsmenuError, WrongPassword
 from smsmenu.states.menu import ON_ENTER, SCREENS

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 from transitions import Machine
 
-from ledger import agents, money, outbox, postings, recharge
-from ledger.api import Notice, Recharge, RechargeResult
-from ledger.context import Env
+from ledger import inside, money
+from ledger.api import Held, Notice, Recharge, RechargeResult
+from ledger.inside import Env
 from ledger.store import menu_inbox
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
@@ -60,7 +60,7 @@ def _remember(conn: sqlite3.Connection, msg: Inbound, out: Outcome, now: dt.date
     if direct:
         ids = [r.outbox_id for r in Delivery(direct).own(out.replies, msg.msisdn)
                if r.outbox_id is not None]
-        outbox.mark_sent(conn, ids, msg.channel.value, iso(now))
+        inside.mark_sent(conn, ids, msg.channel.value, iso(now))
     menu_inbox.remember(conn, key=msg.key, msisdn=msg.msisdn,
                         replies=[(r.to, r.text, r.outbox_id) for r in out.replies],
                         final=out.final, at=iso(now))
@@ -95,7 +95,7 @@ def _agent_reply(conn: sqlite3.Connection, msisdn: str, lines: list[str],
     text = "\n".join(line for line in lines if line)
     if not text:
         return []
-    notice = outbox.enqueue(conn, msisdn, text, "menu", iso(now))
+    notice = inside.queue_sms(conn, msisdn, text, "menu", iso(now))
     return [Reply(msisdn, text, notice.outbox_id)]
 
 
@@ -108,7 +108,7 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
     """Handle one message; a redelivered key returns the first answer and changes nothing."""
     if (done := recall(conn, msg.key)) is not None:
         return done
-    agent = agents.find(conn, msg.msisdn)
+    agent = inside.find_agent(conn, msg.msisdn)
     if agent is None or agent.status == "closed":
         if not _may_answer_stranger(conn, msg.msisdn, now):
             return _remember(conn, msg, Outcome([], True), now, direct)
@@ -144,7 +144,7 @@ def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
     # Left by a step whose billing answer was never recorded (a crash, storage failing): the
     # receipt follows by SMS. The message that started it, sent again under its key, gets the
     # recharge's outcome; any other runs from the main menu, like any other message.
-    r = recharge.get(s.conn, session.data["recharge_id"])
+    r = inside.get_recharge(s.conn, session.data["recharge_id"])
     again = session.data.get("key") == msg.key
     session.go("main")
     if again:
@@ -194,14 +194,14 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
         if not _digits(command.args[0]):
             raise InvalidCommand(why=commands.usage("retry", session.lang))
         session.data = {"retry": {"id": int(command.args[0])}}
-        session._try(lambda: session._reserve(lambda: recharge.begin_retry(
+        session._try(lambda: session._reserve(lambda: inside.begin_retry(
             s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, recharge_id=int(command.args[0]),
             tx_password=s.text)))
     else:
         notice = command.args[3] if len(command.args) == 5 else None
 
-        def begin() -> recharge.Held:
-            return recharge.begin(s.conn, s.env, s.now, session.recharge_request(
+        def begin() -> Held:
+            return inside.begin_recharge(s.conn, s.env, s.now, session.recharge_request(
                 key, command.kind(session.lang), command.args[1],
                 money.parse_yuan(command.args[2]), notice))
         session._try(lambda: session._reserve(begin))
@@ -227,7 +227,7 @@ def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
 
 def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
     """A recharge's outcome as a receipt, for one whose notices were sent before."""
-    agent = agents.by_id(conn, r.agent_id)
+    agent = inside.agent_by_id(conn, r.agent_id)
     kind = env.texts.render(agent.lang, f"kind.{r.kind}")
     if r.status == "pending":
         return env.texts.render(agent.lang, "notice.recharge_pending", kind=kind, target=r.target,
@@ -238,7 +238,7 @@ def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
             agent.lang, "notice.recharge_ok", kind=kind, target=r.target,
             amount=money.format_yuan(r.amount), commission=money.format_yuan(r.commission),
             charge=money.format_yuan(r.charge), reference=r.reference,
-            balance=money.format_yuan(postings.available(conn, agent.account_id)))
+            balance=money.format_yuan(inside.available(conn, agent)))
     code, _, detail = (r.failure or "lost").partition(": ")  # as ledger.recharge.finish says it
     reason = env.texts.render(agent.lang, f"reason.{code}") + (f" ({detail})" if detail else "")
     return env.texts.render(agent.lang, "notice.recharge_failed", kind=kind, target=r.target,
@@ -256,7 +256,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, done: RechargeR
         session.save(conn, now)
     replies = _notices(done.notices)
     if not replies:
-        replies = _agent_reply(conn, msg.msisdn, [summary(conn, env, recharge.get(
+        replies = _agent_reply(conn, msg.msisdn, [summary(conn, env, inside.get_recharge(
             conn, recharge_id))], now)
     return _remember(conn, msg, Outcome(replies, True, status=str(done.status),
                                         failure=done.failure), now, direct)

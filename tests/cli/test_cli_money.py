@@ -186,9 +186,9 @@ async def _reserve_without_billing(db: str, clock: Any) -> int:
     settings = load_settings(env={}).replace("ledger", db=db, synchronous="OFF")
     async with await Ledger.open(settings, BillingSimulator(), clock,
                                  secret=bytes.fromhex(SECRET_HEX)) as ledger:
-        r = (await ledger.op(recharge.begin, request=RechargeRequest(key="crash", msisdn=AGENT,
-                                                                     kind=TargetKind.MOBILE,
-                            target=CUSTOMER, amount_fen=10_000, tx_password=TX))).recharge
+        r = (await ledger.op(recharge.begin, request=RechargeRequest(
+                key="crash", msisdn=AGENT, kind=TargetKind.MOBILE, target=CUSTOMER,
+                amount_fen=10_000, tx_password=TX))).recharge
         return r.id
 
 

@@ -26,8 +26,9 @@ async def recharge(ledger: Ledger, key: str, amount_fen: int = 10_000, *,
                    kind: TargetKind = TargetKind.MOBILE, target: str = CUSTOMER,
                    msisdn: str = AGENT, tx_password: str = TX, **kw: Any) -> dict[str, Any]:
     """One recharge with the usual defaults (100 yuan to a mobile customer)."""
-    return await ledger.recharge(RechargeRequest(key=key, msisdn=msisdn, kind=kind, target=target,
-                                 amount_fen=amount_fen, tx_password=tx_password, **kw))
+    return await ledger.recharge(RechargeRequest(
+            key=key, msisdn=msisdn, kind=kind, target=target, amount_fen=amount_fen,
+            tx_password=tx_password, **kw))
 
 
 async def available(ledger: Ledger, msisdn: str = AGENT) -> int:

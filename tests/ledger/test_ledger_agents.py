@@ -314,9 +314,9 @@ async def test_agent_rate_defaults_then_follows_the_setting(agent: dict[str, Any
 async def spend_to(ledger: Ledger, rate_ppm: int) -> None:
     """Recharge 500 yuan at ``rate_ppm`` so that 500 yuan x rate stays on the account."""
     await ledger.set_flag(msisdn=AGENT, rate_ppm=rate_ppm)
-    await ledger.recharge(RechargeRequest(key="spend", msisdn=AGENT, kind=TargetKind.MOBILE,
-                                          target="18900001111",
-                          amount_fen=50_000, tx_password=TX))
+    await ledger.recharge(RechargeRequest(
+            key="spend", msisdn=AGENT, kind=TargetKind.MOBILE, target="18900001111",
+            amount_fen=50_000, tx_password=TX))
 
 
 async def test_close_refunds_a_balance_under_10_yuan(agent: dict[str, Any], ledger: Ledger,
@@ -382,8 +382,9 @@ async def test_closed_agent_cannot_recharge_or_change_anything(ledger: Ledger) -
     await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     await ledger.close_agent(key="c1", msisdn=AGENT)
     with pytest.raises(AgentClosed):
-        await ledger.recharge(RechargeRequest(key="r1", msisdn=AGENT, kind=TargetKind.MOBILE,
-                              target="18900001111", amount_fen=1_000, tx_password=TX))
+        await ledger.recharge(RechargeRequest(
+                key="r1", msisdn=AGENT, kind=TargetKind.MOBILE, target="18900001111",
+                amount_fen=1_000, tx_password=TX))
     with pytest.raises(AgentClosed):
         await ledger.set_flag(msisdn=AGENT, suspended=True)
     with pytest.raises(AgentClosed):
@@ -397,8 +398,9 @@ async def test_close_refuses_while_a_recharge_is_reserved(agent: dict[str, Any],
     """R-6: money held by an unfinished recharge is not refunded; closing waits for it."""
     await spend_to(ledger, 19_980)
     await ledger.deposit(key="top", msisdn=AGENT, amount_fen=1_000, channel="online")
-    await ledger.op(recharge.begin, request=RechargeRequest(key="held", msisdn=AGENT, kind=TargetKind.MOBILE,
-                    target="18900001111", amount_fen=1_000, tx_password=TX))
+    await ledger.op(recharge.begin, request=RechargeRequest(
+            key="held", msisdn=AGENT, kind=TargetKind.MOBILE, target="18900001111",
+            amount_fen=1_000, tx_password=TX))
     with pytest.raises(StaleState, match="in progress"):
         await ledger.close_agent(key="c1", msisdn=AGENT)
     await ledger.recover()

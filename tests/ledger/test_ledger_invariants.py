@@ -150,8 +150,9 @@ async def test_the_database_itself_refuses_an_overdraft(settings: Settings,
 async def test_stale_pending_transfer_is_reported(agent: dict[str, Any], ledger: Ledger,
                                                   clock: ManualClock) -> None:
     """R-15: a reservation older than its timeout (120 s) is reported, then resolved by recover."""
-    await ledger.op(recharge.begin, request=RechargeRequest(key="stuck", msisdn=AGENT, kind=TargetKind.MOBILE,
-                    target="18900001111", amount_fen=10_000, tx_password=TX))
+    await ledger.op(recharge.begin, request=RechargeRequest(
+            key="stuck", msisdn=AGENT, kind=TargetKind.MOBILE, target="18900001111",
+            amount_fen=10_000, tx_password=TX))
     assert clean(await ledger.verify())
     clock.advance(seconds=120)
     assert clean(await ledger.verify())  # exactly at the timeout: not yet stale

@@ -168,9 +168,10 @@ async def test_no_password_appears_in_logs_notices_errors_or_results(
         return result
 
     async def rc(key: str, password: str, **kw: Any) -> Any:
-        request = RechargeRequest(key=key, msisdn=AGENT, kind=kw.pop("kind", TargetKind.MOBILE),
-                                  target=kw.pop("target", CUSTOMER),
-                                  amount_fen=kw.pop("amount", 10_000), tx_password=password, **kw)
+        request = RechargeRequest(
+                key=key, msisdn=AGENT, kind=kw.pop("kind", TargetKind.MOBILE),
+                target=kw.pop("target", CUSTOMER), amount_fen=kw.pop("amount", 10_000),
+                tx_password=password, **kw)
         return await call(ledger.recharge, request=request)
 
     caplog.set_level(logging.DEBUG)
@@ -210,9 +211,9 @@ async def test_no_password_appears_in_logs_notices_errors_or_results(
             await rc(f"lock-{i}", WRONG)
         await rc("locked", TX2)
         await call(ledger.set_flag, msisdn=AGENT, unlock=True)
-        await ledger.op(recharge.begin, request=RechargeRequest(key="crash", msisdn=AGENT,
-                                                                kind=TargetKind.MOBILE,
-                        target=CUSTOMER, amount_fen=1_000, tx_password=TX2))
+        await ledger.op(recharge.begin, request=RechargeRequest(
+                key="crash", msisdn=AGENT, kind=TargetKind.MOBILE, target=CUSTOMER,
+                amount_fen=1_000, tx_password=TX2))
         await call(ledger.recover)
         await call(ledger.change_msisdn, msisdn=AGENT, new_msisdn="18987654321",
                    mgmt_password=MGMT1)  # the old one: wrong

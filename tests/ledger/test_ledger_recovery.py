@@ -26,9 +26,9 @@ SECRET = b"k" * 32
 async def crash_after_begin(ledger: Ledger, key: str = "r1", amount_fen: int = 10_000,
                             target: str = CUSTOMER) -> Recharge:
     """The money is held, then the process "dies" before billing's answer is recorded."""
-    r = (await ledger.op(recharge.begin, request=RechargeRequest(key=key, msisdn=AGENT,
-                                                                 kind=TargetKind.MOBILE,
-                        target=target, amount_fen=amount_fen, tx_password=TX))).recharge
+    r = (await ledger.op(recharge.begin, request=RechargeRequest(
+            key=key, msisdn=AGENT, kind=TargetKind.MOBILE, target=target, amount_fen=amount_fen,
+            tx_password=TX))).recharge
     assert r.status == "pending"
     return r
 
@@ -210,9 +210,9 @@ async def test_restart_during_a_retry_of_an_applied_credit_pays_once(
 async def test_reservations_whose_caller_went_away_are_resolved_while_serving(
         ledger: Ledger, agent: dict[str, object]) -> None:
     """A reservation left by a cancelled caller is settled by the periodic recovery, not at restart."""
-    held = (await ledger.op(recharge.begin, request=RechargeRequest(key="gone", msisdn=AGENT,
-                                                                    kind=TargetKind.MOBILE,
-                           target="18900001111", amount_fen=1_000, tx_password=TX))).recharge
+    held = (await ledger.op(recharge.begin, request=RechargeRequest(
+            key="gone", msisdn=AGENT, kind=TargetKind.MOBILE, target="18900001111",
+            amount_fen=1_000, tx_password=TX))).recharge
     task = asyncio.create_task(ledger.recover_forever(0.01, dt.timedelta(0)))
     try:
         for _ in range(200):

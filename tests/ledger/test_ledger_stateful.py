@@ -252,9 +252,9 @@ class LedgerMachine(RuleBasedStateMachine):
             if charge > agent.balance:
                 expected = InsufficientFunds
         status = self.inject(fault) if expected is None else None
-        done = self.attempt(self.ledger.recharge(RechargeRequest(key=self.key(), msisdn=who, kind=kind,
-                                                 target=number, amount_fen=amount,
-                                                 tx_password=PASSWORD)), expected)
+        done = self.attempt(self.ledger.recharge(RechargeRequest(
+                key=self.key(), msisdn=who, kind=kind, target=number, amount_fen=amount,
+                tx_password=PASSWORD)), expected)
         self.disarm()
         if done is None:
             return

@@ -125,12 +125,14 @@ async def test_history_paging_and_dates(logged_in: Browser, ledger: Ledger,
                                         clock: ManualClock) -> None:
     """R-21: history between two dates, 20 a page."""
     for _ in range(3):
-        await ledger.recharge(RechargeRequest(key=f"old{_}", msisdn=AGENT, kind="mobile", target=CUSTOMER,
-                              amount_fen=1000, tx_password=TX))
+        await ledger.recharge(RechargeRequest(
+                key=f"old{_}", msisdn=AGENT, kind="mobile", target=CUSTOMER, amount_fen=1000,
+                tx_password=TX))
     clock.advance(days=2)
     for i in range(22):
-        await ledger.recharge(RechargeRequest(key=f"k{i}", msisdn=AGENT, kind="mobile", target=CUSTOMER,
-                              amount_fen=1000, tx_password=TX))
+        await ledger.recharge(RechargeRequest(
+                key=f"k{i}", msisdn=AGENT, kind="mobile", target=CUSTOMER, amount_fen=1000,
+                tx_password=TX))
     await logged_in.login_agent(AGENT, MGMT)  # two days idle: the session has expired
     first = await logged_in.get("/web/history?from=2026-11-12&to=2026-11-12")
     assert first.text.count('class="ref"') == 20 and "第 1 / 2 页，共 22 笔" in first.text

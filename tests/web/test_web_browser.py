@@ -120,8 +120,9 @@ async def test_agent_on_a_phone(chromium: Chromium, server: TestServer,
                                 ledger: Ledger, agent: dict[str, object]) -> None:
     """On a phone-sized screen the pages fit the width (no sideways scrolling)."""
     for i in range(3):
-        await ledger.recharge(RechargeRequest(key=f"m{i}", msisdn=AGENT, kind="mobile", target=CUSTOMER,
-                              amount_fen=(i + 1) * 5_000, tx_password=TX))
+        await ledger.recharge(RechargeRequest(
+                key=f"m{i}", msisdn=AGENT, kind="mobile", target=CUSTOMER,
+                amount_fen=(i + 1) * 5_000, tx_password=TX))
     tab = await _tab(chromium, server, viewport={"width": 390, "height": 844},
                      device_scale_factor=2, is_mobile=True)
     await _agent_login(tab)
@@ -157,8 +158,9 @@ async def test_operator_journey(chromium: Chromium, server: TestServer,
     assert "定额发票 100.00 元" in await tab.text("#result")
     await tab.shot("13-ops-agent-deposit")
     billing.open_account("mobile", "18900005555", "postpaid")
-    await ledger.recharge(RechargeRequest(key="r1", msisdn=AGENT, kind="mobile", target="18900005555",
-                          amount_fen=10_000, tx_password=TX))
+    await ledger.recharge(RechargeRequest(
+            key="r1", msisdn=AGENT, kind="mobile", target="18900005555", amount_fen=10_000,
+            tx_password=TX))
     await tab.page.click("nav >> text=按客户号码查询")
     await tab.page.fill("#lookup input[name=number]", "18900005555")
     await tab.page.click("#lookup button")
@@ -177,8 +179,9 @@ async def test_operator_journey(chromium: Chromium, server: TestServer,
 async def test_wrong_owner_refused(chromium: Chromium, server: TestServer,
                                    ledger: Ledger, agent: dict[str, object]) -> None:
     """Another agent opening this agent's receipt gets a "not found" page."""
-    await ledger.recharge(RechargeRequest(key="r1", msisdn=AGENT, kind="mobile", target=CUSTOMER,
-                          amount_fen=10_000, tx_password=TX))
+    await ledger.recharge(RechargeRequest(
+            key="r1", msisdn=AGENT, kind="mobile", target=CUSTOMER, amount_fen=10_000,
+            tx_password=TX))
     await second_agent(ledger)
     tab = await _tab(chromium, server, viewport={"width": 1000, "height": 700})
     await _agent_login(tab, SECOND, "222222")

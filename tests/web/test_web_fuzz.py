@@ -266,9 +266,10 @@ async def fuzzer(server: TestServer, ledger: Ledger, web_state: Web, agent: dict
     agent and the three operators in place."""
     await ledger.deposit(key="fuzz-funds", msisdn=AGENT, amount_fen=10_000_000,
                          channel="counter")
-    await ledger.recharge(RechargeRequest(key="fuzz-recharge", msisdn=AGENT, kind=TargetKind.MOBILE,
-                          target="18900001111", amount_fen=10_000, tx_password=TX,
-                          channel="web"))  # recharge 1: receipts, retry and reversal pages
+    # recharge 1: receipts, retry and reversal pages
+    await ledger.recharge(RechargeRequest(
+            key="fuzz-recharge", msisdn=AGENT, kind=TargetKind.MOBILE, target="18900001111",
+            amount_fen=10_000, tx_password=TX, channel="web"))
     async with TestClient(server, cookie_jar=aiohttp.DummyCookieJar()) as client:
         yield Fuzzer(client, ledger, web_state, str(client.make_url("")).rstrip("/"))
 

@@ -54,9 +54,9 @@ async def test_five_stranger_requests_never_stop_sms_selling(
     """Five failed web logins (passwords or codes) lock the web login only: the agent's SMS
     recharge and balance query (transaction password) go on; the web lock is told by SMS."""
     await stranger(other, ledger, 5)
-    done = await ledger.recharge(RechargeRequest(key="s1", msisdn=AGENT, kind=TargetKind.MOBILE,
-                                                 target=CUSTOMER,
-                                 amount_fen=5_000, tx_password=TX, channel="sms"))
+    done = await ledger.recharge(RechargeRequest(
+            key="s1", msisdn=AGENT, kind=TargetKind.MOBILE, target=CUSTOMER, amount_fen=5_000,
+            tx_password=TX, channel="sms"))
     assert done.status == "succeeded"
     assert (await ledger.check_password(AGENT, "tx", TX)).available_fen == 45_100
     [(to, text, _)] = await outbox(ledger, "locked_web")

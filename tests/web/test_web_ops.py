@@ -74,8 +74,9 @@ async def test_role_forbidden(browser: Browser, ledger: Ledger, agent: dict[str,
                               operators: dict[str, str], role: str, method: str, path: str,
                               data: dict[str, str]) -> None:
     """Each role may do only its part (403 otherwise), and a refused action changes nothing."""
-    await ledger.recharge(RechargeRequest(key="r1", msisdn=AGENT, kind="mobile", target="18900001111",
-                          amount_fen=10_000, tx_password=TX))
+    await ledger.recharge(RechargeRequest(
+            key="r1", msisdn=AGENT, kind="mobile", target="18900001111", amount_fen=10_000,
+            tx_password=TX))
     before = await sql(ledger, "SELECT balance, reserved FROM accounts ORDER BY id")
     await browser.login_operator(role)
     page = await (browser.get(path) if method == "get" else browser.post(path, data))
@@ -163,10 +164,12 @@ async def test_close_with_refund(browser: Browser, ledger: Ledger, agent: dict[s
     refused = await browser.post("/web/ops/agents/1/close", {"key": "c1"})
     assert refused.status == 422 and "R-6" in refused.text
     for i in range(5):
-        await ledger.recharge(RechargeRequest(key=f"r{i}", msisdn=AGENT, kind="mobile", target="18900001111",
-                              amount_fen=10_000, tx_password=TX))
-    await ledger.recharge(RechargeRequest(key="last", msisdn=AGENT, kind="mobile", target="18900001111",
-                          amount_fen=1_000, tx_password=TX))
+        await ledger.recharge(RechargeRequest(
+                key=f"r{i}", msisdn=AGENT, kind="mobile", target="18900001111", amount_fen=10_000,
+                tx_password=TX))
+    await ledger.recharge(RechargeRequest(
+            key="last", msisdn=AGENT, kind="mobile", target="18900001111", amount_fen=1_000,
+            tx_password=TX))
     await browser.get("/web/ops/agents/1")
     page = await browser.post("/web/ops/agents/1/close", {"key": "c2"})
     balance = 50_000 - 5 * 9_800 - 980

@@ -20,10 +20,12 @@ async def recharged(ledger: Ledger, billing: BillingSimulator,
                     agent: dict[str, object]) -> dict[str, object]:
     """Recharge 1: 100 yuan paying a postpaid bill (reversible); 2: a prepaid top-up."""
     billing.open_account("mobile", POSTPAID, "postpaid", bills={"2026-11": 10_000})
-    first = await ledger.recharge(RechargeRequest(key="r1", msisdn=AGENT, kind="mobile", target=POSTPAID,
-                                  amount_fen=10_000, tx_password=TX))
-    await ledger.recharge(RechargeRequest(key="r2", msisdn=AGENT, kind="mobile", target=CUSTOMER,
-                          amount_fen=5_000, tx_password=TX))
+    first = await ledger.recharge(RechargeRequest(
+            key="r1", msisdn=AGENT, kind="mobile", target=POSTPAID, amount_fen=10_000,
+            tx_password=TX))
+    await ledger.recharge(RechargeRequest(
+            key="r2", msisdn=AGENT, kind="mobile", target=CUSTOMER, amount_fen=5_000,
+            tx_password=TX))
     return first
 
 
@@ -35,8 +37,9 @@ async def test_lookup_by_customer(browser: Browser, ledger: Ledger,
                                   recharged: dict[str, object], operators: dict[str, str]) -> None:
     """R-22: every agent's recharges to one number, with the agent's account."""
     await second_agent(ledger)
-    await ledger.recharge(RechargeRequest(key="s1", msisdn=SECOND, kind="mobile", target=CUSTOMER,
-                          amount_fen=2_000, tx_password="111111"))
+    await ledger.recharge(RechargeRequest(
+            key="s1", msisdn=SECOND, kind="mobile", target=CUSTOMER, amount_fen=2_000,
+            tx_password="111111"))
     await browser.login_operator("hotline")
     page = await browser.get(f"/web/ops/lookup?number={CUSTOMER}")
     rows = page.text.split('id="lookup-rows"')[1]
@@ -99,8 +102,9 @@ async def test_reversal_check_fails(browser: Browser, ledger: Ledger, clock: Man
     elif setup == "month_end":
         clock.set("2026-11-30T10:00:00")
         billing.open_account("mobile", "18900007777", "postpaid")
-        late = await ledger.recharge(RechargeRequest(key="r4", msisdn=AGENT, kind="mobile",
-                                     target="18900007777", amount_fen=1_000, tx_password=TX))
+        late = await ledger.recharge(RechargeRequest(
+                key="r4", msisdn=AGENT, kind="mobile", target="18900007777", amount_fen=1_000,
+                tx_password=TX))
         recharge_id = late.recharge_id
         await browser.login_operator("supervisor")
     elif setup == "spent":
@@ -109,8 +113,9 @@ async def test_reversal_check_fails(browser: Browser, ledger: Ledger, clock: Man
         account.balance_fen = 0
     elif setup == "monthly":
         billing.open_account("mobile", "18900006666", "postpaid")
-        other = await ledger.recharge(RechargeRequest(key="r3", msisdn=AGENT, kind="mobile",
-                                      target="18900006666", amount_fen=1_000, tx_password=TX))
+        other = await ledger.recharge(RechargeRequest(
+                key="r3", msisdn=AGENT, kind="mobile", target="18900006666", amount_fen=1_000,
+                tx_password=TX))
         await ledger.reverse(key="rv0", recharge_id=other.recharge_id, operator="x")
     page = await browser.get(f"/web/ops/recharges/{recharge_id}/reversal")
     verdicts = _verdicts(page.text)
