@@ -18,15 +18,16 @@ OTHER = "18900000009"
 def gate_steps(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, list[Any]]:
     """Hold every step at a gate once it entered its transaction; record who entered, in order."""
     gate, entered = asyncio.Event(), []
-    op = rig.ledger.op
+    run = rig.ledger.transaction
 
-    async def held(fn: Any, **kw: Any) -> Any:
-        msg: Inbound = kw["msg"]
-        entered.append((msg.msisdn, msg.channel))
-        await gate.wait()
-        return await op(fn, **kw)
+    async def held(step: Any) -> Any:
+        msg: Inbound | None = step.keywords.get("msg")
+        if msg is not None:
+            entered.append((msg.msisdn, msg.channel))
+            await gate.wait()
+        return await run(step)
 
-    monkeypatch.setattr(rig.ledger, "op", held)
+    monkeypatch.setattr(rig.ledger, "transaction", held)
     return gate, entered
 
 
