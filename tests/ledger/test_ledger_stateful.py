@@ -29,7 +29,7 @@ from hypothesis.stateful import (
 )
 
 from ledger import Ledger
-from ledger.api import RechargeRequest
+from ledger.api import RechargeRequest, RechargeResult
 from ledger.money import check_counter_deposit, check_online_deposit
 from ledger.store import queries
 from simulator.billing import BillingSimulator
@@ -162,26 +162,25 @@ class LedgerMachine(RuleBasedStateMachine):
         # timeout-lost: unknown at first (pending), then the follow-up's re-send applies it
         return "succeeded" if fault in ("none", "timeout-applied", "timeout-lost") else "failed"
 
-    def followed_up(self, done: dict[str, Any]) -> dict[str, Any]:
+    def followed_up(self, done: RechargeResult) -> RechargeResult:
         """An unknown outcome stays pending until the follow-up settles it with BOSS."""
         if done.status != "pending":
             return done
         self.run(self.ledger.recover())
-        return {**self.run(self.ledger.get_recharge(done.recharge_id)).as_dict(), "notices": []}
+        return self.run(self.ledger.get_recharge(done.recharge_id)).result()
 
     def disarm(self) -> None:
         self.billing.down = False
         assert self.billing._fail_next == 0 and not self.billing._timeouts, "a fault was not used"
 
-    def completed(self, r: ModelRecharge, result: dict[str, Any]) -> None:
-        r.status = result["status"]
+    def completed(self, r: ModelRecharge, result: RechargeResult) -> None:
+        r.status = result.status
         r.completed = self.clock.now()
         if r.status == "succeeded":
             self.model.agents[r.msisdn].balance -= r.charge
             r.account_type = "postpaid" if r.target == POSTPAID else "prepaid"
             r.bill_month = self.month() if r.target == POSTPAID else None
-            assert (result["account_type"], result["bill_month"]) == (r.account_type,
-                                                                      r.bill_month)
+            assert (result.account_type, result.bill_month) == (r.account_type, r.bill_month)
 
     def month(self) -> str:
         return self.clock.now().strftime("%Y-%m")
