@@ -174,7 +174,7 @@ class LedgerMachine(RuleBasedStateMachine):
         assert self.billing._fail_next == 0 and not self.billing._timeouts, "a fault was not used"
 
     def completed(self, r: ModelRecharge, result: RechargeResult) -> None:
-        r.status = result.status
+        r.status = str(result.status)
         r.completed = self.clock.now()
         if r.status == "succeeded":
             self.model.agents[r.msisdn].balance -= r.charge
