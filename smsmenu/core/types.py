@@ -180,6 +180,9 @@ class Inbound:
     key: str
     """Stable id of this message; a redelivery under the same key is harmless."""
     meta: dict[str, str] = field(default_factory=dict)
+    durable_key: bool = True
+    """False when the transport made ``key`` up for this delivery (SMPP without the carrier's
+    message id): a redelivery comes under another key, so no answer is kept under this one."""
 
 
 class Answer(Protocol):

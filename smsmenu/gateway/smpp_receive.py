@@ -150,13 +150,14 @@ class MoReceiver:
         """Stop the reassembly timer."""
         self.reassembler.close()
 
-    def key_of(self, pdu: Pdu) -> str:
-        """The carrier's id from the configured vendor TLV, else a fresh unique key (32 hex)."""
+    def key_of(self, pdu: Pdu) -> tuple[str, bool]:
+        """The carrier's id from the configured vendor TLV (durable: a redelivery carries it
+        again), else a fresh unique key (32 hex, this delivery's only)."""
         if self.message_id_tlv is not None:
             vendor = pdu.tlvs.get(self.message_id_tlv, b"").rstrip(b"\0")
             if vendor:
-                return str(vendor.decode("latin-1"))
-        return f"{self._prefix}{next(self._keys):012x}"
+                return str(vendor.decode("latin-1")), True
+        return f"{self._prefix}{next(self._keys):012x}", False
 
     def _drop(self, session: SmppSession, pdu: Pdu, why: str) -> int:
         """Acknowledge and forget a deliver_sm that is no text for the menu."""
@@ -194,9 +195,10 @@ class MoReceiver:
             return self._drop(session, pdu, "message too long")
         else:
             whole = decode(payload, coding)
+        key, durable = self.key_of(pdu)
         inbound = Inbound(
             msisdn=source, text=whole, channel=Channel.SMS, received_at=self.clock.now(),
-            key=self.key_of(pdu),
+            key=key, durable_key=durable,
             meta={"smpp_bind": session.name, "service": text_field(pdu.destination_addr)},
         )  # fmt: skip
         await handler(inbound)  # takes the sender's turn before it first suspends

@@ -52,7 +52,8 @@ def normalize(text: str) -> str:
 
 def _remember(conn: sqlite3.Connection, msg: Inbound, out: Outcome, now: dt.datetime,
               direct: str) -> Outcome:
-    """Store the answer under the message key; mark what the transport delivers itself as sent.
+    """Store the answer under the message key (a durable one: a key the transport made up for
+    this delivery never comes again); mark what the transport delivers itself as sent.
 
     ``direct`` is ``all`` (HTTP answers with every reply), ``agent`` (USSD shows the agent's
     screen; notices to others still go by SMS) or ``""`` (SMS: everything waits in the outbox).
@@ -61,9 +62,10 @@ def _remember(conn: sqlite3.Connection, msg: Inbound, out: Outcome, now: dt.date
         ids = [r.outbox_id for r in Delivery(direct).own(out.replies, msg.msisdn)
                if r.outbox_id is not None]
         inside.mark_sent(conn, ids, msg.channel.value, iso(now))
-    menu_inbox.remember(conn, key=msg.key, msisdn=msg.msisdn,
-                        replies=[(r.to, r.text, r.outbox_id) for r in out.replies],
-                        final=out.final, at=iso(now))
+    if msg.durable_key:
+        menu_inbox.remember(conn, key=msg.key, msisdn=msg.msisdn,
+                            replies=[(r.to, r.text, r.outbox_id) for r in out.replies],
+                            final=out.final, at=iso(now))
     return out
 
 
@@ -106,7 +108,7 @@ def _notices(items: Iterable[Notice]) -> list[Reply]:
 def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machine,
          msg: Inbound, idle: dt.timedelta, direct: str) -> Outcome:
     """Handle one message; a redelivered key returns the first answer and changes nothing."""
-    if (done := recall(conn, msg.key)) is not None:
+    if msg.durable_key and (done := recall(conn, msg.key)) is not None:
         return done
     agent = inside.find_agent(conn, msg.msisdn)
     if agent is None or agent.status == "closed":

@@ -266,8 +266,8 @@ async def test_vendor_tlv_gives_the_message_key(smsc: SmscSimulator) -> None:
         with_id = await phone.send("1", tlvs={0x1401: b"CT-000123\0", 0x1600: b"\x07\x08"})
         without = await phone.send("2", tlvs={0x1600: b"\x07"})
         await asyncio.wait_for(asyncio.gather(with_id.delivered(), without.delivered()), 2)
-    assert engine.seen[0].key == "CT-000123"
-    assert len(engine.seen[1].key) == 32
+    assert (engine.seen[0].key, engine.seen[0].durable_key) == ("CT-000123", True)
+    assert (len(engine.seen[1].key), engine.seen[1].durable_key) == (32, False)
 
 
 async def test_delivery_receipts_reach_on_receipt(smsc: SmscSimulator) -> None:
