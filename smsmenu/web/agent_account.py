@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -65,7 +66,7 @@ async def _renewed(request: web.Request, agent_id: int, **page_args: Any) -> web
     """A new management password or bound number ends every older session of the agent (other
     browsers too); this browser goes on in a fresh one, its forms bound to the new token."""
     web_ = state.get(request)
-    token = await web_.ledger.op(_new_session, agent_id=agent_id, ttl=web_.agent_ttl)
+    token = await web_.ledger.transaction(partial(_new_session, agent_id=agent_id, ttl=web_.agent_ttl))
     request[CSRF_BASIS] = token
     response = _account(request, **page_args)
     sessions.set_cookie(web_, response, sessions.COOKIE, token)
@@ -102,9 +103,9 @@ def _bind(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
 async def send_bind_code(request: web.Request) -> web.Response:
     web_, agent, data = state.get(request), me(request), await form(request)
     try:
-        number = await web_.ledger.op(_send_bind, agent_id=agent["agent_id"],
+        number = await web_.ledger.transaction(partial(_send_bind, agent_id=agent["agent_id"],
                                       new_msisdn=data.get("new_msisdn", ""), key=web_.key,
-                                      ip=client_ip(request))
+                                      ip=client_ip(request)))
     except SmsmenuError as exc:
         return _account(request, exc.http_status, error=exc.message(request[LANG]),
                         error_at="number")
@@ -117,9 +118,9 @@ async def change_number(request: web.Request) -> web.Response:
     web_, agent, data = state.get(request), me(request), await form(request)
     new = data.get("new_msisdn", "")
     try:
-        done = await web_.ledger.op(_bind, agent_id=agent["agent_id"], new_msisdn=new,
+        done = await web_.ledger.transaction(partial(_bind, agent_id=agent["agent_id"], new_msisdn=new,
                                     code=raw(data, "code"), key=web_.key,
-                                    mgmt_password=raw(data, "mgmt_password"))
+                                    mgmt_password=raw(data, "mgmt_password")))
     except SmsmenuError as exc:
         return _account(request, exc.http_status, error=exc.message(request[LANG]),
                         error_at="number", sent_to=new)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 
 import structlog
 from aiohttp import web
@@ -128,9 +129,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     web_, data = state.get(request), await form(request)
     who = data.get("who", "")
     try:
-        token, agent_id = await web_.ledger.op(
+        token, agent_id = await web_.ledger.transaction(partial(
             _password_login, who=who, password=raw(data, "password"), ip=client_ip(request),
-            ttl=web_.agent_ttl)
+            ttl=web_.agent_ttl))
     except SmsmenuError as exc:
         log.info("web.login_refused", kind="agent", code=exc.code, why=_why(exc))
         return page(request, "login.html", {"mode": "password", "who": who, "msisdn": "",
@@ -146,7 +147,7 @@ async def send_code(request: web.Request) -> web.Response:
     msisdn = re.sub(r"[\s-]", "", data.get("msisdn", ""))[:20]
     context = {"mode": "code", "who": "", "msisdn": msisdn, "sent": True}
     try:
-        await web_.ledger.op(_send_code, msisdn=msisdn, key=web_.key, ip=client_ip(request))
+        await web_.ledger.transaction(partial(_send_code, msisdn=msisdn, key=web_.key, ip=client_ip(request)))
     except SmsmenuError as exc:
         return page(request, "login.html", {**context, "sent": False,
                                             "error": exc.message(request[LANG])},
@@ -159,9 +160,9 @@ async def code_login(request: web.Request) -> web.StreamResponse:
     web_, data = state.get(request), await form(request)
     msisdn = re.sub(r"[\s-]", "", data.get("msisdn", ""))[:20]
     try:
-        token, agent_id = await web_.ledger.op(
+        token, agent_id = await web_.ledger.transaction(partial(
             _code_login, msisdn=msisdn, code=raw(data, "code"), key=web_.key,
-            ip=client_ip(request), ttl=web_.agent_ttl)
+            ip=client_ip(request), ttl=web_.agent_ttl))
     except SmsmenuError as exc:
         log.info("web.login_refused", kind="agent", code=exc.code, why=_why(exc))
         return page(request, "login.html", {"mode": "code", "who": "", "msisdn": msisdn,

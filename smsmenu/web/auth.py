@@ -39,7 +39,8 @@ def agent_page(handler: Handler) -> Handler:
         found = session(request)
         if found is None or found.kind != "agent":
             raise web.HTTPSeeOther(f"{PREFIX}/login")
-        view = await state.get(request).ledger.op(view_by_id, agent_id=found.subject_id)
+        view = await state.get(request).ledger.transaction(
+            functools.partial(view_by_id, agent_id=found.subject_id))
         if view["status"] == "closed":
             raise web.HTTPSeeOther(f"{PREFIX}/login")
         request[AGENT] = view

@@ -10,6 +10,7 @@ import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ledger import Ledger
@@ -87,7 +88,7 @@ async def prepare(name: str, password: str, role: str) -> dict[str, Any]:
 
 async def create_operator(ledger: Ledger, name: str, password: str, role: str) -> dict[str, Any]:
     """Add an operator (the first one too: ``smsmenu operator add`` calls this)."""
-    return await ledger.op(insert, **await prepare(name, password, role))
+    return await ledger.transaction(partial(insert, **await prepare(name, password, role)))
 
 
 async def by_name(ledger: Ledger, name: str) -> tuple[Operator, bytes, bytes] | None:
@@ -126,19 +127,19 @@ async def audited(ledger: Ledger, who: Operator, action: str, target: str,
     """Run ``run(conn, env, now, **kw)`` and its audit line as ONE transaction; a refusal is
     audited too (with its error code) in a transaction of its own."""
     try:
-        return await ledger.op(_audited, run=run, who=who, action=action, target=target,
-                               detail=detail, kw=kw)
+        return await ledger.transaction(partial(_audited, run=run, who=who, action=action, target=target,
+                               detail=detail, kw=kw))
     except SmsmenuError as exc:
-        await ledger.op(_line, who=who, action=action, target=target, detail=detail,
-                        outcome=exc.code)
+        await ledger.transaction(partial(_line, who=who, action=action, target=target, detail=detail,
+                        outcome=exc.code))
         raise
 
 
 async def note(ledger: Ledger, who: Operator, action: str, target: str, detail: dict[str, Any],
                outcome: str) -> None:
     """An audit line for an action that ran elsewhere (a reversal: it awaits billing)."""
-    await ledger.op(_line, who=who, action=action, target=target, detail=detail,
-                    outcome=outcome)
+    await ledger.transaction(partial(_line, who=who, action=action, target=target, detail=detail,
+                    outcome=outcome))
 
 
 async def log_page(ledger: Ledger, limit: int, offset: int) -> list[web_audit.Entry]:

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -52,7 +53,7 @@ async def agent_view(request: web.Request, status: int = 200, **extra: Any) -> w
     web_ = state.get(request)
     agent_id = path_id(request)
     try:
-        view = await web_.ledger.op(view_by_id, agent_id=agent_id)
+        view = await web_.ledger.transaction(partial(view_by_id, agent_id=agent_id))
     except UnknownAgent:
         raise PageNotFound() from None
     return page(request, "ops_agent.html", {
@@ -73,7 +74,7 @@ async def home(request: web.Request) -> web.Response:
 @operator_page("view")
 async def find(request: web.Request) -> web.Response:
     text = request.query.get("q", "").strip()[:20]
-    found = await state.get(request).ledger.op(_find, text=text) if text else None
+    found = await state.get(request).ledger.transaction(partial(_find, text=text)) if text else None
     if found is not None:
         raise web.HTTPSeeOther(f"{PREFIX}/ops/agents/{found}")
     recent = await state.get(request).ledger.read(reports.recent_agents(10))

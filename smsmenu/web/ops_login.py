@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from functools import partial
 
 import structlog
 from aiohttp import web
@@ -45,7 +46,7 @@ async def _check(web_: state.Web, name: str, password: str, ip: str) -> Operator
     elif found[0].active and await asyncio.to_thread(operators.verify_password, password,
                                                      found[1], found[2]):
         return found[0]
-    await web_.ledger.op(_failed, ip=ip, who=f"op:{name}")
+    await web_.ledger.transaction(partial(_failed, ip=ip, who=f"op:{name}"))
     raise LoginFailed()
 
 
@@ -65,7 +66,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return page(request, "ops_login.html", {"name": name,
                                                 "error": exc.message(request[LANG])},
                     status=exc.http_status)
-    token = await web_.ledger.op(_start, who=who, ttl=web_.operator_ttl)
+    token = await web_.ledger.transaction(partial(_start, who=who, ttl=web_.operator_ttl))
     log.info("web.login", kind="operator", operator=who.name, role=who.role)
     done = web.HTTPSeeOther(f"{PREFIX}/ops/")
     sessions.set_cookie(web_, done, sessions.COOKIE, token)

@@ -102,7 +102,7 @@ async def notify(request: web.Request) -> web.Response:
         log.warning("topup.bad_signature", order=data.get("order", "")[:40])
         return web.Response(status=403, text="bad signature")
     try:
-        answer = await web_.ledger.op(credit, notice=data)
+        answer = await web_.ledger.transaction(partial(credit, notice=data))
     except SmsmenuError as exc:
         log.error("topup.not_credited", order=data["order"], code=exc.code)
         return web.Response(status=409, text=exc.code)

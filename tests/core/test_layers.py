@@ -117,3 +117,16 @@ def test_no_sql_outside_the_storage_boundary(folder: str) -> None:
 def test_the_sql_finder_finds_sql() -> None:
     """The scan above would see a statement (it reads this tree's own store modules)."""
     assert len(sql_texts("ledger/store")) > 20
+
+
+def test_callers_run_their_steps_through_typed_transactions() -> None:
+    """Outside ``ledger/`` no code calls ``Ledger.op(fn, **kw)`` (the ledger's own escape hatch):
+    a caller's step goes through ``Ledger.transaction(step)`` or a typed method."""
+    found = []
+    for folder in ("smsmenu", "simulator"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and node.func.attr == "op":
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
