@@ -11,25 +11,13 @@ from ledger.store import migrations, schema
 from ledger.store.migrations import Migrator
 from ledger.store.migrations.sqlite_runner import SqliteMigrator
 from ledger.store.writer import connect
+from smsmenu.cli import output as cli_output
 from smsmenu.cli.common import ConfigError, Subparsers, common_options, emit, load
 from smsmenu.core.errors import InvalidCommand
 
-TEXTS = {
-    "zh": {"migrated": "数据库结构 v{0} → v{1}", "current": "数据库结构 v{0}：已是最新",
-           "behind": "数据库结构 v{0}，本程序 v{1}：待升级 {2} 项（smsmenu db migrate）",
-           "adopted": "  （版本管理之前的数据库，已按 v1 接管）",
-           "adopt": "  （版本管理之前的数据库：db migrate 将按 v1 接管）", "none": "数据库不存在：{0}",
-           "applied": "  已执行", "pending": "  待执行"},
-    "en": {"migrated": "database schema v{0} → v{1}", "current": "database schema v{0}: up to date",
-           "behind": "database schema v{0}, this code v{1}: {2} pending (smsmenu db migrate)",
-           "adopted": "  (a database from before versioned migrations, adopted as v1)",
-           "adopt": "  (a database from before versioned migrations: db migrate adopts it as v1)",
-           "none": "no database at {0}", "applied": "  applied", "pending": "  pending"},
-}
-
 
 def _text(args: argparse.Namespace, key: str, *values: object) -> str:
-    return TEXTS.get(args.lang, TEXTS["en"])[key].format(*values)
+    return cli_output.words(args.lang, "db")[key].format(*values)
 
 
 def _open(path: str, synchronous: str, *, readonly: bool = False) -> sqlite3.Connection:

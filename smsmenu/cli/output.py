@@ -20,7 +20,7 @@ CODED = frozenset({"status", "channel", "kind", "account_type", "changed", "fail
 """Keys whose values are codes, shown in words by ``code_text``."""
 
 
-def _words(lang: str, table: str) -> Mapping[str, str]:
+def words(lang: str, table: str) -> Mapping[str, str]:
     """One ``[cli.*]`` table of the packaged texts in ``lang`` (English for another language)."""
     tables = packaged().tables
     words: Mapping[str, str] = tables.get(lang, tables["en"])["cli"][table]
@@ -29,12 +29,12 @@ def _words(lang: str, table: str) -> Mapping[str, str]:
 
 def title(lang: str, key: str) -> str:
     """A result's heading (``[cli.title]``)."""
-    return _words(lang, "title")[key]
+    return words(lang, "title")[key]
 
 
 def label(lang: str, key: str) -> str:
     """A field's name (``[cli.label]``), or the key itself when it has none."""
-    return _words(lang, "label").get(key, key)
+    return words(lang, "label").get(key, key)
 
 
 def code_text(lang: str, value: str) -> str:
@@ -42,7 +42,7 @@ def code_text(lang: str, value: str) -> str:
     has none."""
     if lang not in packaged().tables:
         return value
-    return _words(lang, "value").get(value, value)
+    return words(lang, "value").get(value, value)
 
 
 def rate_text(ppm: int) -> str:

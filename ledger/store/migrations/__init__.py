@@ -45,8 +45,6 @@ class SchemaTooNew(SmsmenuError):
     code = "E_SCHEMA_NEWER"
     http_status = 503
     exit_code = 78
-    messages = {"zh": "数据库结构版本 v{found} 比本程序支持的 v{known} 新：请使用新版程序",
-                "en": "database schema v{found} is newer than this code (v{known})"}
 
 
 @dataclass(frozen=True, slots=True)
