@@ -66,6 +66,7 @@ from smsmenu.gateway.smpp_codec import encode, make, parse, text_field  # noqa: 
 from smsmenu.gateway.smpp_reader import Garbage, PduReader  # noqa: E402
 from smsmenu.gateway.smpp_text import decode  # noqa: E402
 from smsmenu.gateway.smpp_text import encode as encode_text  # noqa: E402
+from smsmenu.states.notices import SmsNotices  # noqa: E402
 
 GOAL = 3.3
 """Issue 11: the server's CPU per MO at most 3.3 times the echo ESME's."""
@@ -533,7 +534,8 @@ async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str
         settings = load_settings(conf, env={})
         clock = SystemClock(settings.ledger.timezone)
         ledger = await stack.enter_async_context(
-            await Ledger.open(settings, BillingSimulator(clock=clock), clock, secret=load_secret(
+            await Ledger.open(settings, BillingSimulator(clock=clock), clock,
+                              notifier=SmsNotices(), secret=load_secret(
                 settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET"))))
         rig = Rig(ledger, url, handset=smsc.handset, smsc=smsc)
         pairs = await fund(rig, opts.agents, f"1330{n % 10:03d}")

@@ -18,6 +18,7 @@ from smsmenu.core.clock import SystemClock
 from smsmenu.core.settings import load_settings
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.states.engine import Engine
+from smsmenu.states.notices import SmsNotices
 
 DIALOG = ["1", "2", "{target}", "100", "1", "{tx}"]
 """A full mobile recharge dialog: six menu steps, the last one moves money."""
@@ -41,7 +42,8 @@ async def run_level(agents: int, seconds: float, synchronous: str = "FULL") -> d
             "ledger", db=str(Path(tmp) / "bench.db"), secret_file=str(Path(tmp) / "secret"),
             synchronous=synchronous)
         clock = SystemClock()
-        async with await Ledger.open(settings, BillingSimulator(clock=clock), clock) as ledger:
+        async with await Ledger.open(settings, BillingSimulator(clock=clock), clock,
+                                     notifier=SmsNotices()) as ledger:
             numbers = await _agents(ledger, agents)
             engine = Engine(ledger)
             keys = itertools.count()

@@ -75,6 +75,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.core.clock import SystemClock, iso
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
+from smsmenu.states.notices import SmsNotices
 
 LEVELS = (1, 10, 100)
 REPEATS = 3
@@ -139,6 +140,7 @@ async def _open(db: Path, callers: int) -> tuple[Ledger, list[str]]:
         "ledger", db=str(db), secret_file=str(db.parent / "secret"), synchronous="FULL")
     clock = SystemClock()
     ledger = await Ledger.open(settings, BillingSimulator(clock=clock, latency=0.0), clock,
+                               notifier=SmsNotices(),
                                secret=b"b" * 32)
     numbers = [f"189{i:08d}" for i in range(1, callers + 1)]
     for number in numbers:

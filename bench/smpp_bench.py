@@ -44,6 +44,7 @@ from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.server.dispatch import Dispatcher
 from smsmenu.server.wiring import ReceiptBook
 from smsmenu.states.engine import Engine
+from smsmenu.states.notices import SmsNotices
 
 TX = "135790"
 DIALOG = ("1", "2", "{target}", "100", "1", TX)
@@ -59,7 +60,8 @@ async def engine_factory(gateway: Gateway, agents: int = 200,
         "ledger", db=str(Path(tmp.name) / "bench.db"), secret_file=str(Path(tmp.name) / "secret"),
         synchronous="FULL")  # fmt: skip
     clock = SystemClock()
-    ledger = await Ledger.open(settings, BillingSimulator(clock=clock, seed=None), clock)  # fmt: skip
+    ledger = await Ledger.open(settings, BillingSimulator(clock=clock, seed=None), clock,
+                               notifier=SmsNotices())  # fmt: skip
 
     async def agent(n: int) -> None:
         number = f"189{n:08d}"

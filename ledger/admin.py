@@ -8,7 +8,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from ledger import agents, idempotency, lockout, money, outbox, passwords, postings
+from ledger import agents, events, idempotency, lockout, money, passwords, postings
 from ledger.agents import Agent
 from ledger.api import (
     AgentInfo,
@@ -79,12 +79,11 @@ def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: 
          passwords.digest(env.secret, salt, "mgmt", mgmt_password), stamp))
     conn.execute("UPDATE accounts SET code = ? WHERE id = ?", (f"agent:{cur.lastrowid}", account))
     agent = agents.by_id(conn, int(cur.lastrowid or 0))
-    text = env.texts.render(agent.lang, "notice.opened", name=agent.name,
-                            account=agent.account_no, msisdn=number)
-    notice = outbox.enqueue(conn, number, text, "opened", stamp)
+    notices = env.notify(conn, events.AccountOpened(number, agent.lang, agent.name,
+                                                    agent.account_no), now)
     found = info(conn, env, agent)
     return AgentOpened(**{f.name: getattr(found, f.name) for f in dataclasses.fields(found)},
-                       notices=(notice,))
+                       notices=notices)
 
 
 def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
@@ -110,11 +109,9 @@ def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, m
         "INSERT INTO deposits (agent_id, channel, amount, invoice_quota, transfer_id, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)", (agent.id, channel, amount_fen, quota, transfer, stamp))
     balance = postings.available(conn, agent.account_id)
-    text = env.texts.render(agent.lang, "notice.deposit", amount=money.format_yuan(amount_fen),
-                            balance=money.format_yuan(balance),
-                            time=env.local(now).strftime("%m-%d %H:%M"))
-    notice = outbox.enqueue(conn, agent.msisdn, text, "deposit", stamp)
-    result = Deposit(transfer, agent.msisdn, channel, amount_fen, quota, balance, (notice,))
+    notices = env.notify(conn, events.DepositReceived(agent.msisdn, agent.lang, amount_fen,
+                                                      balance, env.local(now)), now)
+    result = Deposit(transfer, agent.msisdn, channel, amount_fen, quota, balance, notices)
     idempotency.remember(conn, key, "deposit", fields, as_dict(result), stamp)
     return result
 
@@ -157,8 +154,7 @@ def close(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str,
                                                   (refunds, balance)], stamp, key)
     conn.execute("UPDATE agents SET status = 'closed', closed_at = ? WHERE id = ?",
                  (stamp, agent.id))
-    text = env.texts.render(agent.lang, "notice.closed", refund=money.format_yuan(balance))
-    notice = outbox.enqueue(conn, agent.msisdn, text, "closed", stamp)
-    result = Closed(agent.msisdn, balance, transfer, (notice,))
+    notices = env.notify(conn, events.AccountClosed(agent.msisdn, agent.lang, balance), now)
+    result = Closed(agent.msisdn, balance, transfer, notices)
     idempotency.remember(conn, key, "close", fields, as_dict(result), stamp)
     return result

@@ -49,14 +49,14 @@ class DepositChannel(StrEnum):
 
 
 def notices_from(items: list[dict[str, Any]]) -> tuple[Notice, ...]:
-    """Notices as an idempotent repeat stored them (``outbox.as_dicts``)."""
+    """Notices as an idempotent repeat stored them (``as_dict``); old rows read the same."""
     return tuple(Notice(to=n["to"], text=n["text"], outbox_id=n["id"], kind=n["kind"])
                  for n in items)
 
 
 def as_dict(result: Any) -> dict[str, Any]:
-    """A result as the JSON the CLI and the API print: its fields in order, the notices as
-    ``outbox.as_dicts`` writes them; ``unrecorded`` only when set."""
+    """A result as the JSON the CLI and the API print (and idempotency stores): its fields in
+    order, each notice as ``{"id", "to", "text", "kind"}``; ``unrecorded`` only when set."""
     data: dict[str, Any] = {}
     for f in dataclasses.fields(result):
         value = getattr(result, f.name)

@@ -1,4 +1,4 @@
-"""What every ledger operation needs besides its connection: rules, texts, secret, number plan."""
+"""What every ledger operation needs besides its connection: rules, notifier, secret, number plan."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from ledger.events import Notifier
 from ledger.money import parse_rate
 from ledger.numberplan import NumberPlan
 from smsmenu.core.settings import Settings
-from smsmenu.core.texts import Texts
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,8 @@ class Env:
     """Shared, immutable inputs of the operations; built once by the service."""
 
     rules: Rules
-    texts: Texts
+    notify: Notifier
+    """Renders and queues what an operation tells (``ledger.events``), in its transaction."""
     secret: bytes
     plan: NumberPlan
     lang: str = "zh"

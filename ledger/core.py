@@ -24,6 +24,7 @@ from ledger.api import (
     Recharge,
 )
 from ledger.context import Env, Rules
+from ledger.events import Notifier
 from ledger.numberplan import NumberPlan
 from ledger.passwords import load_secret
 from ledger.store import queries, schema
@@ -31,7 +32,6 @@ from ledger.store.writer import Writer
 from ledger.verify import invariants
 from smsmenu.core.clock import iso
 from smsmenu.core.settings import Settings
-from smsmenu.core.texts import Texts
 from smsmenu.core.types import Billing, Clock
 
 T = TypeVar("T")
@@ -56,11 +56,13 @@ class LedgerCore:
 
     @classmethod
     async def open(cls, settings: Settings, billing: Billing, clock: Clock, *,
-                   secret: bytes | None = None, texts: Texts | None = None,
+                   notifier: Notifier, secret: bytes | None = None,
                    plan: NumberPlan | None = None) -> Self:
         """Open (creating if needed) the database named in ``settings``; start the writer.
 
-        ``secret``: the password key; without it, the secret file's (created if missing).
+        ``notifier``: renders and queues what the operations tell (``ledger.events``) in
+        their transactions; the ledger holds no words. ``secret``: the password key; without
+        it, the secret file's (created if missing).
 
         The writer first brings the schema to this code's version (``ledger.store.schema.create``:
         the migrations; ``migrations.SchemaTooNew`` for a newer database). The migrations
@@ -71,7 +73,7 @@ class LedgerCore:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         if secret is None:  # the caller resolves SMSMENU_SECRET; the ledger reads no environment
             secret = load_secret(settings.ledger.secret_file)
-        env = Env(Rules.from_settings(settings), texts or Texts.load(settings.menu.lang), secret,
+        env = Env(Rules.from_settings(settings), notifier, secret,
                   plan or NumberPlan.load_default(), settings.menu.lang)
         writer = Writer(path, synchronous=settings.ledger.synchronous,
                         max_batch=settings.ledger.max_batch)

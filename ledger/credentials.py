@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
-from ledger import agents, outbox, passwords
+from ledger import agents, events, passwords
 from ledger.api import MsisdnChange, PasswordChange
 from ledger.context import Env
 from smsmenu.core.clock import iso
@@ -32,10 +32,8 @@ def replace_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, ag
                      purpose: str, new: str) -> PasswordChange:
     """Store a new password for an agent whose old one was already checked; notify it."""
     agents.set_password(conn, env, agent, purpose, new, now)
-    which = env.texts.render(agent.lang, f"password.{purpose}")
-    text = env.texts.render(agent.lang, "notice.password_changed", which=which)
-    notice = outbox.enqueue(conn, agent.msisdn, text, "password_changed", iso(now))
-    return PasswordChange(agent.msisdn, purpose, (notice,))
+    notices = env.notify(conn, events.PasswordChanged(agent.msisdn, agent.lang, purpose), now)
+    return PasswordChange(agent.msisdn, purpose, notices)
 
 
 def change_msisdn(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
@@ -49,6 +47,5 @@ def change_msisdn(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisd
         raise DuplicateAgent(msisdn=number)
     conn.execute("UPDATE agents SET msisdn = ?, credentials_at = ? WHERE id = ?",
                  (number, iso(now), agent.id))
-    text = env.texts.render(agent.lang, "notice.msisdn_changed", msisdn=number)
-    notice = outbox.enqueue(conn, number, text, "msisdn_changed", iso(now))
-    return MsisdnChange(agent.msisdn, number, (notice,))
+    notices = env.notify(conn, events.MsisdnChanged(number, agent.lang), now)
+    return MsisdnChange(agent.msisdn, number, notices)

@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
-from ledger import outbox
+from ledger import events
 from ledger.context import Env
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.core.errors import AgentLocked, WebLocked
@@ -113,10 +113,8 @@ def _tell(conn: sqlite3.Connection, env: Env, now: dt.datetime, msisdn: str, lan
           lock: Lock) -> None:
     """The SMS to the agent: which lock, until when (or an operator), call if it was not you."""
     assert lock.until is not None
-    key = f"notice.locked_{lock.kind}" + ("_unlock" if lock.for_operator else "")
-    until = env.local(from_iso(lock.until)).strftime("%m-%d %H:%M")
-    text = env.texts.render(lang, key, attempts=env.rules.lockout_attempts, until=until)
-    outbox.enqueue(conn, msisdn, text, f"locked_{lock.kind}", iso(now))
+    env.notify(conn, events.LockSet(msisdn, lang, lock.kind, env.rules.lockout_attempts,
+                                    env.local(from_iso(lock.until)), lock.for_operator), now)
 
 
 def unlock(conn: sqlite3.Connection, agent_id: int) -> None:

@@ -56,11 +56,6 @@ def record_receipt(conn: sqlite3.Connection, message_id: str, stat: str) -> bool
     return cur.rowcount > 0
 
 
-def as_dicts(*items: Reply) -> list[dict[str, object]]:
-    """Queued replies as an operation's JSON result carries them."""
-    return [{"id": n.outbox_id, "to": n.to, "text": n.text, "kind": n.kind} for n in items]
-
-
 def claim(conn: sqlite3.Connection, now: str, lease_until: str, limit: int = 100,
           holder: str = "") -> list[Reply]:
     """Due messages, leased to ``holder`` until ``lease_until`` so no other drain sends them.

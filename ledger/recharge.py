@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 
-from ledger import agents, boss_calls, idempotency, money, outbox, postings
+from ledger import agents, boss_calls, events, idempotency, money, postings
 from ledger.api import Held as Held
 from ledger.api import Recharge as Recharge
 from ledger.api import RechargeRequest, RechargeResult
@@ -26,7 +26,7 @@ from smsmenu.core.errors import (
     UnknownAgent,
     UnknownRecharge,
 )
-from smsmenu.core.types import CreditResult, TargetKind
+from smsmenu.core.types import CreditResult, Reply, TargetKind
 
 COLUMNS = ("id, agent_id, kind, target, notice_to, amount, commission, status, attempts, "
            "reference, past_references, transfer_id, account_type, bill_month, invoice_taken, "
@@ -157,9 +157,6 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
     stamp = iso(now)
     # The legs the transfer was reserved with (``_reserve``): same agent, kind and amounts.
     legs = _legs(conn, account, r.kind, r.amount, r.commission)
-    kind_text = env.texts.render(lang, f"kind.{r.kind}")
-    amount_text = money.format_yuan(r.amount)
-    amounts = {"kind": kind_text, "target": r.target, "amount": amount_text}
     if result is not None and result.ok:
         postings.commit(conn, r.transfer_id, stamp, legs)
         reference, past = r.reference, r.past_references
@@ -177,22 +174,15 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
         # The agent's available balance after the commit, without reading it again: a held
         # debit leaves balance and reserved alike (no change), a credit adds to the balance.
         balance = available + sum(amount for acc, amount in legs if acc == account and amount > 0)
-        text = env.texts.render(lang, "notice.recharge_ok", **amounts,
-                                commission=money.format_yuan(r.commission),
-                                charge=money.format_yuan(r.charge),
-                                balance=money.format_yuan(balance), reference=reference)
-        sent = [outbox.enqueue(conn, msisdn, text, "receipt", stamp)]
+        sent = env.notify(conn, events.RechargeSucceeded(
+            msisdn, lang, r.kind, r.target, r.amount, r.commission, r.charge, balance,
+            reference), now)
         customer = r.notice_to or (r.target if r.kind in ("mobile", "phs") else None)
         if customer:  # the customer's language is unknown: the platform's default
-            if env.lang != lang:
-                amounts["kind"] = env.texts.render(env.lang, f"kind.{r.kind}")
-            local = env.local(now)
-            text = env.texts.render(env.lang, "notice.customer", **amounts,
-                                    time=f"{local.month:02d}-{local.day:02d} "
-                                         f"{local.hour:02d}:{local.minute:02d}")
-            sent.append(outbox.enqueue(conn, customer, text, "customer", stamp))
+            sent += env.notify(conn, events.CustomerCredited(
+                customer, env.lang, r.kind, r.target, r.amount, env.local(now)), now)
     elif result is None and reason in UNKNOWN:  # BOSS may still apply it: keep the money held
-        return r.result(tuple(_unknown(conn, env, r, msisdn, lang, reason, stamp)))
+        return r.result(_unknown(conn, env, now, r, msisdn, lang, reason))
     else:
         postings.void(conn, r.transfer_id, stamp, legs)
         why = reason or (_refusal(result.reason) if result is not None else "lost")
@@ -201,11 +191,9 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
                      "WHERE id = ?", (why, stamp, r.id))
         done = dataclasses.replace(r, status="failed", failure=why, completed_at=stamp)
         code, _, detail = why.partition(": ")
-        said = env.texts.render(lang, f"reason.{code}") + (f" ({detail})" if detail else "")
-        text = env.texts.render(lang, "notice.recharge_failed", **amounts, reason=said,
-                                id=r.id)
-        sent = [outbox.enqueue(conn, msisdn, text, "recharge_failed", stamp)]
-    return done.result(tuple(sent))
+        sent = env.notify(conn, events.RechargeFailed(msisdn, lang, r.id, r.kind, r.target,
+                                                      r.amount, code, detail), now)
+    return done.result(sent)
 
 
 def _refusal(said: str) -> str:
@@ -213,13 +201,10 @@ def _refusal(said: str) -> str:
     return "cancelled" if said == boss_calls.CANCELLED else f"declined: {said}"
 
 
-def _unknown(conn: sqlite3.Connection, env: Env, r: Recharge, msisdn: str, lang: str,
-             reason: str, stamp: str) -> list[outbox.Notice]:
+def _unknown(conn: sqlite3.Connection, env: Env, now: dt.datetime, r: Recharge, msisdn: str,
+             lang: str, reason: str) -> tuple[Reply, ...]:
     """Record an unconfirmed answer; the first one tells the agent the result follows by SMS."""
-    if not boss_calls.record(conn, r.reference, reason, stamp):
-        return []
-    text = env.texts.render(lang, "notice.recharge_pending",
-                            kind=env.texts.render(lang, f"kind.{r.kind}"), target=r.target,
-                            amount=money.format_yuan(r.amount), charge=money.format_yuan(r.charge),
-                            id=r.id)
-    return [outbox.enqueue(conn, msisdn, text, "recharge_pending", stamp)]
+    if not boss_calls.record(conn, r.reference, reason, iso(now)):
+        return ()
+    return env.notify(conn, events.RechargePending(msisdn, lang, r.id, r.kind, r.target,
+                                                   r.amount, r.charge), now)

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import sqlite3
 
-from ledger import agents, boss_calls, idempotency, money, outbox, postings
+from ledger import agents, boss_calls, events, idempotency, postings
 from ledger.api import ReversalResult
 from ledger.context import Env
 from ledger.recharge import Recharge, get
@@ -97,11 +97,10 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id:
         raise StaleState(why=f"recharge {rv.recharge_id} is no longer succeeded")
     r = get(conn, rv.recharge_id)
     agent = agents.by_id(conn, r.agent_id)
-    text = env.texts.render(agent.lang, "notice.reversal", reference=r.reference,
-                            amount=money.format_yuan(r.amount), charge=money.format_yuan(r.charge),
-                            balance=money.format_yuan(postings.available(conn, agent.account_id)))
-    notice = outbox.enqueue(conn, agent.msisdn, text, "reversal", stamp)
-    return dataclasses.replace(view(conn, reversal_id), notices=(notice,))
+    notices = env.notify(conn, events.ReversalDone(
+        agent.msisdn, agent.lang, r.reference, r.amount, r.charge,
+        postings.available(conn, agent.account_id)), now)
+    return dataclasses.replace(view(conn, reversal_id), notices=notices)
 
 
 def mark_invoice(conn: sqlite3.Connection, recharge_id: int) -> Recharge:

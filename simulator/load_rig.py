@@ -24,6 +24,7 @@ from smsmenu.core.clock import SystemClock
 from smsmenu.core.health import WAIT_S, wait_healthy
 from smsmenu.core.settings import Settings
 from smsmenu.core.tokens import new_smpp_password, new_token
+from smsmenu.states.notices import SmsNotices
 
 
 class HandsetLike(Protocol):
@@ -173,7 +174,8 @@ async def remote_server(settings: Settings, server: str, *, control_url: str | N
             connector=aiohttp.TCPConnector(limit=0)))
         await wait_healthy(server, wait=wait, http=http)
         ledger = await stack.enter_async_context(
-            await Ledger.open(settings, BillingSimulator(clock=clock), clock, secret=load_secret(
+            await Ledger.open(settings, BillingSimulator(clock=clock), clock,
+                              notifier=SmsNotices(), secret=load_secret(
                 settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET"))))
         control = control_url or f"{server.rstrip('/')}/smsc"
         phones: dict[str, RemoteHandset] = {}

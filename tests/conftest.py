@@ -13,6 +13,7 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings, load_settings
+from smsmenu.states.notices import SmsNotices
 
 AGENT = "18912345678"
 TX = "123456"
@@ -55,7 +56,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def ledger(settings: Settings, billing: BillingSimulator,
                  clock: ManualClock) -> AsyncIterator[Ledger]:
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as opened:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as opened:
         yield opened
 
 

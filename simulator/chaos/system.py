@@ -24,6 +24,7 @@ from simulator.billing import BillingSimulator
 from simulator.chaos.procs import PY, Proc, Procs, child_env, free_port, run_cli, wait_http
 from smsmenu.core.clock import SystemClock
 from smsmenu.core.settings import Settings, load_settings
+from smsmenu.states.notices import SmsNotices
 
 TX = "135790"
 MGMT = "246800"
@@ -142,7 +143,7 @@ class System:
         """Open every agent with a large counter deposit, straight into the database."""
         settings = load_settings(self.config, env={})
         clock = SystemClock(settings.ledger.timezone)
-        async with await Ledger.open(settings, BillingSimulator(clock=clock), clock,
+        async with await Ledger.open(settings, BillingSimulator(clock=clock), clock, notifier=SmsNotices(),
                                      secret=self.secret) as ledger:
             for msisdn in self.agents:
                 await ledger.open_agent(msisdn=msisdn, name=f"chaos{msisdn[-3:]}", tx_password=TX,

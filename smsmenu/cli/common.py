@@ -36,6 +36,7 @@ from smsmenu.core.settings import Settings, load_settings
 from smsmenu.core.types import Billing, BossCredit, Clock, CreditResult, Fen, TargetKind
 from smsmenu.server import simulators
 from smsmenu.server.billing import HttpBilling
+from smsmenu.states.notices import SmsNotices
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``register(subparsers)`` receives: the top-level sub-command table."""
@@ -200,7 +201,7 @@ async def session(args: argparse.Namespace) -> AsyncIterator[Session]:
     billing = make_billing(args, settings, clock)
     try:
         try:
-            ledger = await Ledger.open(settings, billing, clock, secret=load_secret(
+            ledger = await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=load_secret(
                 settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET")))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot open the ledger at {settings.ledger.db}: {exc}") from None

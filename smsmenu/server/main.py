@@ -35,6 +35,7 @@ from smsmenu.server.readiness import Readiness
 from smsmenu.server.smpp import Smpp, prepare
 from smsmenu.server.wiring import ReceiptBook
 from smsmenu.states.engine import Engine
+from smsmenu.states.notices import SmsNotices
 from smsmenu.web import bootstrap, create_operator, security, setup_web
 
 log = structlog.get_logger("server")
@@ -124,7 +125,7 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     seed = demo if seed is None else seed
     clock = clock or SystemClock(settings.ledger.timezone)
     billing = billing or make_billing(settings, clock)
-    ledger = await Ledger.open(settings, billing, clock, secret=load_secret(
+    ledger = await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=load_secret(
         settings.ledger.secret_file, os.environ.get("SMSMENU_SECRET")))
     dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval,
                             instance=instance_id(settings))

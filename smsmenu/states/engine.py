@@ -17,6 +17,7 @@ from ledger.api import Held
 from ledger.numberplan import NumberPlan
 from smsmenu.core.errors import StorageError
 from smsmenu.core.metrics import Metrics
+from smsmenu.core.texts import Texts, packaged
 from smsmenu.core.types import Delivery, Inbound, Msisdn, Reply
 from smsmenu.gateway.base import SenderBusy, sender_msisdn
 from smsmenu.states import steps
@@ -90,8 +91,11 @@ class Engine:
     def __init__(self, ledger: Ledger, *, idle_timeout: dt.timedelta = dt.timedelta(seconds=180),
                  metrics: Metrics | None = None,
                  on_queued: Callable[[list[Reply]], None] | None = None,
-                 plan: NumberPlan | None = None, per_sender: int = PER_SENDER) -> None:
+                 plan: NumberPlan | None = None, per_sender: int = PER_SENDER,
+                 texts: Texts | None = None) -> None:
         self.ledger = ledger
+        self.texts = texts or packaged()
+        """The menu's words (by default the shipped ones)."""
         self.metrics = metrics or Metrics()
         self.idle_timeout = idle_timeout
         self.on_queued = on_queued
@@ -131,15 +135,16 @@ class Engine:
     async def _step(self, msg: Inbound, delivery: Delivery) -> steps.Outcome:
         """The step, and for a money step billing's answer recorded; in the number's turn."""
         out = await self.ledger.transaction(partial(
-            steps.step, machine=self.machine, msg=msg, idle=self.idle_timeout, direct=delivery))
+            steps.step, machine=self.machine, msg=msg, idle=self.idle_timeout, direct=delivery,
+            texts=self.texts))
         if out.pending is None:
             log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
                       replies=len(out.replies))
             return out
         r, unrecorded = out.pending, out.unrecorded
         try:
-            out = await self.ledger.bill(Held(r, out.fresh), partial(steps.finish, msg=msg,
-                                                                     direct=delivery))
+            out = await self.ledger.bill(Held(r, out.fresh), partial(
+                steps.finish, msg=msg, direct=delivery, texts=self.texts))
         except StorageError:
             # The money step's outcome could not be recorded: the reservation stays pending
             # and the follow-up settles it; the agent is told the result follows by SMS, never

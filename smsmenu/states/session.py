@@ -14,6 +14,7 @@ from ledger.inside import Agent, Env, savepoint
 from ledger.store import menu_sessions
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.core.errors import SmsmenuError, WrongPassword
+from smsmenu.core.texts import Texts, packaged
 from smsmenu.states.menu import ON_ENTER, SCREENS
 
 
@@ -27,6 +28,8 @@ class Step:
     agent: Agent
     text: str
     channel: Channel = Channel.SMS
+    texts: Texts = field(default_factory=packaged)
+    """The menu's words (the engine's)."""
     """The message's channel as recharges record it (``sms``, ``ussd``, ``http``)."""
     error: str | None = None
     result: list[str] = field(default_factory=list)
@@ -61,7 +64,7 @@ class SessionBase:
         return self.step.agent.lang
 
     def t(self, key: str, **params: Any) -> str:
-        return self.step.env.texts.render(self.lang, key, **params)
+        return self.step.texts.render(self.lang, key, **params)
 
     # -- persistence ---------------------------------------------------------------------
     @classmethod

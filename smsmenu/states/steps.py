@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 
 from transitions import Machine
 
-from ledger import inside, money
+from ledger import events, inside, money
 from ledger.api import Held, Notice, Recharge, RechargeResult
 from ledger.inside import Env
 from ledger.store import menu_inbox
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
+from smsmenu.core.texts import Texts, packaged
 from smsmenu.core.types import Delivery, Inbound, Reply
-from smsmenu.states import commands
+from smsmenu.states import commands, notices
 from smsmenu.states.menu import PARENTS
 from smsmenu.states.records import MenuSession as Session
 from smsmenu.states.session import Step
@@ -102,12 +103,16 @@ def _agent_reply(conn: sqlite3.Connection, msisdn: str, lines: list[str],
 
 
 def _notices(items: Iterable[Notice]) -> list[Reply]:
+    """The notices an operation queued, as the step answers (and ``recall`` replays) them."""
     return [Reply(n.to, n.text, n.outbox_id) for n in items]
 
 
 def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machine,
-         msg: Inbound, idle: dt.timedelta, direct: str) -> Outcome:
-    """Handle one message; a redelivered key returns the first answer and changes nothing."""
+         msg: Inbound, idle: dt.timedelta, direct: str, texts: Texts | None = None) -> Outcome:
+    """Handle one message; a redelivered key returns the first answer and changes nothing.
+
+    ``texts``: the menu's words (by default the shipped ones)."""
+    texts = texts or packaged()
     if msg.durable_key and (done := recall(conn, msg.key)) is not None:
         return done
     agent = inside.find_agent(conn, msg.msisdn)
@@ -115,12 +120,12 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         if not _may_answer_stranger(conn, msg.msisdn, now):
             return _remember(conn, msg, Outcome([], True), now, direct)
         lang = agent.lang if agent else env.lang
-        text = (env.texts.render(lang, "menu.not_agent") if agent is None
+        text = (texts.render(lang, "menu.not_agent") if agent is None
                 else AgentClosed().message(lang))
         return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
                          now, direct)
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
-    s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel)
+    s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel, texts=texts)
     session.begin(s)
     lines = _move(session, s, machine, msg, idle)
     if s.pending is not None and s.pending.status == "pending":
@@ -128,10 +133,10 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         session.state = "billing"
         session.save(conn, now)
         # remembered when billing has answered (finish)
-        return Outcome(pending=s.pending, fresh=s.fresh, unrecorded=summary(conn, env, s.pending))
+        return Outcome(pending=s.pending, fresh=s.fresh, unrecorded=summary(conn, texts, s.pending))
     if s.pending is not None:  # a retry of one already done, or a repeated command
         session.go("main")
-        lines = [summary(conn, env, s.pending)]
+        lines = [summary(conn, texts, s.pending)]
     session.save(conn, now)
     replies = _agent_reply(conn, msg.msisdn, lines, now) + _notices(s.notices)
     final = session.state == "main" and bool(s.result or s.notices or s.fatal or s.pending)
@@ -150,7 +155,7 @@ def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
     again = session.data.get("key") == msg.key
     session.go("main")
     if again:
-        return [summary(s.conn, s.env, r)]
+        return [summary(s.conn, s.texts, r)]
     lines = _apply(session, s, machine, msg, idle)
     help_ = session.t("menu.help")
     note = "menu.pending_note" if r.status == "pending" else "menu.settled_note"
@@ -227,28 +232,27 @@ def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
                                        since=since, key=f"line:{msisdn}:{digest}:{first}")
 
 
-def summary(conn: sqlite3.Connection, env: Env, r: Recharge) -> str:
-    """A recharge's outcome as a receipt, for one whose notices were sent before."""
+def summary(conn: sqlite3.Connection, texts: Texts, r: Recharge) -> str:
+    """A recharge's outcome as a receipt, for one whose notices were sent before: the words
+    of the event the ledger emitted for it (``ledger.events``), with today's balance."""
     agent = inside.agent_by_id(conn, r.agent_id)
-    kind = env.texts.render(agent.lang, f"kind.{r.kind}")
+    event: events.Event
     if r.status == "pending":
-        return env.texts.render(agent.lang, "notice.recharge_pending", kind=kind, target=r.target,
-                                amount=money.format_yuan(r.amount),
-                                charge=money.format_yuan(r.charge), id=r.id)
-    if r.status in ("succeeded", "reversed"):
-        return env.texts.render(
-            agent.lang, "notice.recharge_ok", kind=kind, target=r.target,
-            amount=money.format_yuan(r.amount), commission=money.format_yuan(r.commission),
-            charge=money.format_yuan(r.charge), reference=r.reference,
-            balance=money.format_yuan(inside.available(conn, agent)))
-    code, _, detail = (r.failure or "lost").partition(": ")  # as ledger.recharge.finish says it
-    reason = env.texts.render(agent.lang, f"reason.{code}") + (f" ({detail})" if detail else "")
-    return env.texts.render(agent.lang, "notice.recharge_failed", kind=kind, target=r.target,
-                            amount=money.format_yuan(r.amount), reason=reason, id=r.id)
+        event = events.RechargePending(agent.msisdn, agent.lang, r.id, r.kind, r.target,
+                                       r.amount, r.charge)
+    elif r.status in ("succeeded", "reversed"):
+        event = events.RechargeSucceeded(agent.msisdn, agent.lang, r.kind, r.target, r.amount,
+                                         r.commission, r.charge, inside.available(conn, agent),
+                                         r.reference)
+    else:
+        code, _, detail = (r.failure or "lost").partition(": ")  # as ledger.recharge.finish
+        event = events.RechargeFailed(agent.msisdn, agent.lang, r.id, r.kind, r.target,
+                                      r.amount, code, detail)
+    return notices.render(texts, event)
 
 
 def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, done: RechargeResult, *,
-           msg: Inbound, direct: str) -> Outcome:
+           msg: Inbound, direct: str, texts: Texts | None = None) -> Outcome:
     """End the dialog and reply with the receipts, in the transaction that recorded billing's
     answer (``Ledger.bill``)."""
     recharge_id = done.recharge_id
@@ -258,7 +262,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, done: RechargeR
         session.save(conn, now)
     replies = _notices(done.notices)
     if not replies:
-        replies = _agent_reply(conn, msg.msisdn, [summary(conn, env, inside.get_recharge(
-            conn, recharge_id))], now)
+        replies = _agent_reply(conn, msg.msisdn, [summary(
+            conn, texts or packaged(), inside.get_recharge(conn, recharge_id))], now)
     return _remember(conn, msg, Outcome(replies, True, status=str(done.status),
                                         failure=done.failure), now, direct)

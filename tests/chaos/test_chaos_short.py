@@ -16,6 +16,7 @@ from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.states.engine import Engine
+from smsmenu.states.notices import SmsNotices
 
 AGENT = "18912345678"
 TX = "123456"
@@ -69,7 +70,7 @@ async def test_redelivery_across_ten_minute_mark_charges_once(settings: Settings
     """The same one-line recharge delivered twice 8 s apart, across 10:10:00, charges once."""
     clock = ManualClock("2026-11-10T10:09:56")
     billing = BillingSimulator(clock=clock)
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as ledger:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as ledger:
         await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password="654321")
         await ledger.deposit(key="seed", msisdn=AGENT, amount_fen=50_000, channel="counter")
         engine = Engine(ledger)

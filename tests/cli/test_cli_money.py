@@ -17,6 +17,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.cli import common as cli_common
 from smsmenu.core.settings import load_settings
 from smsmenu.core.types import TargetKind
+from smsmenu.states.notices import SmsNotices
 
 DOWN = "http://127.0.0.1:1"
 """A billing URL where nothing listens: every credit is certainly not applied."""
@@ -184,7 +185,7 @@ def test_verify_sound_then_breached(run: Cli) -> None:
 async def _reserve_without_billing(db: str, clock: Any) -> int:
     """A recharge reserved but never settled, as a crash would leave it."""
     settings = load_settings(env={}).replace("ledger", db=db, synchronous="OFF")
-    async with await Ledger.open(settings, BillingSimulator(), clock,
+    async with await Ledger.open(settings, BillingSimulator(), clock, notifier=SmsNotices(),
                                  secret=bytes.fromhex(SECRET_HEX)) as ledger:
         r = (await ledger.op(recharge.begin, request=RechargeRequest(
                 key="crash", msisdn=AGENT, kind=TargetKind.MOBILE, target=CUSTOMER,

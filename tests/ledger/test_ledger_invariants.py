@@ -17,6 +17,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
+from smsmenu.states.notices import SmsNotices
 
 INVARIANTS = ["transfers sum to zero", "ledger sums to zero", "balances equal postings",
               "reservations equal pending debits", "no overdraft", "no stale reservation",
@@ -37,7 +38,7 @@ def raw(settings: Settings) -> Iterator[sqlite3.Connection]:
 async def own_ledger(settings: Settings, billing: BillingSimulator,
                      clock: ManualClock) -> AsyncIterator[Ledger]:
     """A ledger with an agent and a few recharges, not checked at teardown (it gets corrupted)."""
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as opened:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as opened:
         await opened.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
         await opened.deposit(key="d1", msisdn=AGENT, amount_fen=50_000, channel="counter")
         billing.open_account(TargetKind.LANDLINE, LANDLINE, "postpaid", bills={"2026-11": 5_000})

@@ -17,6 +17,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import AgentLocked, WebLocked, WrongPassword
 from smsmenu.core.settings import Settings, load_settings
+from smsmenu.states.notices import SmsNotices
 
 RIGHT = {"tx": TX, "mgmt": MGMT}
 LOCKED = {"tx": AgentLocked, "mgmt": WebLocked}
@@ -268,7 +269,7 @@ async def test_a_one_step_ladder_holds_the_second_lock_for_an_operator(
         settings: Settings, billing: BillingSimulator, clock: ManualClock) -> None:
     """With an older scalar `lockout_minutes = 30`, the second lock waits for an operator."""
     scalar = settings.replace("rules", lockout_minutes=(30,))
-    async with await Ledger.open(scalar, billing, clock, secret=b"k" * 32) as ledger:
+    async with await Ledger.open(scalar, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as ledger:
         await ledger.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
         assert until(await fail(ledger, "tx")) == "10:30"
         clock.advance(minutes=30)

@@ -23,6 +23,7 @@ from smsmenu.core.clock import ManualClock, iso
 from smsmenu.core.errors import InsufficientFunds, SmsmenuError
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
+from smsmenu.states.notices import SmsNotices
 
 
 async def due(ledger: Ledger, now: dt.datetime | None = None) -> list[outbox.Notice]:
@@ -84,9 +85,9 @@ async def test_failed_sends_are_retried_later_then_given_up(agent: dict[str, Any
 async def test_queued_notices_survive_a_restart(settings: Settings, billing: BillingSimulator,
                                                 clock: ManualClock) -> None:
     """R-3: a notice owed before a crash is still owed after it (durable outbox)."""
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as before:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as before:
         await before.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as after:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as after:
         assert [(n.to, n.kind) for n in await due(after)] == [(AGENT, "opened")]
 
 

@@ -19,6 +19,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import AgentLocked, InvalidPassword, WrongPassword
 from smsmenu.core.settings import Settings
+from smsmenu.states.notices import SmsNotices
 
 SECRET = b"k" * 32  # what tests/conftest.py gives the ledger
 
@@ -233,12 +234,12 @@ async def test_another_secret_cannot_check_the_passwords(settings: Settings,
                                                          billing: BillingSimulator,
                                                          clock: ManualClock) -> None:
     """R-2: the database alone is not enough: without the server secret no password matches."""
-    async with await Ledger.open(settings, billing, clock, secret=SECRET) as first:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=SECRET) as first:
         await first.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
-    async with await Ledger.open(settings, billing, clock, secret=b"z" * 32) as stolen:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"z" * 32) as stolen:
         with pytest.raises(WrongPassword):
             await stolen.check_password(AGENT, "tx", TX)
-    async with await Ledger.open(settings, billing, clock, secret=SECRET) as again:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=SECRET) as again:
         await again.set_flag(msisdn=AGENT, unlock=True)
         assert (await again.check_password(AGENT, "tx", TX)).msisdn == AGENT
 
@@ -250,7 +251,7 @@ async def test_secret_file_is_created_private_and_kept_out_of_the_database(
     monkeypatch.delenv("SMSMENU_SECRET", raising=False)
     secret_file = Path(settings.ledger.secret_file)
     assert not await asyncio.to_thread(secret_file.exists)
-    async with await Ledger.open(settings, billing, clock) as opened:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices()) as opened:
         await opened.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT)
     assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
     secret = passwords.load_secret(secret_file)  # the file exists now: read, not recreated

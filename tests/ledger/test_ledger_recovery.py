@@ -19,6 +19,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
+from smsmenu.states.notices import SmsNotices
 
 SECRET = b"k" * 32
 
@@ -42,7 +43,7 @@ def boss_balance(billing: BillingSimulator, number: str = CUSTOMER,
 @contextlib.asynccontextmanager
 async def opened(settings: Settings, billing: BillingSimulator,
                  clock: ManualClock) -> AsyncIterator[Ledger]:
-    async with await Ledger.open(settings, billing, clock, secret=SECRET) as ledger:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=SECRET) as ledger:
         yield ledger
 
 

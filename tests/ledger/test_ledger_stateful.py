@@ -49,6 +49,7 @@ from smsmenu.core.errors import (
 )
 from smsmenu.core.settings import load_settings
 from smsmenu.core.types import TargetKind
+from smsmenu.states.notices import SmsNotices
 
 T = TypeVar("T")
 AGENTS = ("18912345678", "18987654321")
@@ -108,7 +109,8 @@ class LedgerMachine(RuleBasedStateMachine):
         conf = load_settings(env={}).replace("ledger", db=str(Path(self.dir) / "ledger.db"),
                                              secret_file=str(Path(self.dir) / "secret"),
                                              synchronous="OFF")
-        self.ledger = self.run(Ledger.open(conf, self.billing, self.clock, secret=b"k" * 32))
+        self.ledger = self.run(Ledger.open(conf, self.billing, self.clock,
+                                           notifier=SmsNotices(), secret=b"k" * 32))
         self.model = Model()
         self.keys = itertools.count()
         self.gens = itertools.count()

@@ -22,6 +22,7 @@ from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import InvalidAmount, StorageError, WrongPassword
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
+from smsmenu.states.notices import SmsNotices
 
 
 @contextlib.asynccontextmanager
@@ -261,11 +262,11 @@ async def test_foreign_error_in_an_operation_passes_through(ledger: Ledger) -> N
 async def test_confirmed_operations_survive_a_restart(settings: Settings, billing: BillingSimulator,
                                                       clock: ManualClock) -> None:
     """R-15: what the writer confirmed is in the file when the ledger is opened again."""
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as first:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as first:
         await first.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password="654321")
         await first.deposit(key="d1", msisdn=AGENT, amount_fen=50_000, channel="counter")
         await recharge(first, "r1", kind=TargetKind.MOBILE)
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as second:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as second:
         assert await available(second) == 50_000 - 9_800
         assert clean(await second.verify())
 

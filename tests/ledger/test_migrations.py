@@ -22,6 +22,7 @@ from ledger.store.writer import connect
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
+from smsmenu.states.notices import SmsNotices
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LATEST = migrations.latest()
@@ -150,7 +151,7 @@ async def test_a_database_from_older_code_is_adopted_and_works(
     """Opened with today's code: adopted as version 1, migrated to the latest, its data intact,
     ``ledger verify`` clean, its menu dialog kept, and a recharge goes through."""
     settings = settings.replace("ledger", db=str(copy(name)))
-    async with await Ledger.open(settings, billing, clock, secret=SECRET) as ledger:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=SECRET) as ledger:
         shown = await ledger.agent(AGENT)
         assert (shown.balance_fen, shown.reserved_fen) == (40_200, 0)
         [old] = await ledger.records(AGENT)
@@ -250,7 +251,8 @@ async def test_a_database_newer_than_the_code_is_refused(
     message = f"database schema v{LATEST + 1} is newer than this code (v{LATEST})"
     assert refused.value.message("en") == message and refused.value.exit_code == 78
     with pytest.raises(SchemaTooNew, match=re.escape(message)):
-        await Ledger.open(settings.replace("ledger", db=str(path)), billing, clock, secret=SECRET)
+        await Ledger.open(settings.replace("ledger", db=str(path)), billing, clock,
+                          notifier=SmsNotices(), secret=SECRET)
     assert objects(conn) == before and meta_version(conn) == str(LATEST + 1)
 
 

@@ -17,6 +17,7 @@ from smsmenu.core.types import Reply
 from smsmenu.gateway.base import Gateway, SendResult
 from smsmenu.server.dispatch import LEASE_S, Dispatcher
 from smsmenu.server.main import instance_id, running
+from smsmenu.states.notices import SmsNotices
 
 AGENT = "18912345678"
 
@@ -59,7 +60,7 @@ class Recording(Gateway):
 @asynccontextmanager
 async def opened(settings: Settings, billing: BillingSimulator,
                  clock: ManualClock) -> AsyncIterator[Ledger]:
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as ledger:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as ledger:
         yield ledger
 
 

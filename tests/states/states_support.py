@@ -14,6 +14,7 @@ from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.states.engine import Engine
+from smsmenu.states.notices import SmsNotices
 from smsmenu.states.steps import Outcome
 
 AGENT = "18912345678"
@@ -35,7 +36,8 @@ class Rig:
         self.engine: Engine
 
     async def open(self) -> Rig:
-        self.ledger = await Ledger.open(self.settings, self.billing, self.clock, secret=SECRET)
+        self.ledger = await Ledger.open(self.settings, self.billing, self.clock,
+                                        notifier=SmsNotices(), secret=SECRET)
         idle = dt.timedelta(seconds=self.settings.menu.idle_timeout_s)
         self.engine = Engine(self.ledger, idle_timeout=idle)
         return self

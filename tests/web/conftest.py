@@ -21,6 +21,7 @@ from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 from smsmenu.server.listeners import read_deadline
+from smsmenu.states.notices import SmsNotices
 from smsmenu.web import create_operator, security, setup_web
 from smsmenu.web import operators as web_operators
 from smsmenu.web.state import WEB, Web
@@ -46,7 +47,7 @@ def settings(settings: Settings) -> Settings:
 async def ledger(settings: Settings, billing: BillingSimulator,
                  clock: ManualClock) -> AsyncIterator[Ledger]:
     """The root ledger with the portal's tables too."""
-    async with await Ledger.open(settings, billing, clock, secret=b"k" * 32) as opened:
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as opened:
         yield opened
 
 
