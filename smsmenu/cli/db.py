@@ -140,8 +140,9 @@ def register(subparsers: Subparsers) -> None:
         description="SQLite online backup: one consistent snapshot (the server keeps writing), "
                     "written to a temporary file beside TARGET, integrity-checked, fsynced and "
                     "renamed into place. An existing TARGET is never overwritten without "
-                    "--force. Restore: stop the server, copy the backup over the database (or "
-                    "point [ledger] db at it), start it. PostgreSQL: pg_dump -Fc.")
+                    "--force. Restore: stop the server, copy the backup over the database and "
+                    "delete its -wal and -shm files (or point [ledger] db at the copy), start "
+                    "it. PostgreSQL: pg_dump -Fc.")
     p.add_argument("target", metavar="TARGET", help="the backup file to write")
     p.add_argument("--force", action="store_true", help="replace TARGET if it exists")
     p.set_defaults(func=backup)
