@@ -1,4 +1,4 @@
-"""`smsmenu db migrate | version`: the database's schema version and its versioned migrations."""
+"""`smsmenu db migrate | version | backup`: the schema version, its migrations, a live backup."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from ledger.store import migrations, schema
+from ledger.store.backup import BackupError, Failure
+from ledger.store.backup import backup as make_backup
 from ledger.store.migrations import Migrator
 from ledger.store.migrations.sqlite_runner import SqliteMigrator
 from ledger.store.writer import connect
 from smsmenu.cli import output as cli_output
 from smsmenu.cli.common import ConfigError, Subparsers, common_options, emit, load
+from smsmenu.cli.entry import fail
 from smsmenu.core.errors import InvalidCommand
 
 
@@ -85,15 +88,43 @@ def version(args: argparse.Namespace) -> int:
     return 0
 
 
+FAILURES = {Failure.MISSING: ("E_NO_DATABASE", ConfigError.exit_code),
+            Failure.EXISTS: ("E_BACKUP_EXISTS", 4),
+            Failure.UNWRITABLE: ("E_BACKUP_TARGET", ConfigError.exit_code),
+            Failure.CORRUPT: ("E_BACKUP_CORRUPT", 1)}
+"""A refused backup's code and exit code (78: fix the paths; 4: the target exists; 1: storage)."""
+
+
+def backup(args: argparse.Namespace) -> int:
+    """Copy the live database to ``TARGET`` (SQLite online backup), checked; print its figures."""
+    words = cli_output.words(args.lang, "backup")
+    path = load(args).ledger.db
+    if path.startswith(("postgres://", "postgresql://")):
+        raise ConfigError(words["postgres"])
+    try:
+        made = make_backup(path, args.target, force=args.force)
+    except BackupError as exc:
+        code, exit_code = FAILURES[exc.failure]
+        message = words[exc.failure.value].format(exc.path, exc.detail)
+        return fail(args, {"code": code, "rule": "", "message": message, "path": exc.path},
+                    message, exit_code)
+    emit(args, made.as_dict(), [
+        words["done"].format(made.source, made.target),
+        words["size"].format(made.pages, made.page_size, made.bytes, made.seconds),
+        words["checked"].format(made.schema_version, made.integrity)])
+    return 0
+
+
 def register(subparsers: Subparsers) -> None:
-    """Add `db migrate` and `db version`."""
+    """Add `db migrate`, `db version` and `db backup`."""
     db = subparsers.add_parser(
-        "db", help="the database schema: its version and migrations",
+        "db", help="the database: its schema version, migrations and backups",
         description="The schema is versioned: numbered migrations (ledger/store/migrations) applied in "
                     "order, each in one transaction, one migrator at a time (SQLite: BEGIN "
                     "IMMEDIATE). The server and every command also migrate on open. A database "
                     "made before versioning is adopted as version 1; one newer than this code "
-                    "is refused (exit 78).")
+                    "is refused (exit 78). `db backup` copies the live SQLite database "
+                    "consistently while the server runs; PostgreSQL: pg_dump -Fc.")
     commands = db.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
     p = commands.add_parser("migrate", parents=[common_options()],
                             help="apply the pending migrations; print from and to versions")
@@ -103,3 +134,15 @@ def register(subparsers: Subparsers) -> None:
     p = commands.add_parser("version", parents=[common_options()],
                             help="the database's schema version, this code's, what is pending")
     p.set_defaults(func=version)
+    p = commands.add_parser(
+        "backup", parents=[common_options()],
+        help="copy the live database to TARGET, consistently, while the server runs",
+        description="SQLite online backup: one consistent snapshot (the server keeps writing), "
+                    "written to a temporary file beside TARGET, integrity-checked, fsynced and "
+                    "renamed into place. An existing TARGET is never overwritten without "
+                    "--force. Restore: stop the server, copy the backup over the database and "
+                    "delete its -wal and -shm files (or point [ledger] db at the copy), start "
+                    "it. PostgreSQL: pg_dump -Fc.")
+    p.add_argument("target", metavar="TARGET", help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="replace TARGET if it exists")
+    p.set_defaults(func=backup)
