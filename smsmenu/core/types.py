@@ -186,14 +186,18 @@ class Inbound:
 
 
 class Answer(Protocol):
-    """What the handler answers a message with: its replies (the sender's first) and whether
-    the dialog ended there (USSD's ``END``)."""
+    """What the handler answers a message with: its replies (the sender's first), whether
+    the dialog ended there (USSD's ``END``) and whether it is a replay (the message's key was
+    answered before: the same replies again, nothing applied twice)."""
 
     @property
     def replies(self) -> list[Reply]: ...
 
     @property
     def final(self) -> bool: ...
+
+    @property
+    def replayed(self) -> bool: ...
 
 
 class InboundHandler(Protocol):

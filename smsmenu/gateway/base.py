@@ -95,6 +95,7 @@ class Answered:
 
     replies: list[Reply]
     final: bool = False
+    replayed: bool = False
 
 
 class FunctionHandler:

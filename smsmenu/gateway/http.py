@@ -3,9 +3,11 @@
 The caller authenticates with ``Authorization: Bearer TOKEN`` (``[api] token``; 401 otherwise,
 before anything is read) and sends ``Content-Type: application/json`` (415 otherwise: no
 cross-site form posts). Request ``{"from": "18912345678", "text": "1", "id": "client-unique-id"}``;
-answer ``{"replies": [{"to": ..., "text": ...}, ...]}``, the agent's reply first, then notices to
-other numbers. A request repeated with the same ``from`` and ``id`` gets the same answer and
-changes nothing. The replies are marked sent in the outbox: the answer delivered them.
+answer ``{"replies": [{"to": ..., "text": ...}, ...], "replayed": false}``, the agent's reply
+first, then notices to other numbers. A request repeated with the same ``from`` and ``id`` gets
+the same replies with ``"replayed": true`` and changes nothing (a new message needs a new
+``id``; without one every request is new). The replies are marked sent in the outbox: the
+answer delivered them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,13 @@ def _bad(why: str) -> InvalidCommand:
 def text_ok(value: str) -> bool:
     """Whether a string can be stored: no lone surrogate (``"\\ud800"`` in JSON)."""
     return SURROGATE.search(value) is None
+
+
+def media_type_error(message: str) -> web.HTTPUnsupportedMediaType:
+    """415 with a JSON error (``E_MEDIA_TYPE``) whose message names the accepted types."""
+    return web.HTTPUnsupportedMediaType(
+        text=json.dumps({"error": {"code": "E_MEDIA_TYPE", "rule": "", "message": message}}),
+        content_type="application/json")
 
 
 def parse_sms(body: bytes, clock: Clock, clean: Callable[[str], Msisdn | None]) -> Inbound:
@@ -66,14 +75,12 @@ def routes(handler: InboundHandler, clock: Clock, accepted: Sequence[str]) -> li
     async def sms(request: web.Request) -> web.Response:
         tokens.require(request, accepted, "/api/sms")
         if request.content_type != "application/json":
-            raise web.HTTPUnsupportedMediaType(
-                text=json.dumps({"error": {"code": "E_MEDIA_TYPE", "rule": "", "message":
-                                           "send Content-Type: application/json"}}),
-                content_type="application/json")
+            raise media_type_error("send Content-Type: application/json")
         msg = parse_sms(await request.read(), clock, handler.sender)
         answer = await handler(msg)
         own = msg.channel.delivery.own(answer.replies, msg.msisdn)
-        return web.json_response({"replies": [{"to": r.to, "text": r.text} for r in own]},
-                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        body = {"replies": [{"to": r.to, "text": r.text} for r in own],
+                "replayed": answer.replayed}
+        return web.json_response(body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
     return [web.post("/api/sms", sms)]

@@ -44,6 +44,9 @@ class Outcome:
     status: str = ""
     """After billing: the recharge's status (``succeeded``, ``pending``, ``failed``)."""
     failure: str | None = None
+    replayed: bool = False
+    """The message key was answered before: these are that answer's replies, recalled, and
+    nothing was applied again (``/api/sms`` says ``"replayed": true``)."""
 
 
 def normalize(text: str) -> str:
@@ -87,10 +90,13 @@ def _may_answer_stranger(conn: sqlite3.Connection, msisdn: str, now: dt.datetime
 
 
 def recall(conn: sqlite3.Connection, key: str) -> Outcome | None:
+    """The answer remembered under a durable message ``key``, marked ``replayed``; None if
+    the key is new."""
     answer = menu_inbox.recall(conn, key)
     if answer is None:
         return None
-    return Outcome([Reply(to, text, oid) for to, text, oid in answer.replies], answer.final)
+    return Outcome([Reply(to, text, oid) for to, text, oid in answer.replies], answer.final,
+                   replayed=True)
 
 
 def _agent_reply(conn: sqlite3.Connection, msisdn: str, lines: list[str],

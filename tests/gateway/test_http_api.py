@@ -96,6 +96,38 @@ async def test_a_repeated_id_gets_the_same_replies_and_changes_nothing(
     assert menu[0]["text"].startswith("充值\n1固定电话")
 
 
+async def answer(http: aiohttp.ClientSession, text: str, ident: str) -> dict[str, Any]:
+    """The whole JSON answer to one message from the agent."""
+    async with http.post("/api/sms", json={"from": AGENT, "text": text, "id": ident}) as resp:
+        assert resp.status == 200
+        body: dict[str, Any] = await resp.json()
+        return body
+
+
+async def test_a_reused_id_is_marked_replayed(http: aiohttp.ClientSession) -> None:
+    """First use of an id: ``"replayed": false``; the same id again (README's ``a1``): the same
+    replies with ``"replayed": true``, even with another text; a new id: a new message."""
+    first = await answer(http, "1", "a1")
+    assert first["replayed"] is False and first["replies"][0]["text"].startswith("充值\n")
+    again = await answer(http, "1", "a1")
+    assert again == {"replies": first["replies"], "replayed": True}
+    assert await answer(http, "3", "a1") == again  # the id names the message, not its text
+    fresh = await answer(http, "1", "a2")
+    assert fresh["replayed"] is False and fresh["replies"][0]["text"].startswith("请输入固定电话")
+
+
+async def test_a_replayed_recharge_says_so_and_pays_once(http: aiohttp.ClientSession,
+                                                         server: Running) -> None:
+    """The password message repeated under its id: the receipt again, replayed, paid once."""
+    for n, text in enumerate(DIALOG[:-1]):
+        await sms(http, text, f"m{n}")
+    paid = await answer(http, "123456", "pay")
+    again = await answer(http, "123456", "pay")
+    assert paid["replayed"] is False and again == {**paid, "replayed": True}
+    assert paid["replies"][0]["text"].startswith("充值成功") and len(paid["replies"]) == 2
+    assert (await server.ledger.agent(AGENT)).balance_fen == 45_100
+
+
 async def test_without_an_id_every_request_is_a_new_message(http: aiohttp.ClientSession) -> None:
     """No id: two identical key presses are two messages (the second is 充值's '1')."""
     assert (await sms(http, "1"))[0]["text"].startswith("充值\n")

@@ -127,7 +127,7 @@ async def test_each_channel_delivers_the_replies_its_rule_says() -> None:
     assert await via_smpp(Recorder()) == [ROK]
     assert await via_kannel(Recorder()) == (200, "")
     assert await via_http(Recorder()) == (200, {"replies": [
-        {"to": AGENT, "text": "screen 1"}, {"to": OTHER, "text": "notice"}]})
+        {"to": AGENT, "text": "screen 1"}, {"to": OTHER, "text": "notice"}], "replayed": False})
     assert await via_ussd(Recorder()) == (200, "END screen 1")
 
 
