@@ -10,8 +10,8 @@ from collections.abc import Mapping
 
 from smsmenu.cli import output as cli_output
 from smsmenu.cli.common import Subparsers, common_options, secret, session
-from smsmenu.cli.operator_accounts import change, listing, set_active, set_password
-from smsmenu.web import ROLES, create_operator
+from smsmenu.cli.operator_accounts import change, create, listing, set_active, set_password
+from smsmenu.web import ROLES
 from smsmenu.web.operators import hashed
 
 GENERATED = 12
@@ -23,10 +23,10 @@ def words(args: argparse.Namespace) -> Mapping[str, str]:
 
 
 async def add(args: argparse.Namespace) -> int:
-    """Create the operator; its password is never printed."""
+    """Create the operator (audited); its password is never printed."""
     password = secret(args.password, "operator password")
     async with session(args) as s:
-        created = await create_operator(s.ledger, args.name, password, args.role)
+        created = await create(s.ledger, args.name, password, args.role)
         name = created.get("name", args.name)
         s.emit({"name": name, "role": args.role},
                lines=[words(args)["created"].format(name, args.role)])

@@ -1,4 +1,4 @@
-"""What `smsmenu operator` changes, each one audited transaction: password, active flag."""
+"""What `smsmenu operator` changes, each one audited transaction: create, password, active."""
 
 from __future__ import annotations
 
@@ -70,4 +70,13 @@ async def change(ledger: Ledger, action: str, name: str, detail: dict[str, Any],
     audited too. ``detail`` never holds a password."""
     done: dict[str, Any] = await operators.audited(ledger, actor(), action, name, detail, run,
                                                    name=name, **kw)
+    return done
+
+
+async def create(ledger: Ledger, name: str, password: str, role: str) -> dict[str, Any]:
+    """A new operator (checked and hashed like the back office's), audited like its own."""
+    fields = await operators.prepare(name, password, role)
+    done: dict[str, Any] = await operators.audited(
+        ledger, actor(), "operator_create", fields["name"], {"name": fields["name"], "role": role},
+        operators.insert, **fields)
     return done

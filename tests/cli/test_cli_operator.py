@@ -4,6 +4,7 @@ deactivation, without a web page."""
 from __future__ import annotations
 
 import io
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,10 @@ def test_operator_add_stores_a_hash_and_never_prints_the_password(run: Cli) -> N
         rows = db.execute("SELECT name, role FROM web_operators").fetchall()
     assert rows == [("li", "clerk")]
     assert OPERATOR_PASSWORD.encode() not in Path(run.db).read_bytes()
+    [(who, role, action, target, detail, outcome)] = _audit(run, skip="")
+    assert who.startswith("cli:") and role == "cli"
+    assert (action, target, outcome) == ("operator_create", "li", "ok")
+    assert json.loads(detail) == {"name": "li", "role": "clerk"}
 
 
 @pytest.mark.parametrize(("argv", "code"), [
@@ -79,10 +84,11 @@ def _sessions(run: Cli) -> list[tuple[str, ...]]:
                           "ON o.id = s.subject_id ORDER BY o.name").fetchall()
 
 
-def _audit(run: Cli) -> list[tuple[str, ...]]:
+def _audit(run: Cli, skip: str = "operator_create") -> list[tuple[str, ...]]:
+    """The audit lines, oldest first, but those of ``skip`` (by default the creations)."""
     with sqlite3.connect(run.db) as db:
         return db.execute("SELECT operator, role, action, target, detail, outcome "
-                          "FROM web_audit ORDER BY id").fetchall()
+                          "FROM web_audit WHERE action != ? ORDER BY id", (skip,)).fetchall()
 
 
 def test_operator_list_shows_accounts_without_password_hashes(run: Cli) -> None:

@@ -97,3 +97,12 @@ async def test_unknown_name_is_not_found(ledger: Ledger, operators: dict[str, st
         await _reset(ledger, "nobody", NEW_PASSWORD)
     with pytest.raises(PageNotFound):
         await _active(ledger, "nobody", False)
+
+
+async def test_the_audit_page_shows_a_shell_change(browser: Browser, ledger: Ledger,
+                                                   operators: dict[str, str]) -> None:
+    """A change made from the shell is on the back office's audit page, by its shell user."""
+    await _active(ledger, "clerk", False)
+    await browser.login_operator("supervisor")
+    page = await browser.get("/web/ops/audit")
+    assert page.status == 200 and "cli:" in page.text and "clerk" in page.text
