@@ -49,8 +49,10 @@ class FollowUp(Settling):
         counts = {"posted": 0, "voided": 0, "kept": 0}
         for status in await asyncio.gather(*map(one, due)):
             counts[_COUNT.get(status, "kept")] += 1
-        if due:
+        if counts["posted"] or counts["voided"]:  # a round that settled something
             log.info("recover.done", **counts)
+        elif due:  # only re-asked and kept: every round while BOSS says nothing new
+            log.debug("recover.done", **counts)
         return counts
 
     async def _follow(self, u: Unsettled) -> str:

@@ -117,9 +117,12 @@ def begin_retry(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: st
     fields = {"msisdn": msisdn, "recharge_id": recharge_id}
     agent = agents.get(conn, msisdn)
     agents.require_can_recharge(agent, env, now)
-    old = get(conn, recharge_id)
-    if old.agent_id != agent.id:
-        raise UnknownRecharge(recharge=recharge_id)
+    try:
+        old: Recharge | None = get(conn, recharge_id)
+    except UnknownRecharge:
+        old = None
+    if old is None or old.agent_id != agent.id:  # another's or none: the same answer
+        raise UnknownRecharge(recharge=recharge_id, rule="R-18")
     agents.check_password(conn, env, now, agent, "tx", tx_password)
     if (done := idempotency.recall(conn, key, "retry", fields)) is not None:
         return Held(get(conn, done["recharge_id"]), fresh=False)

@@ -117,3 +117,17 @@ def listing() -> Query[list[StaffRow]]:
 def staff_row(operator_id: int) -> Query[StaffRow | None]:
     return Query(f"{STAFF} WHERE o.id = ?", (operator_id,),
                  lambda rows: _staff(rows)[0] if rows else None)
+
+
+def account_named(conn: sqlite3.Connection, *, name: str) -> Account | None:
+    """The account of a login name as it stands in this transaction (no password fields)."""
+    row = conn.execute("SELECT id, name, role, active FROM web_operators WHERE name = ?",
+                       (name,)).fetchone()
+    return None if row is None else _account(row)
+
+
+def active_with_role(conn: sqlite3.Connection, *, role: str) -> int:
+    """How many active operators hold ``role`` in this transaction."""
+    row = conn.execute("SELECT COUNT(*) FROM web_operators WHERE role = ? AND active = 1",
+                       (role,)).fetchone()
+    return int(row[0])

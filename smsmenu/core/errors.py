@@ -10,7 +10,7 @@
     │   └── InvalidCommand            E_COMMAND           -
     ├── NotFound
     │   ├── UnknownAgent              E_NOT_AGENT         R-1
-    │   └── UnknownRecharge           E_NO_RECHARGE       R-18 / R-23
+    │   └── UnknownRecharge           E_NO_RECHARGE       -  (R-18 in a retry)
     ├── Conflict
     │   ├── IdempotencyConflict       E_IDEMPOTENCY       -
     │   ├── DuplicateAgent            E_DUPLICATE_AGENT   R-1
@@ -193,7 +193,10 @@ class UnknownAgent(NotFound):
 
 
 class UnknownRecharge(NotFound):
-    code, rule = "E_NO_RECHARGE", "R-18"
+    """No such recharge: a plain not-found that cites no rule. A retry of a recharge that is
+    not the agent's own (or none at all) says ``rule="R-18"``, the retry rule it breaks."""
+
+    code = "E_NO_RECHARGE"
 
 
 class Conflict(SmsmenuError):

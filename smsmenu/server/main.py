@@ -159,6 +159,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
         if await bootstrap(ledger, os.environ) is None and seed and (op := await seed_operator(ledger)):
             print(f"demo operator: {op['name']} (supervisor)  password {op['password']}  "
                   f"-> {run.web_url}/web/ops/", flush=True)
+            print("  (shown only now; a new one: smsmenu operator reset-password "
+                  f"{op['name']})", flush=True)
         if run.smpp is not None:
             await run.smpp.start()  # MO flows from here on: after recovery
         await dispatcher.release()  # what this instance had leased before a crash: due now
