@@ -35,6 +35,8 @@ from smsmenu.core.errors import SmsmenuError, StorageError
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]
 log = structlog.get_logger("ledger.store.writer")
+BUSY_S = 10.0
+"""How long a connection waits for another to release the database (busy_timeout, WAL switch)."""
 STORAGE_CODES = frozenset({sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_READONLY,
                            sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB,
                            sqlite3.SQLITE_PERM, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
@@ -70,14 +72,29 @@ def heartbeat(conn: sqlite3.Connection) -> None:
 def connect(path: str, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
     """A connection with the ledger's pragmas (WAL, foreign keys, durable commits)."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_S * 1000)}")
     if not readonly:
-        conn.execute("PRAGMA journal_mode = WAL")
+        _wal(conn)
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
     if readonly:
         conn.execute("PRAGMA query_only = 1")
     return conn
+
+
+def _wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. SQLite answers "database is locked" at once (no busy handler) while another
+    connection is switching a new file's journal mode, so several processes opening one new
+    database together retry here for up to ``BUSY_S``."""
+    deadline = time.monotonic() + BUSY_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 @contextmanager
