@@ -14,8 +14,8 @@ MAX_RATE_PPM = 200_000
 """Default upper bound (exclusive) of a commission rate: 0.2."""
 MAX_YUAN_DIGITS = 12
 """Longest integer part accepted: keeps every amount far inside SQLite's signed 64-bit integer."""
-NO_LIMIT = "∞"
-"""What ``high`` shows for a rule without a maximum (R-8, R-9); reads the same in zh and en."""
+NO_LIMIT = None
+"""``high`` of a rule without a maximum (R-8, R-9): its refusal says "at least {low}"."""
 
 _FULLWIDTH = str.maketrans({**{chr(0xFF10 + d): str(d) for d in range(10)}, "．": ".", "－": "-"})
 _DECIMAL = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
@@ -94,9 +94,9 @@ def commission(amount_fen: Fen, rate_ppm: int) -> Fen:
     return amount_fen * rate_ppm // PPM
 
 
-def _check(fen: Fen, *, rule: str, low: int, high: int | str, step: int) -> Fen:
+def _check(fen: Fen, *, rule: str, low: int, high: int | None, step: int) -> Fen:
     """``fen`` if it is a multiple of ``step`` yuan within [low, high] yuan, else InvalidAmount."""
-    top = None if isinstance(high, str) else high * FEN_PER_YUAN
+    top = None if high is None else high * FEN_PER_YUAN
     if (_int(fen) < low * FEN_PER_YUAN or (top is not None and fen > top)
             or fen % (step * FEN_PER_YUAN)):
         raise InvalidAmount(rule=rule, low=low, high=high, step=step)

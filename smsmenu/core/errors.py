@@ -165,7 +165,17 @@ class SamePassword(InvalidPassword):
 
 
 class InvalidAmount(InputError):
+    """An amount outside its rule's range or step; ``high`` None: no upper limit (R-8, R-9)."""
+
     code, rule = "E_AMOUNT", "R-13"
+
+    def key(self) -> str:
+        return "E_AMOUNT_MIN" if self.params.get("high", 0) is None else super().key()
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        own = super().keys()
+        return (*own, "E_AMOUNT_MIN") if cls is InvalidAmount else own
 
 
 class InvalidNumber(InputError):

@@ -97,9 +97,9 @@ def test_edges_map_classes_to_status_and_exit_code(cls: type[SmsmenuError], stat
     pytest.param(WebLocked(until=""), "登录失败次数过多，网页登录已锁定，请致电10000解锁（短信充值不受影响）"
                  " (R-2)", "Too many failed logins; the web login is locked until an operator"
                  " unlocks it (call 10000; SMS recharges still work) (R-2)", id="web-held"),
-    pytest.param(InvalidAmount(rule="R-8", low=500, high="∞", step=10),
-                 "金额须为500至∞元且为10元的整数倍 (R-8)",
-                 "Amount must be 500 to ∞ yuan, a multiple of 10 (R-8)", id="amount-rule-given"),
+    pytest.param(InvalidAmount(rule="R-8", low=500, high=None, step=10),
+                 "金额须至少为500元且为10元的整数倍 (R-8)",
+                 "Amount must be at least 500 yuan, a multiple of 10 (R-8)", id="amount-rule-given"),
     pytest.param(StorageError(), "数据库暂不可用，本条未执行，请稍后重发",
                  "Not processed: storage unavailable; send it again later", id="no-rule"),
 ])

@@ -212,12 +212,12 @@ def test_amount_rule_boundaries(check: Check, fen: Fen, ok: bool) -> None:
     pytest.param(check_recharge_amount, "R-13", {"low": 10, "high": 1000, "step": 10},
                  "Amount must be 10 to 1000 yuan, a multiple of 10 (R-13)",
                  "金额须为10至1000元且为10元的整数倍 (R-13)", id="R-13"),
-    pytest.param(check_counter_deposit, "R-8", {"low": 500, "high": "∞", "step": 10},
-                 "Amount must be 500 to ∞ yuan, a multiple of 10 (R-8)",
-                 "金额须为500至∞元且为10元的整数倍 (R-8)", id="R-8"),
-    pytest.param(check_online_deposit, "R-9", {"low": 10, "high": "∞", "step": 10},
-                 "Amount must be 10 to ∞ yuan, a multiple of 10 (R-9)",
-                 "金额须为10至∞元且为10元的整数倍 (R-9)", id="R-9"),
+    pytest.param(check_counter_deposit, "R-8", {"low": 500, "high": None, "step": 10},
+                 "Amount must be at least 500 yuan, a multiple of 10 (R-8)",
+                 "金额须至少为500元且为10元的整数倍 (R-8)", id="R-8"),
+    pytest.param(check_online_deposit, "R-9", {"low": 10, "high": None, "step": 10},
+                 "Amount must be at least 10 yuan, a multiple of 10 (R-9)",
+                 "金额须至少为10元且为10元的整数倍 (R-9)", id="R-9"),
 ])
 def test_amount_errors_name_rule_and_range(
         check: Check, rule: str, params: dict[str, object], en: str, zh: str) -> None:
