@@ -59,8 +59,8 @@ def render(texts: Texts, event: Event) -> str:
                      target=event.target, amount=yuan(event.amount_fen),
                      time=event.at.strftime(TIME))
         case RechargeFailed():
-            reason = t(lang, f"reason.{event.code}") + (f" ({event.detail})" if event.detail
-                                                          else "")
+            # BOSS's own detail (English, technical) stays in the logs and the back office
+            reason = t(lang, f"reason.{event.code}")
             return t(lang, "notice.recharge_failed", kind=t(lang, f"kind.{event.target_kind}"),
                      target=event.target, amount=yuan(event.amount_fen), reason=reason,
                      id=event.recharge_id)

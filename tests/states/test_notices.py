@@ -49,8 +49,8 @@ WORDS = [
                  "【中国电信】您的固话02787654321于11-10 10:05成功充值100.00元。", id="customer"),
     pytest.param(e.RechargeFailed(AGENT, "zh", 7, "mobile", "18900001111", 10_000, "declined",
                                   "no such account"),
-                 "充值失败 手机18900001111 100.00元：计费系统拒绝 (no such account)。"
-                 "未扣款，可重复充值(单号7)。", id="recharge-failed-with-detail"),
+                 "充值失败 手机18900001111 100.00元：计费系统拒绝。"
+                 "未扣款，可重复充值(单号7)。", id="recharge-failed-billing-detail-not-shown"),
     pytest.param(e.RechargeFailed(AGENT, "en", 7, "phs", "02761234567", 10_000, "unavailable"),
                  "Recharge 7 of PHS 02761234567 100.00 yuan failed: billing unavailable. "
                  "Nothing charged; you can retry it.", id="recharge-failed-en"),
