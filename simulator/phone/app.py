@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, ListView, Stat
 
 from simulator.phone.lines import Deliver, Line
 from simulator.phone.model import PhoneModel
+from simulator.phone.say import failure
 from simulator.phone.style import CSS, KEYS, key_id
 from simulator.phone.widgets import Inbox, Rack
 from simulator.smsc_handset import Received
@@ -80,9 +81,10 @@ class PhoneApp(App[int]):
         self.set_interval(1.0, self._line_errors)
 
     def _line_errors(self) -> None:
-        for error in self.line.errors[self._errors_seen:]:
-            self.notify(f"cannot receive: {error}", severity="error", timeout=8)
+        new = self.line.errors[self._errors_seen:]
         self._errors_seen = len(self.line.errors)
+        for error in dict.fromkeys(new):  # once per distinct failure per second, not per retry
+            self.notify(f"cannot receive: {error}", severity="error", timeout=8)
 
     async def on_unmount(self) -> None:
         if self.record_to is not None and self.model.exchanges:
@@ -167,7 +169,7 @@ class PhoneApp(App[int]):
             await self.line.send(msisdn, text)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             self.model.waiting.discard(msisdn)
-            self.notify(f"not sent: {exc}", severity="error", timeout=6)
+            self.notify(f"not sent: {failure(exc)}", severity="error", timeout=6)
             self._show("not sent")
 
     def on_arrived(self, event: Arrived) -> None:

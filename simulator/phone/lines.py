@@ -11,6 +11,7 @@ from typing import Protocol
 
 import aiohttp
 
+from simulator.phone.say import failure
 from simulator.smsc_handset import Received
 from simulator.smsc_http import RemoteHandset
 
@@ -112,7 +113,7 @@ class SmscLine:
                 for message in await handset.poll(self.poll):
                     self.deliver(handset.msisdn, message)
             except (aiohttp.ClientError, ConnectionError, TimeoutError) as exc:
-                self.errors.append(f"{handset.msisdn}: {exc!r}")
+                self.errors.append(f"{handset.msisdn}: {failure(exc)}")
                 await asyncio.sleep(1.0)
 
     async def send(self, msisdn: str, text: str) -> None:

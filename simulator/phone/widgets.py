@@ -7,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Label, ListItem, ListView, Static
 
 from simulator.phone.model import HandsetState
+from simulator.phone.say import clock
 
 
 class Rack(ListView):
@@ -35,6 +36,6 @@ class Inbox(VerticalScroll):
 
     def fill(self, state: HandsetState) -> None:
         self.remove_children()
-        self.mount_all(Static(Text.assemble((f"{m.at.astimezone():%H:%M:%S}  from {m.sender}\n",
+        self.mount_all(Static(Text.assemble((f"{clock(m.at)}  from {m.sender}\n",
                                              "dim"), m.text), classes="sms")
                        for m in reversed(state.inbox))
