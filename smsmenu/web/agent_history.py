@@ -69,12 +69,20 @@ async def history_csv(request: web.Request) -> web.Response:
     t = translator(request[LANG])
     header = [t(f"csv.{name}") for name in ("id", "time", "kind", "target", "amount",
                                             "commission", "charge", "status", "reference")]
+    # commission and charge only where money moved: a column's sum is what was charged
     rows = [[r.id, _local(request, r.created_at), t(f"kind.{r.kind}"), r.target,
-             format_yuan(r.amount), format_yuan(r.commission), format_yuan(r.charge),
-             t(f"status.{r.status}"), r.reference]
+             format_yuan(r.amount), *_charged(r), t(f"status.{r.status}"), r.reference]
             for r in await _rows(request, EXPORT_LIMIT)]
     name = f"recharges-{me(request)['account_no']}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
     return csvout.response(name, header, rows)
+
+
+def _charged(r: Recharge) -> list[str]:
+    """Commission and charge of a succeeded recharge; blank for one that charged nothing
+    (failed, pending, or reversed: refunded)."""
+    if r.status != "succeeded":
+        return ["", ""]
+    return [format_yuan(r.commission), format_yuan(r.charge)]
 
 
 @routes.get("/history/sheet")

@@ -159,6 +159,22 @@ async def test_csv_and_sheet(logged_in: Browser) -> None:
     assert "客户确认（签字）" in sheet.text and "合计 2 笔" in sheet.text and "130.00" in sheet.text
 
 
+async def test_history_shows_charges_only_where_money_moved(logged_in: Browser, ledger: Ledger,
+                                                            billing: BillingSimulator) -> None:
+    """A failed recharge charged nothing: its CSV commission and charge are blank and the page
+    shows a dash, so summing the column gives what the agent was charged."""
+    await recharge(logged_in, amount="100")
+    billing.fail_next(1)
+    await recharge(logged_in, target="18900002222", amount="30")
+    async with logged_in.client.get("/web/history.csv") as response:
+        body = (await response.read()).decode("utf-8-sig")
+    failed, ok = body.strip().split("\r\n")[1:]
+    assert "18900002222,30.00,,,失败" in failed
+    assert "18900001111,100.00,2.00,98.00,成功" in ok
+    page = await logged_in.get("/web/history")
+    assert page.text.count("—</td>") == 1
+
+
 async def test_other_agents_records_refused(logged_in: Browser, other: Browser,
                                             ledger: Ledger) -> None:
     """An agent sees only its own recharges: another's ids are simply not found."""
