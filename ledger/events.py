@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import ClassVar, Literal, Protocol
 
 from ledger.store import Conn
 from smsmenu.core.types import Reply
@@ -30,9 +30,7 @@ class AccountOpened:
     name: str
     account_no: str
 
-    @property
-    def kind(self) -> str:
-        return "opened"
+    kind: ClassVar[str] = "opened"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +43,7 @@ class DepositReceived:
     balance_fen: int
     at: dt.datetime
 
-    @property
-    def kind(self) -> str:
-        return "deposit"
+    kind: ClassVar[str] = "deposit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +54,7 @@ class AccountClosed:
     lang: str
     refund_fen: int
 
-    @property
-    def kind(self) -> str:
-        return "closed"
+    kind: ClassVar[str] = "closed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +65,7 @@ class PasswordChanged:
     lang: str
     purpose: str
 
-    @property
-    def kind(self) -> str:
-        return "password_changed"
+    kind: ClassVar[str] = "password_changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,9 +75,7 @@ class MsisdnChanged:
     to: str
     lang: str
 
-    @property
-    def kind(self) -> str:
-        return "msisdn_changed"
+    kind: ClassVar[str] = "msisdn_changed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +109,7 @@ class RechargeSucceeded:
     balance_fen: int
     reference: str
 
-    @property
-    def kind(self) -> str:
-        return "receipt"
+    kind: ClassVar[str] = "receipt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +123,7 @@ class CustomerCredited:
     amount_fen: int
     at: dt.datetime
 
-    @property
-    def kind(self) -> str:
-        return "customer"
+    kind: ClassVar[str] = "customer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +140,7 @@ class RechargeFailed:
     code: str
     detail: str = ""
 
-    @property
-    def kind(self) -> str:
-        return "recharge_failed"
+    kind: ClassVar[str] = "recharge_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +155,7 @@ class RechargePending:
     amount_fen: int
     charge_fen: int
 
-    @property
-    def kind(self) -> str:
-        return "recharge_pending"
+    kind: ClassVar[str] = "recharge_pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +169,7 @@ class ReversalDone:
     charge_fen: int
     balance_fen: int
 
-    @property
-    def kind(self) -> str:
-        return "reversal"
+    kind: ClassVar[str] = "reversal"
 
 
 Event = (AccountOpened | DepositReceived | AccountClosed | PasswordChanged | MsisdnChanged
