@@ -11,7 +11,7 @@ from aiohttp import web
 from ledger import agents, credentials
 from ledger.api import MsisdnChange
 from ledger.context import Env
-from ledger.store.web_types import Conn
+from ledger.store import Conn
 from smsmenu.core.errors import DuplicateAgent, SmsmenuError
 from smsmenu.core.types import TargetKind
 from smsmenu.web import codes, sessions, state

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from ledger import agents, lockout, passwords
 from ledger.context import Env
-from ledger.store.web_types import Conn
+from ledger.store import Conn
 from smsmenu.core.errors import AgentLocked, SmsmenuError, UnknownAgent, WrongPassword
 from smsmenu.web import codes, limits, sessions, state
 from smsmenu.web.auth import client_ip, session

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from ledger import admin, agents
 from ledger.context import Env
+from ledger.store import Conn
 from ledger.store.web_sessions import Session
-from ledger.store.web_types import Conn
 from smsmenu.web import operators, state
 from smsmenu.web.errors import Forbidden
 from smsmenu.web.operators import Operator

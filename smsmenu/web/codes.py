@@ -8,8 +8,7 @@ import hmac
 import secrets
 
 from ledger import outbox
-from ledger.store import web_codes
-from ledger.store.web_types import Conn
+from ledger.store import Conn, web_codes
 from smsmenu.core.clock import iso
 from smsmenu.web import limits
 from smsmenu.web.errors import CodeRefused

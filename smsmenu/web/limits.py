@@ -10,8 +10,7 @@ import datetime as dt
 import math
 
 from ledger import Ledger
-from ledger.store import web_limits
-from ledger.store.web_types import Conn
+from ledger.store import Conn, web_limits
 from smsmenu.web.errors import RateLimited
 
 KEEP = dt.timedelta(days=1)

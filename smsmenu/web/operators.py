@@ -15,8 +15,7 @@ from typing import Any
 
 from ledger import Ledger
 from ledger.context import Env
-from ledger.store import web_audit, web_operators
-from ledger.store.web_types import Conn
+from ledger.store import Conn, web_audit, web_operators
 from smsmenu.core.errors import InvalidCommand, SmsmenuError
 from smsmenu.web.errors import DuplicateOperator, WeakPassword
 

@@ -15,8 +15,7 @@ from aiohttp import web
 from ledger import admin, agents, money, reports
 from ledger.api import as_dict
 from ledger.context import Env
-from ledger.store import queries
-from ledger.store.web_types import Conn
+from ledger.store import Conn, queries
 from smsmenu.core.errors import AgentClosed, SmsmenuError, UnknownAgent
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page, view_by_id

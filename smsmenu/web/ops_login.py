@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 
 from ledger.context import Env
-from ledger.store.web_types import Conn
+from ledger.store import Conn
 from smsmenu.web import limits, operators, sessions, staff, state
 from smsmenu.web.auth import client_ip, session
 from smsmenu.web.errors import LoginFailed, RateLimited

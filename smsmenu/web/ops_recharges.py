@@ -13,8 +13,7 @@ from aiohttp import web
 from ledger import reversal
 from ledger.context import Env
 from ledger.recharge import Recharge
-from ledger.store import queries
-from ledger.store.web_types import Conn
+from ledger.store import Conn, queries
 from smsmenu.core.errors import ReversalRefused, SmsmenuError, UnknownRecharge
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page

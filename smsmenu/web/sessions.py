@@ -9,9 +9,8 @@ from functools import partial
 
 from aiohttp import web
 
-from ledger.store import web_sessions
+from ledger.store import Conn, web_sessions
 from ledger.store.web_sessions import Session
-from ledger.store.web_types import Conn
 from smsmenu.core.clock import from_iso
 from smsmenu.web.state import Web
 

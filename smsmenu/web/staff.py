@@ -7,9 +7,8 @@ from typing import Any
 
 from ledger import Ledger
 from ledger.context import Env
-from ledger.store import web_operators
+from ledger.store import Conn, web_operators
 from ledger.store.web_operators import Account, StaffRow
-from ledger.store.web_types import Conn
 from smsmenu.core.errors import StaleState
 from smsmenu.web import limits, operators, sessions
 from smsmenu.web.errors import Forbidden, OwnAccount, PageNotFound

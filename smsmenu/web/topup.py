@@ -12,8 +12,7 @@ from aiohttp import web
 
 from ledger import admin, agents, money
 from ledger.context import Env
-from ledger.store import web_topup
-from ledger.store.web_types import Conn
+from ledger.store import Conn, web_topup
 from smsmenu.core.bank_wire import sign, verify
 from smsmenu.core.errors import SmsmenuError
 from smsmenu.web import state

@@ -40,7 +40,7 @@ def test_no_sql_text_in_the_web_modules() -> None:
 
 
 def test_no_database_driver_in_the_web_modules() -> None:
-    """The web modules import no sqlite3: connections are typed ``ledger.store.web_types.Conn``."""
+    """The web modules import no sqlite3: connections are typed ``ledger.store.Conn``."""
     for path in _modules():
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             if isinstance(node, ast.Import):
