@@ -18,7 +18,7 @@ from ledger.store.writer import savepoint
 
 __all__ = ["Agent", "Env", "agent_by_id", "agent_info", "available", "begin_recharge",
            "begin_retry", "check_password", "check_password_format", "failed_recharges",
-           "find_agent", "get_recharge", "mark_sent", "password_digest", "password_matches",
+           "find_agent", "get_recharge", "lease_sms", "mark_sent", "password_digest", "password_matches",
            "queue_sms", "recent_recharges", "replace_password", "require_can_recharge",
            "savepoint"]
 
@@ -37,6 +37,8 @@ get_recharge = recharge.get
 queue_sms = outbox.enqueue
 """Queue one SMS in the caller's transaction (sent once it commits)."""
 mark_sent = outbox.mark_sent
+lease_sms = outbox.lease
+"""Lease rows just queued to the instance that sends them at once (no other drain claims them)."""
 check_password_format = passwords.check_format
 password_matches = passwords.matches
 password_digest = passwords.digest

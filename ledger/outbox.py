@@ -70,6 +70,14 @@ def claim(conn: sqlite3.Connection, now: str, lease_until: str, limit: int = 100
     return notices
 
 
+def lease(conn: sqlite3.Connection, ids: list[int], holder: str, until: str) -> None:
+    """Lease rows just queued to ``holder`` (the instance that sends them at once, in the
+    transaction that wrote them): no other instance's drain claims them meanwhile; if the
+    holder dies first, its restart (``release``) or the lease's end makes them due again."""
+    conn.executemany("UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id = ? "
+                     "AND status = 'queued'", [(until, holder, i) for i in ids])
+
+
 def release(conn: sqlite3.Connection, holder: str, now: str) -> int:
     """End every lease ``holder`` still has (it crashed, or stopped mid-send): those rows are
     due at ``now``. Leases of other holders stay. The number of rows released."""

@@ -130,7 +130,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
     dispatcher = Dispatcher(ledger, list(gateways or []), interval=dispatch_interval,
                             instance=instance_id(settings))
     engine = Engine(ledger, on_queued=dispatcher.send_now,
-                    idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s))
+                    idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s),
+                    instance=dispatcher.instance)
     run = Running(ledger, engine, billing, dispatcher, "", receipts=ReceiptBook(ledger))
     try:
         app = await _gateways(run, settings, clock, smpp)

@@ -9,12 +9,14 @@ from collections import deque
 from collections.abc import Callable
 from contextlib import suppress
 from functools import partial
+from typing import Any
 
 import structlog
 
-from ledger import Ledger
+from ledger import Ledger, inside
 from ledger.api import Held
 from ledger.numberplan import NumberPlan
+from smsmenu.core.clock import iso
 from smsmenu.core.errors import StorageError
 from smsmenu.core.metrics import Metrics
 from smsmenu.core.texts import Texts, packaged
@@ -23,6 +25,8 @@ from smsmenu.gateway.base import SenderBusy, sender_msisdn
 from smsmenu.states import steps
 from smsmenu.states.menu import build_machine
 
+LEASE = dt.timedelta(seconds=60)
+"""How long the replies a step sends at once stay leased to its instance (``instance``)."""
 PER_SENDER = 8
 """Messages of one number held at once, over all channels: one stepped, the rest waiting."""
 log = structlog.get_logger("engine")
@@ -85,14 +89,16 @@ class Engine:
     sessions are per (agent, channel); the turn is per number, so an agent's SMS and USSD
     never step at once (they share the balance, the lockout and the duplicate window).
     Once a step committed, the replies its channel does not hand over itself
-    (``Channel.delivery``) go to ``on_queued`` (the outbox drain's ``send_now``).
+    (``Channel.delivery``) go to ``on_queued`` (the outbox drain's ``send_now``). With several
+    instances on one database (``instance`` set), those rows are leased to this instance in the
+    step's own transaction, so no other instance's drain claims them while this one sends them.
     """
 
     def __init__(self, ledger: Ledger, *, idle_timeout: dt.timedelta = dt.timedelta(seconds=180),
                  metrics: Metrics | None = None,
                  on_queued: Callable[[list[Reply]], None] | None = None,
                  plan: NumberPlan | None = None, per_sender: int = PER_SENDER,
-                 texts: Texts | None = None) -> None:
+                 texts: Texts | None = None, instance: str = "") -> None:
         self.ledger = ledger
         self.texts = texts or packaged()
         """The menu's words (by default the shipped ones)."""
@@ -103,6 +109,8 @@ class Engine:
         self.machine = build_machine()
         self.turns = Turns(per_sender)
         """Per number: the message being stepped, the others waiting in order."""
+        self.instance = instance
+        """This server's id on the database ("" : one instance, nothing to lease)."""
 
     def sender(self, raw: str) -> Msisdn | None:
         """The number a transport's sender address names; None when it names no phone."""
@@ -134,17 +142,17 @@ class Engine:
 
     async def _step(self, msg: Inbound, delivery: Delivery) -> steps.Outcome:
         """The step, and for a money step billing's answer recorded; in the number's turn."""
-        out = await self.ledger.transaction(partial(
+        out = await self.ledger.transaction(self._leased(partial(
             steps.step, machine=self.machine, msg=msg, idle=self.idle_timeout, direct=delivery,
-            texts=self.texts))
+            texts=self.texts), msg.msisdn, delivery))
         if out.pending is None:
             log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
                       replies=len(out.replies))
             return out
         r, unrecorded = out.pending, out.unrecorded
         try:
-            out = await self.ledger.bill(Held(r, out.fresh), partial(
-                steps.finish, msg=msg, direct=delivery, texts=self.texts))
+            out = await self.ledger.bill(Held(r, out.fresh), self._leased(partial(
+                steps.finish, msg=msg, direct=delivery, texts=self.texts), msg.msisdn, delivery))
         except StorageError:
             # The money step's outcome could not be recorded: the reservation stays pending
             # and the follow-up settles it; the agent is told the result follows by SMS, never
@@ -158,6 +166,24 @@ class Engine:
         log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, status=out.status,
                  failure=out.failure)
         return out
+
+    def _leased(self, fn: Callable[..., steps.Outcome], sender: Msisdn,
+                delivery: Delivery) -> Callable[..., steps.Outcome]:
+        """``fn`` (a step run on the writer's connection) that also leases, in its transaction,
+        the rows ``on_queued`` will send at once; ``fn`` itself with one instance."""
+        if not self.instance or self.on_queued is None:
+            return fn
+        holder = self.instance
+
+        def leased(conn: Any, *args: Any) -> steps.Outcome:
+            out = fn(conn, *args)
+            ids = [r.outbox_id for r in delivery.queued(out.replies, sender) if r.outbox_id]
+            if ids:
+                now = args[1] if len(args) > 1 else self.ledger.now()
+                inside.lease_sms(conn, ids, holder, iso(now + LEASE))
+            return out
+
+        return leased
 
     async def prune(self, older_than: dt.timedelta) -> int:
         """Forget the answers to message keys older than ``older_than``; how many were dropped.

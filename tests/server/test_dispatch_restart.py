@@ -131,3 +131,62 @@ async def test_server_start_releases_only_its_own_leases(
 def test_instance_id(settings: Settings, configured: str, expected: str) -> None:
     """The instance id is ``[server] instance``, else ``hostname:http_port``."""
     assert instance_id(settings.replace("server", instance=configured)) == expected
+
+
+class Held(Gateway):
+    """send_now's gateway that holds every message until ``go`` is set."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        self.go = asyncio.Event()
+        self.taken: list[int] = []
+
+    async def send(self, message: Reply) -> SendResult:
+        self.taken.append(message.outbox_id or 0)
+        await self.go.wait()
+        return SendResult(f"h-{message.outbox_id}")
+
+
+@pytest.mark.parametrize("dialog", [
+    pytest.param(["1"], id="menu-reply"),
+    pytest.param(["1", "2", "18900001111", "50", "1", "123456"], id="recharge-receipts"),
+])
+async def test_replies_sent_at_once_are_not_claimed_by_another_instance(
+        ledger: Ledger, agent: dict[str, object], clock: ManualClock, dialog: list[str]) -> None:
+    """A step's replies, on their way from its instance (send_now), are leased to it in the
+    step's transaction: another instance's drain on the same database claims none of them."""
+    from smsmenu.core.types import Channel, Inbound
+    from smsmenu.states.engine import Engine
+
+    await Dispatcher(ledger, [Recording()]).drain_once()  # the opening and deposit notices
+    mine = Held()
+    here = Dispatcher(ledger, [mine], instance="node-a:8080")
+    engine = Engine(ledger, on_queued=here.send_now, instance="node-a:8080")
+    for n, text in enumerate(dialog):
+        await engine.handle(Inbound(AGENT, text, Channel.SMS, clock.now(), f"m{n}"))
+    await asyncio.sleep(0)
+    assert mine.taken  # on the wire from node-a, not yet marked sent
+    other = Recording()
+    there = Dispatcher(ledger, [other], instance="node-b:8080")
+    assert await there.drain_once() == 0
+    assert other.sent == []
+    mine.go.set()
+    await here.aclose()
+    clock.advance(seconds=LEASE_S)
+    assert await there.drain_once() == 0  # sent by node-a: nothing left for anyone
+    await there.aclose()
+
+
+async def test_one_instance_leases_nothing(ledger: Ledger, agent: dict[str, object],
+                                           clock: ManualClock) -> None:
+    """Without an instance id (one server, tests), a step's replies are plain queued rows."""
+    from smsmenu.core.types import Channel, Inbound
+    from smsmenu.states.engine import Engine
+
+    await Dispatcher(ledger, [Recording()]).drain_once()  # the opening and deposit notices
+    queued: list[Reply] = []
+    engine = Engine(ledger, on_queued=queued.extend)
+    await engine.handle(Inbound(AGENT, "1", Channel.SMS, clock.now(), "k1"))
+    drain = Recording()
+    assert await Dispatcher(ledger, [drain]).drain_once() == len(queued) == 1
