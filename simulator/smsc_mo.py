@@ -46,10 +46,13 @@ class MoRouter:
         self.retry_delay = retry_delay
         self._turn = itertools.count()
 
-    async def receiver(self) -> Conn:
-        """The next bound receiving ESME, round-robin; waits while there is none."""
+    async def receiver(self, avoid: Conn | None = None) -> Conn:
+        """The next bound receiving ESME, round-robin, other than ``avoid`` (the bind that did
+        not acknowledge) while another is bound; waits while there is none."""
         while True:
             ready = [c for c in self._binds() if c.receives]
+            if avoid is not None and len(ready) > 1:
+                ready = [c for c in ready if c is not avoid]
             if ready:
                 return ready[next(self._turn) % len(ready)]
             async with self._changed:
@@ -62,8 +65,11 @@ class MoRouter:
             await self.deliver(item)
 
     async def deliver(self, item: MoItem) -> None:
+        """Deliver ``item`` until a bind acknowledges it; a redelivery goes to another bind
+        where there is one (as SMSCs spread retries over an ESME's binds)."""
+        failed: Conn | None = None
         while True:
-            conn = await self.receiver()
+            conn = await self.receiver(failed)
             item.ticket.attempts += 1
             self.stats.mo_attempts += 1
             session = conn.session
@@ -80,4 +86,5 @@ class MoRouter:
                 item.ticket.part_acked()
                 return
             self.stats.redeliveries += 1
+            failed = conn
             await asyncio.sleep(self.retry_delay)

@@ -89,7 +89,9 @@ class Traffic:
     """Agents' traffic against one system; ``intents`` and ``errors`` are the clients' view."""
 
     http: aiohttp.ClientSession
-    server_url: str
+    server_urls: list[str]
+    """The servers' HTTP bases: each send of a message goes to the next one (a resend under the
+    same id reaches another instance)."""
     control_url: str
     scenario_no: int
     seed: int = 0
@@ -237,7 +239,8 @@ class Traffic:
         try:
             if via == "http":
                 body = {"from": msisdn, "text": text, "id": f"ye-{self.scenario_no}-{self._ids}"}
-                async with self.http.post(f"{self.server_url}/api/sms", json=body,
+                url = self.server_urls[self._ids % len(self.server_urls)]
+                async with self.http.post(f"{url}/api/sms", json=body,
                                           timeout=aiohttp.ClientTimeout(total=5)) as resp:
                     await resp.read()
             else:
@@ -261,7 +264,8 @@ class Traffic:
                 return None
             intent.sends += 1
             try:
-                async with self.http.post(f"{self.server_url}/api/sms", json=body,
+                url = self.server_urls[(intent.sends - 1) % len(self.server_urls)]
+                async with self.http.post(f"{url}/api/sms", json=body,
                                           timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT_S)
                                           ) as resp:  # fmt: skip
                     if resp.status == 200:

@@ -79,6 +79,28 @@ def kills(every: tuple[float, float] = (3.0, 7.0), at_least: int = 10, at_most: 
     return chaos
 
 
+def instance_kills(every: tuple[float, float] = (3.0, 6.0), at_least: int = 3,
+                   at_most: int = 30) -> Chaos:
+    """Several servers on one database: ``kill -9`` of one of them (at random) at random
+    moments, restarted after a moment; the others go on serving meanwhile."""
+
+    async def chaos(system: System, seconds: float, rng: random.Random) -> dict[str, Any]:
+        running, n = _loop_until(seconds), 0
+        killed: list[int] = []
+        while (running() or n < at_least) and n < at_most:
+            await asyncio.sleep(rng.uniform(*every))
+            index = rng.randrange(len(system.servers))
+            await system.kill9(index)
+            killed.append(index + 1)
+            n += 1
+            await asyncio.sleep(rng.uniform(0.2, 1.0))
+            await system.start_server(index)
+        return {"instances": len(system.servers), "kills": n, "killed": killed,
+                "restart_s_max": round(max(system.restart_s), 2)}
+
+    return chaos
+
+
 def slow_billing(failure_rate: float = 0.10, timeout_rate: float = 0.05,
                  every: tuple[float, float] = (6.0, 10.0), burst: tuple[float, float] = (2.0, 4.0),
                  bursts_at_least: int = 1) -> Chaos:  # fmt: skip
@@ -163,19 +185,20 @@ def storage_windows(kind: str, every: tuple[float, float] = (7.0, 11.0),
 # -- one scenario -----------------------------------------------------------------------------
 
 async def settle(system: System) -> dict[str, Any]:
-    """Faults off, MO delivered, the server stopped cleanly, ``ledger recover`` until nothing
-    is pending (bounded), the server once more to send the notices recovery queued; then the
-    ledger's own ``verify``."""
+    """Faults off, MO delivered, the servers stopped cleanly, ``ledger recover`` until nothing
+    is pending (bounded), the first server once more to send the notices recovery queued; then
+    the ledger's own ``verify``."""
     notes: dict[str, Any] = {}
-    assert system.server is not None
-    if not system.server.running:
-        await system.start_server()
+    for index, server in enumerate(system.servers):
+        if not server.running:
+            await system.start_server(index)
     await system.billing_faults(latency=0.0, failure_rate=0.0, timeout_rate=0.0)
     await system.lose_acks(0)
     await _until(lambda: _quiet(system), SETTLE_S)
     notes["unacked_mo_at_stop"] = (await system.smsc_stats())["unacked"]
     notes["pending_at_stop"] = pending_now(system.db)
-    notes["server_exit"] = await system.stop_server()
+    exits = await system.stop_servers()
+    notes["server_exit"] = exits[0] if len(exits) == 1 else exits
     rounds = []
     for _ in range(RECOVER_ROUNDS):
         if pending_now(system.db) == 0:
@@ -266,7 +289,7 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
     try:
         await system.start()
         assert system.http is not None
-        traffic = Traffic(system.http, system.http_url, system.control_url, spec.number,
+        traffic = Traffic(system.http, system.http_urls, system.control_url, spec.number,
                           seed=seed, retry_failed=spec.retry_failed)
         traffic_task = asyncio.create_task(
             traffic.run(system.http_agents, system.smpp_agents, spec.seconds))
@@ -295,7 +318,8 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
             outcome: sorted({i.replies[-1][:90] if i.replies else "(none)" for i in traffic.intents
                              if i.outcome == outcome})[:4]
             for outcome in row["outcomes"] if outcome != "ok"}
-        row["server_starts"] = system.server.starts if system.server else 0
+        starts = [server.starts for server in system.servers]
+        row["server_starts"] = starts[0] if len(starts) == 1 else starts
         row["billing"] = "smsmenu billing-sim" if system.billing_sim else "stand-in"
         row["odd_examples"] = [i.as_json() for i in traffic.intents
                                if i.outcome not in ("ok", "failed")][:5]
@@ -342,6 +366,8 @@ def suite(scale: float = 1.0) -> list[Spec]:
              params={"tmpfs_mb": 96}),
         Spec("read-only", "the database files immutable for seconds at a time (chattr +i)",
              55 * s, storage_windows("immutable"), Options(), number=5, storage="immutable"),
+        Spec("instances", "3 servers on one database, kill -9 of one at a time, SMPP and HTTP",
+             60 * s, instance_kills(), Options(instances=3, billing_latency=0.1), number=8),
     ]
 
 

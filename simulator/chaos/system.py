@@ -1,8 +1,9 @@
-"""The system under test for one scenario: billing-sim, the SMSC and the server as processes.
+"""The system under test for one scenario: billing-sim, the SMSC and the server(s) as processes.
 
-``System`` writes the server's settings into the run's directory, opens and funds the agents
-before the first start, and offers what scenarios do to it: ``kill9`` and ``restart`` the server,
-change billing's faults, drop SMPP links, lose MO acknowledgements.
+``System`` writes each server's settings into the run's directory, opens and funds the agents
+before the first start, and offers what scenarios do to it: ``kill9`` and ``restart`` a server,
+change billing's faults, drop SMPP links, lose MO acknowledgements. With ``instances`` > 1
+several servers share the one database (each its own ``[server] instance``, HTTP and web port).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class Options:
     db_dir: Path | None = None
     """Where the database lives (a small tmpfs for disk-full); default: the run's directory."""
     synchronous: str = "FULL"
+    instances: int = 1
+    """``smsmenu serve`` processes on the one database, each bound to the SMSC (which spreads
+    MO over the binds) and each with its own HTTP port (HTTP clients spread over them)."""
 
 
 def billing_sim_available() -> bool:
@@ -73,10 +77,17 @@ class System:
         self.procs = Procs(root, self.env)
         self.db_dir = options.db_dir or root
         self.db = self.db_dir / "ledger.db"
-        self.config = root / "server.toml"
-        self.http_port, self.billing_port, self.web_port = free_port(), free_port(), free_port()
+        n = max(1, options.instances)
+        self.configs = [root / ("server.toml" if i == 0 else f"server-{i + 1}.toml")
+                        for i in range(n)]
+        self.config = self.configs[0]
+        """The first server's settings: what the CLI commands are run with."""
+        self.http_ports = [free_port() for _ in range(n)]
+        self.web_ports = [free_port() for _ in range(n)]
+        self.billing_port = free_port()
         self.smpp_port, self.control_port = free_port(), free_port()
-        self.http_url = f"http://127.0.0.1:{self.http_port}"
+        self.http_urls = [f"http://127.0.0.1:{port}" for port in self.http_ports]
+        self.http_url = self.http_urls[0]
         self.billing_url = f"http://127.0.0.1:{self.billing_port}"
         self.control_url = f"http://127.0.0.1:{self.control_port}"
         self.http_agents = agent_numbers(scenario_no * 2, options.agents_http)
@@ -85,26 +96,33 @@ class System:
         self.http: aiohttp.ClientSession | None = None
         self.billing: Proc | None = None
         self.smsc: Proc | None = None
-        self.server: Proc | None = None
+        self.servers: list[Proc] = []
         self.restart_s: list[float] = []
 
     @property
     def agents(self) -> list[str]:
         return self.http_agents + self.smpp_agents
 
-    def settings_toml(self) -> str:
+    @property
+    def server(self) -> Proc | None:
+        """The first server (the only one unless ``instances`` > 1)."""
+        return self.servers[0] if self.servers else None
+
+    def settings_toml(self, index: int = 0) -> str:
         o = self.options
         known = {f.name for f in dataclasses.fields(Settings)}
         extra = []
         if "api" in known:  # the HTTP message API wants a token
             extra += ["[api]", f'token = ["{self.api_token}"]']
         if "web" in known:  # the portal has a listener of its own
-            extra += ["[web]", 'host = "127.0.0.1"', f"port = {self.web_port}"]
+            extra += ["[web]", 'host = "127.0.0.1"', f"port = {self.web_ports[index]}"]
+        if o.instances > 1:
+            extra += ["[server]", f'instance = "chaos-{index + 1}"']
         return "\n".join([*extra,
             "[ledger]", f"db = {json.dumps(str(self.db))}",
             f"secret_file = {json.dumps(str(self.root / 'secret'))}",
             f'synchronous = "{o.synchronous}"',
-            "[http]", 'host = "127.0.0.1"', f"port = {self.http_port}",
+            "[http]", 'host = "127.0.0.1"', f"port = {self.http_ports[index]}",
             "[billing]", 'mode = "http"', f'url = "{self.billing_url}"',
             f"timeout_s = {o.billing_timeout_s}", "retry_every_s = 1.0",
             "[smpp]", f'binds = ["smpp://smsmenu:secret@127.0.0.1:{self.smpp_port}'
@@ -114,7 +132,8 @@ class System:
         """Every process up and answering; the agents open and funded before the server starts."""
         self.http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0),
                                           headers={"Authorization": f"Bearer {self.api_token}"})
-        self.config.write_text(self.settings_toml(), "utf-8")
+        for i, config in enumerate(self.configs):
+            config.write_text(self.settings_toml(i), "utf-8")
         o = self.options
         if self.billing_sim:
             billing = [PY, "-m", "smsmenu", "billing-sim"]
@@ -125,14 +144,16 @@ class System:
         self.smsc = self.procs.add("smsc", [
             PY, "-m", "simulator.chaos.smsc_proc", "--port", str(self.smpp_port),
             "--control-port", str(self.control_port), "--redeliver-after", str(o.redeliver_after)])
-        self.server = self.procs.add("server", [
-            PY, "-m", "smsmenu", "serve", "--config", str(self.config), "--no-demo"])
+        self.servers = [self.procs.add("server" if i == 0 else f"server-{i + 1}", [
+            PY, "-m", "smsmenu", "serve", "--config", str(config), "--no-demo"])
+            for i, config in enumerate(self.configs)]
         await self.billing.start()
         await self.smsc.start()
         await self.seed()
         await self._need(self.billing, f"{self.billing_url}/balance/mobile/13300000000")
         await self._need(self.smsc, f"{self.control_url}/chaos/stats")
-        await self.start_server()
+        for i in range(len(self.servers)):
+            await self.start_server(i)
 
     async def _need(self, proc: Proc, url: str) -> None:
         assert self.http is not None
@@ -151,26 +172,31 @@ class System:
                 await ledger.deposit(key=f"chaos-seed-{msisdn}", msisdn=msisdn,
                                      amount_fen=DEPOSIT_YUAN * 100, channel="counter")
 
-    async def start_server(self) -> float:
-        """Start the server and wait for /healthz 200 (recovery done, SMPP bound); seconds taken."""
-        assert self.server is not None and self.http is not None
+    async def start_server(self, index: int = 0) -> float:
+        """Start server ``index`` and wait for its /healthz 200 (recovery done, SMPP bound);
+        seconds taken."""
+        assert self.http is not None
+        server = self.servers[index]
         loop = asyncio.get_running_loop()
         began = loop.time()
-        await self.server.start()
-        if not await wait_http(self.http, f"{self.http_url}/healthz", timeout=START_WAIT_S,
-                               proc=self.server):
-            raise RuntimeError(f"the server did not become healthy; its log ends:\n{self.log_tail()}")
+        await server.start()
+        if not await wait_http(self.http, f"{self.http_urls[index]}/healthz",
+                               timeout=START_WAIT_S, proc=server):
+            raise RuntimeError(f"{server.name} did not become healthy; its log ends:\n"
+                               f"{self.log_tail(index=index)}")
         took = loop.time() - began
         self.restart_s.append(took)
         return took
 
-    async def kill9(self) -> None:
-        assert self.server is not None
-        await self.server.kill9()
+    async def kill9(self, index: int = 0) -> None:
+        await self.servers[index].kill9()
 
-    async def stop_server(self) -> int | None:
-        assert self.server is not None
-        return await self.server.stop()
+    async def stop_server(self, index: int = 0) -> int | None:
+        return await self.servers[index].stop()
+
+    async def stop_servers(self) -> list[int | None]:
+        """Stop every server (SIGTERM, then kill); their exit codes."""
+        return list(await asyncio.gather(*(s.stop() for s in self.servers)))
 
     async def billing_faults(self, **dials: Any) -> dict[str, Any]:
         """``POST /faults`` at billing (latency, failure_rate, timeout_rate, down...)."""
@@ -200,20 +226,21 @@ class System:
         """``smsmenu ARGS --config <the server's>`` as a separate process."""
         return await run_cli([*args, "--config", str(self.config)], self.env, timeout=timeout)
 
-    def log_tail(self, lines: int = 15) -> str:
-        assert self.server is not None
-        if not self.server.log.exists():
+    def log_tail(self, lines: int = 15, index: int = 0) -> str:
+        server = self.servers[index]
+        if not server.log.exists():
             return "(no log)"
-        text = self.server.log.read_text("utf-8", errors="replace").splitlines()
+        text = server.log.read_text("utf-8", errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
     def server_log_count(self, *needles: str) -> int:
-        """Lines of the server's log that contain any of ``needles``."""
-        assert self.server is not None
-        if not self.server.log.exists():
-            return 0
-        with self.server.log.open(encoding="utf-8", errors="replace") as f:
-            return sum(1 for line in f if any(n in line for n in needles))
+        """Lines of the servers' logs that contain any of ``needles``."""
+        count = 0
+        for server in self.servers:
+            if server.log.exists():
+                with server.log.open(encoding="utf-8", errors="replace") as f:
+                    count += sum(1 for line in f if any(n in line for n in needles))
+        return count
 
     async def aclose(self) -> None:
         try:

@@ -10,7 +10,7 @@ import pytest
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
-from simulator.chaos.scenarios import Spec, kills, run_scenario, slow_billing
+from simulator.chaos.scenarios import Spec, instance_kills, kills, run_scenario, slow_billing
 from simulator.chaos.system import Options
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
@@ -46,6 +46,22 @@ async def test_kill9_mid_recharge_then_restart_agrees(tmp_path: Path) -> None:
                 Options(agents_http=2, agents_smpp=2, billing_latency=0.4), number=6)
     row = await run_scenario(spec, tmp_path, seed=7)
     assert row["faults"]["kills"] == 1
+    assert row["attempted"] > 0 and row["posted"] > 0
+    assert _agreement(row) == [], row
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+async def test_three_instances_one_killed_agrees(tmp_path: Path) -> None:
+    """Three servers on one database, the SMSC spreading MO over their binds and HTTP resends
+    going to the next server; one is kill -9ed mid-load and restarted: nothing doubled, lost or
+    pending, ledger and BOSS agree (issue 12)."""
+    spec = Spec("instances-short", "3 instances, one kill -9", 6.0,
+                instance_kills(every=(2.0, 3.0), at_least=1, at_most=1),
+                Options(agents_http=2, agents_smpp=3, billing_latency=0.3, instances=3),
+                number=9)
+    row = await run_scenario(spec, tmp_path, seed=9)
+    assert row["faults"]["kills"] == 1 and row["faults"]["instances"] == 3
     assert row["attempted"] > 0 and row["posted"] > 0
     assert _agreement(row) == [], row
 

@@ -163,6 +163,26 @@ async def test_unacknowledged_deliver_sm_is_redelivered(smsc: SmscSimulator) -> 
     assert len({p.sequence for p in pdus}) == 3
 
 
+async def test_redelivery_goes_to_another_bind(smsc: SmscSimulator) -> None:
+    """With several binds up, an MO one bind did not acknowledge is redelivered on another
+    (as to another server instance), whoever else the round-robin served meanwhile; with one
+    bind up, on that one again."""
+    async with raw_esme(smsc) as one, raw_esme(smsc) as two:
+        await one.bind()
+        await two.bind("bind_receiver", system_id="other", password="pw")
+        silent, = [c for c in smsc.binds if c.system_id == "esme"]
+        picks = [await smsc.mo.receiver(avoid=silent) for _ in range(5)]
+        assert all(c.system_id == "other" for c in picks)
+        one.ignore = 1
+        ticket = await smsc.handset(PHONE).send("9")
+        await asyncio.wait_for(ticket.delivered(), 2)
+        assert ticket.attempts <= 2 and one.delivered.qsize() <= 1
+    async with raw_esme(smsc) as only:
+        await only.bind()
+        alone = [c for c in smsc.binds if c.receives]
+        assert await smsc.mo.receiver(avoid=alone[0]) is alone[0]
+
+
 @pytest.mark.parametrize(
     ("concat", "ref_bits"),
     [pytest.param("udh8", 8, id="udh8"), pytest.param("udh16", 16, id="udh16"),
