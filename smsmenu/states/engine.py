@@ -20,7 +20,7 @@ from smsmenu.core.clock import iso
 from smsmenu.core.errors import StorageError
 from smsmenu.core.metrics import Metrics
 from smsmenu.core.texts import Texts, packaged
-from smsmenu.core.types import Delivery, Inbound, Msisdn, Reply
+from smsmenu.core.types import Channel, Delivery, Inbound, Msisdn, Reply
 from smsmenu.gateway.base import SenderBusy, sender_msisdn
 from smsmenu.states import steps
 from smsmenu.states.menu import build_machine
@@ -111,6 +111,10 @@ class Engine:
         """Per number: the message being stepped, the others waiting in order."""
         self.instance = instance
         """This server's id on the database ("" : one instance, nothing to lease)."""
+        m = self.metrics
+        self._per_channel = {c: (m.messages_in.labels(c.value), m.step_seconds.labels(c.value))
+                             for c in Channel}
+        """Each channel's labelled counter and histogram, looked up once (not per message)."""
 
     def sender(self, raw: str) -> Msisdn | None:
         """The number a transport's sender address names; None when it names no phone."""
@@ -123,14 +127,14 @@ class Engine:
         started = time.perf_counter()
         msisdn, channel = msg.msisdn, msg.channel
         await self.turns.take(msisdn)  # before any suspension: arrival order holds
-        self.metrics.messages_in.labels(channel.value).inc()
+        messages_in, step_seconds = self._per_channel[channel]
+        messages_in.inc()
         delivery = channel.delivery
         try:
             out = await self._step(msg, delivery)
         finally:
             self.turns.give(msisdn)
-            self.metrics.step_seconds.labels(channel.value).observe(
-                time.perf_counter() - started)
+            step_seconds.observe(time.perf_counter() - started)
         if self.on_queued is not None:
             queued = delivery.queued(out.replies, msisdn)
             if queued:
