@@ -131,7 +131,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
                             instance=instance_id(settings))
     engine = Engine(ledger, on_queued=dispatcher.send_now,
                     idle_timeout=dt.timedelta(seconds=settings.menu.idle_timeout_s),
-                    instance=dispatcher.instance)
+                    instance=dispatcher.instance,
+                    billing_hold=dt.timedelta(seconds=settings.billing.timeout_s + 10))
     run = Running(ledger, engine, billing, dispatcher, "", receipts=ReceiptBook(ledger))
     try:
         app = await _gateways(run, settings, clock, smpp)

@@ -98,7 +98,8 @@ class Engine:
                  metrics: Metrics | None = None,
                  on_queued: Callable[[list[Reply]], None] | None = None,
                  plan: NumberPlan | None = None, per_sender: int = PER_SENDER,
-                 texts: Texts | None = None, instance: str = "") -> None:
+                 texts: Texts | None = None, instance: str = "",
+                 billing_hold: dt.timedelta = steps.BILLING_HOLD) -> None:
         self.ledger = ledger
         self.texts = texts or packaged()
         """The menu's words (by default the shipped ones)."""
@@ -111,6 +112,9 @@ class Engine:
         """Per number: the message being stepped, the others waiting in order."""
         self.instance = instance
         """This server's id on the database ("" : one instance, nothing to lease)."""
+        self.billing_hold = billing_hold
+        """How long a money step's session says "being billed by this instance": at least
+        billing's timeout, so another instance never takes it for a crash's leftover."""
         m = self.metrics
         self._per_channel = {c: (m.messages_in.labels(c.value), m.step_seconds.labels(c.value))
                              for c in Channel}
@@ -148,7 +152,8 @@ class Engine:
         """The step, and for a money step billing's answer recorded; in the number's turn."""
         out = await self.ledger.transaction(self._leased(partial(
             steps.step, machine=self.machine, msg=msg, idle=self.idle_timeout, direct=delivery,
-            texts=self.texts), msg.msisdn, delivery))
+            texts=self.texts, instance=self.instance, hold=self.billing_hold), msg.msisdn,
+            delivery))
         if out.pending is None:
             log.debug("menu.step", msisdn=msg.msisdn, channel=msg.channel.value,
                       replies=len(out.replies))

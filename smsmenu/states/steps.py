@@ -18,11 +18,14 @@ from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.texts import Texts, packaged
 from smsmenu.core.types import Delivery, Inbound, Reply
+from smsmenu.gateway.base import SenderBusy
 from smsmenu.states import commands, notices
 from smsmenu.states.menu import PARENTS
 from smsmenu.states.records import MenuSession as Session
 from smsmenu.states.session import Step
 
+BILLING_HOLD = dt.timedelta(seconds=30)
+"""How long a money step's session is marked as being billed by its instance (``step``)."""
 STRANGER_REPLIES = 2
 """Replies per number and hour to a sender that is no (open) agent: enough to tell a person
 where to apply, too few to pump SMS to a number by sending as it."""
@@ -114,10 +117,13 @@ def _notices(items: Iterable[Notice]) -> list[Reply]:
 
 
 def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machine,
-         msg: Inbound, idle: dt.timedelta, direct: str, texts: Texts | None = None) -> Outcome:
+         msg: Inbound, idle: dt.timedelta, direct: str, texts: Texts | None = None,
+         instance: str = "", hold: dt.timedelta = BILLING_HOLD) -> Outcome:
     """Handle one message; a redelivered key returns the first answer and changes nothing.
 
-    ``texts``: the menu's words (by default the shipped ones)."""
+    ``texts``: the menu's words (by default the shipped ones). ``instance`` (this server's id)
+    and ``hold`` mark a money step's session while billing is asked: another instance that gets
+    the agent's next message meanwhile answers the processing screen (``_move``)."""
     texts = texts or packaged()
     if msg.durable_key and (done := recall(conn, msg.key)) is not None:
         return done
@@ -133,9 +139,10 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
     s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel, texts=texts)
     session.begin(s)
-    lines = _move(session, s, machine, msg, idle)
+    lines = _move(session, s, machine, msg, idle, instance)
     if s.pending is not None and s.pending.status == "pending":
-        session.data = {"recharge_id": s.pending.id, "key": msg.key}
+        session.data = {"recharge_id": s.pending.id, "key": msg.key, "by": instance,
+                        "until": iso(now + hold)}
         session.state = "billing"
         session.save(conn, now)
         # remembered when billing has answered (finish)
@@ -150,15 +157,24 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
 
 
 def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
-          idle: dt.timedelta) -> list[str]:
+          idle: dt.timedelta, instance: str = "") -> list[str]:
     """Apply the input to the session; the lines of the agent's reply."""
     if session.state != "billing":
         return _apply(session, s, machine, msg, idle)
+    r = inside.get_recharge(s.conn, session.data["recharge_id"])
+    again = session.data.get("key") == msg.key
+    by = session.data.get("by", "")
+    if r.status == "pending" and by and by != instance and session.data["until"] > iso(s.now):
+        # Another instance is asking billing right now (its hold has not run out). The very
+        # message it is billing, delivered here again: not answered (not acknowledged), so it
+        # comes back once that instance has recorded the outcome. Any other message does not
+        # fit that screen, so the agent gets it again; nothing changes.
+        if again:
+            raise SenderBusy(why="this message's recharge is being billed by another instance")
+        return [session.t("menu.processing")]
     # Left by a step whose billing answer was never recorded (a crash, storage failing): the
     # receipt follows by SMS. The message that started it, sent again under its key, gets the
     # recharge's outcome; any other runs from the main menu, like any other message.
-    r = inside.get_recharge(s.conn, session.data["recharge_id"])
-    again = session.data.get("key") == msg.key
     session.go("main")
     if again:
         return [summary(s.conn, s.texts, r)]
