@@ -29,6 +29,7 @@ the cancel). Reads (status, balance, credits) map every failure other than a tim
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -36,9 +37,6 @@ from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
-
-import aiohttp
-from yarl import URL
 
 from smsmenu.core.billing_wire import (
     balance_from_json,
@@ -48,21 +46,21 @@ from smsmenu.core.billing_wire import (
 )
 from smsmenu.core.errors import BillingTimeout, BillingUnavailable
 from smsmenu.core.types import BossCredit, CreditResult, Fen, Msisdn, TargetKind
+from smsmenu.server.http1 import Broken, ConnectFailed, Origin
 
 __all__ = ["HttpBilling", "result_from_json", "result_to_json"]
 
 T = TypeVar("T")
-_JSON = {"Content-Type": "application/json"}
 
 
 class HttpBilling:
-    """``Billing`` over HTTP; ``base_url`` like ``http://127.0.0.1:8081``, ``timeout`` per call."""
+    """``Billing`` over HTTP; ``base_url`` like ``http://127.0.0.1:8081``, ``timeout`` per call
+    (connecting included). Requests go over kept-alive connections (``server.http1``)."""
 
     def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
+        self._origin = Origin(self.base_url)
 
     async def credit(
         self, kind: TargetKind, number: Msisdn, amount_fen: Fen, reference: str
@@ -93,10 +91,8 @@ class HttpBilling:
         return _found(await self._call("GET", path, None, parse, write=False))
 
     async def aclose(self) -> None:
-        """Close the shared session (a later call opens a new one)."""
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        """Close the kept-alive connections (a later call opens new ones)."""
+        await self._origin.aclose()
 
     async def __aenter__(self) -> HttpBilling:
         return self
@@ -111,33 +107,29 @@ class HttpBilling:
         self, method: str, path: str, body: object, parse: Callable[[Any], T], *, write: bool
     ) -> T | None:
         """The parsed JSON answer, or None for a 404 to a read; raises as the module says."""
-        if self._session is None or self._session.closed:
-            # No cookies to keep, no User-Agent to send, one timeout object: less per call.
-            self._session = aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(), skip_auto_headers=("User-Agent",),
-                timeout=self._timeout)  # fmt: skip
         unknown = BillingTimeout if write else BillingUnavailable
-        url = URL(self.base_url + path, encoded=True)
         data = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         try:
-            async with self._session.request(
-                method, url, data=data, headers=_JSON if data is not None else None
-            ) as response:
-                status = response.status
-                if status == 404 and not write:
-                    return None
-                if status == 503 or 400 <= status < 500:
-                    raise BillingUnavailable()
-                if status == 504:
-                    raise BillingTimeout()
-                if status != 200:
-                    raise unknown()
-                return parse(await response.json(content_type=None))
+            async with asyncio.timeout(self.timeout):
+                answer = await self._origin.request(method, path, data)
         except TimeoutError:
             raise BillingTimeout() from None
-        except aiohttp.ClientConnectorError:
+        except ConnectFailed:
             raise BillingUnavailable() from None
-        except (aiohttp.ClientError, ValueError):
+        except Broken:
+            raise unknown() from None
+        status = answer.status
+        if status == 404 and not write:
+            return None
+        if status == 503 or 400 <= status < 500:
+            raise BillingUnavailable()
+        if status == 504:
+            raise BillingTimeout()
+        if status != 200:
+            raise unknown()
+        try:
+            return parse(json.loads(answer.body))
+        except ValueError:
             raise unknown() from None
 
 
