@@ -111,7 +111,7 @@ def make_billing(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
                                             failure_rate=conf.sim_failure_rate,
                                             timeout_rate=conf.sim_timeout_rate)
     url = args.billing_url or conf.url
-    return HttpBilling(url, timeout=conf.timeout_s) if url else NoBilling()
+    return HttpBilling(url, timeout=conf.timeout_s, ca_file=conf.ca_file) if url else NoBilling()
 
 
 NO_BILLING = ("no BOSS configured: give --billing-url URL ([billing] url; with `make run`: "

@@ -53,6 +53,8 @@ class BillingSettings:
     url: str = ""
     """The BOSS's address; production requires it (demo mode: the simulator on 8090)."""
     timeout_s: float = 5.0
+    ca_file: str = ""
+    """PEM file of the CA that signed an ``https`` BOSS's certificate ("": the system's CAs)."""
     sim_latency_s: float = 0.0
     sim_failure_rate: float = 0.0
     sim_timeout_rate: float = 0.0

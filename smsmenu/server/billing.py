@@ -57,10 +57,10 @@ class HttpBilling:
     """``Billing`` over HTTP; ``base_url`` like ``http://127.0.0.1:8081``, ``timeout`` per call
     (connecting included). Requests go over kept-alive connections (``server.http1``)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 5.0) -> None:
+    def __init__(self, base_url: str, *, timeout: float = 5.0, ca_file: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._origin = Origin(self.base_url)
+        self._origin = Origin(self.base_url, ca_file=ca_file)
 
     async def credit(
         self, kind: TargetKind, number: Msisdn, amount_fen: Fen, reference: str

@@ -49,15 +49,17 @@ class Answer:
 
 
 class Origin:
-    """Requests to one ``http://`` or ``https://`` origin (with an optional path prefix)."""
+    """Requests to one ``http://`` or ``https://`` origin (with an optional path prefix); an
+    https origin's certificate is checked against ``ca_file`` (PEM), else the system's CAs."""
 
-    def __init__(self, base_url: str, *, max_idle: int = MAX_IDLE) -> None:
+    def __init__(self, base_url: str, *, max_idle: int = MAX_IDLE, ca_file: str = "") -> None:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self.host = url.hostname
         self.port = url.port or (443 if url.scheme == "https" else 80)
-        self.tls = ssl.create_default_context() if url.scheme == "https" else None
+        self.tls = (ssl.create_default_context(cafile=ca_file or None)
+                    if url.scheme == "https" else None)
         self.prefix = url.path.rstrip("/")
         default = (url.scheme == "https" and self.port == 443) or self.port == 80
         host = f"[{self.host}]" if ":" in self.host else self.host

@@ -83,7 +83,7 @@ def make_billing(settings: Settings, clock: Clock) -> Billing:
         return simulators.billing_simulator(clock=clock, latency=b.sim_latency_s,
                                             failure_rate=b.sim_failure_rate,
                                             timeout_rate=b.sim_timeout_rate, seed=None)
-    return HttpBilling(b.url, timeout=b.timeout_s)
+    return HttpBilling(b.url, timeout=b.timeout_s, ca_file=b.ca_file)
 
 
 async def seed_demo(ledger: Ledger) -> dict[str, str] | None:

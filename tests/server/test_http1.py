@@ -173,3 +173,42 @@ def test_only_http_urls(url: str) -> None:
     """An origin is an http:// or https:// URL with a host."""
     with pytest.raises(ValueError, match="not an http"):
         Origin(url)
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (openssl) and its key: (cert, key) paths."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = str(where / "boss.pem"), str(where / "boss.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=boss", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+async def test_https_checks_the_certificate(certificate: tuple[str, str]) -> None:
+    """Over https the BOSS's certificate is checked: against ``ca_file`` it answers; against
+    the system's CAs (a private one) no connection is made."""
+    import ssl
+
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = Server(lambda _: OK)
+    listener = await asyncio.start_server(server.serve, "127.0.0.1", 0, ssl=context)
+    port = listener.sockets[0].getsockname()[1]
+    trusted = Origin(f"https://127.0.0.1:{port}", ca_file=cert)
+    try:
+        assert (await trusted.request("GET", "/x")).body == b'{"ok":true}'
+        with pytest.raises(ConnectFailed):
+            await Origin(f"https://127.0.0.1:{port}").request("GET", "/x")
+    finally:
+        await trusted.aclose()
+        listener.close()
+        for w in server.writers:
+            w.close()
