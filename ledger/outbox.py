@@ -74,8 +74,13 @@ def lease(conn: sqlite3.Connection, ids: list[int], holder: str, until: str) -> 
     """Lease rows just queued to ``holder`` (the instance that sends them at once, in the
     transaction that wrote them): no other instance's drain claims them meanwhile; if the
     holder dies first, its restart (``release``) or the lease's end makes them due again."""
-    conn.executemany("UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id = ? "
-                     "AND status = 'queued'", [(until, holder, i) for i in ids])
+    if len(ids) == 1:  # the usual step: one reply (executemany costs more for one row)
+        conn.execute(_LEASE, (until, holder, ids[0]))
+    else:
+        conn.executemany(_LEASE, [(until, holder, i) for i in ids])
+
+
+_LEASE = "UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id = ? AND status = 'queued'"
 
 
 def release(conn: sqlite3.Connection, holder: str, now: str) -> int:
