@@ -1,0 +1,127 @@
+"""Benchmark: 1, 2, 3 `smsmenu serve` instances on one database, MO/s and server CPU per MO.
+
+    python bench/instances_bench.py [--instances 1,2,3] [--agents 60] [--seconds 8] [--json F]
+
+For each N the chaos harness's system starts (``simulator.chaos.system``: billing-sim, the SMSC
+simulator and N servers as processes, each server with its own SMPP bind to the SMSC, which
+spreads MO over the binds, and its own ``[server] instance``); ``smsmenu load --server ...
+--via smpp`` then walks ``--agents`` agents' recharge dialogs through the SMSC's handsets for
+``--seconds``. Figures: MO/s answered (the load's own count), and the CPU seconds of all N server
+processes (utime + stime of every thread, ``/proc/PID/stat``) over the load, divided by the MO
+answered. On this 2-core machine the load generator, the SMSC and BOSS share the cores with the
+servers, so the curve is CPU-bound: more instances add parallel interpreters (no shared GIL), not
+cores; the CPU per MO shows what each message costs across them. The load checks the money and
+``ledger verify`` itself (its exit status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from simulator.chaos.procs import PY  # noqa: E402
+from simulator.chaos.system import Options, System  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` (all its threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def server_pids(system: System) -> list[int]:
+    return [s.process.pid for s in system.servers if s.process is not None]
+
+
+async def messages_in(system: System) -> list[int]:
+    """Each server's ``smsmenu_messages_in_total`` over every channel (its /metrics)."""
+    assert system.http is not None
+    counts = []
+    for url in system.http_urls:
+        async with system.http.get(f"{url}/metrics") as resp:
+            text = await resp.text()
+        counts.append(int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                              if line.startswith("smsmenu_messages_in_total{"))))
+    return counts
+
+
+async def level(instances: int, agents: int, seconds: float, root: Path) -> dict[str, Any]:
+    """One system of ``instances`` servers under the load; its row."""
+    system = System(root / f"n{instances}", Options(agents_http=0, agents_smpp=0,
+                                                    billing_latency=0.0, instances=instances))
+    try:
+        await system.start()
+        pids = server_pids(system)
+        before = {pid: cpu_seconds(pid) for pid in pids}
+        began = time.monotonic()
+        out = root / f"load-{instances}.json"
+        proc = await asyncio.create_subprocess_exec(
+            PY, "-m", "smsmenu", "load", "--server", system.http_url, "--via", "smpp",
+            "--smsc-control", f"{system.control_url}/smsc", "--agents", str(agents),
+            "--duration", str(seconds), "--db", str(system.db), "--config", str(system.config),
+            "--json", str(out), "--quiet", env=system.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        stdout, stderr = await proc.communicate()
+        wall = time.monotonic() - began
+        cpu = sum(cpu_seconds(pid) - before[pid] for pid in pids)
+        if not out.exists():
+            raise RuntimeError(f"smsmenu load wrote no result (exit {proc.returncode}): "
+                               f"{(stderr or stdout).decode()[-800:]}")
+        load = json.loads(out.read_text())
+        mo = int(load["mo"])
+        per_instance = await messages_in(system)
+        return {"instances": instances, "agents": agents, "mo": mo,
+                "mo_per_s": load["mo_per_s"], "p99_ms": load["latency_ms"]["p99"],
+                "server_cpu_s": round(cpu, 2), "cpu_us_per_mo": round(cpu / max(mo, 1) * 1e6, 1),
+                "servers_busy": round(cpu / wall, 2), "load_exit": proc.returncode,
+                "money_ok": bool(load["ok"]),
+                "errors": load.get("errors", {}), "messages_per_instance": per_instance}
+    finally:
+        await system.aclose()
+
+
+def run(levels: list[int], agents: int, seconds: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="instances-bench-") as tmp:
+        rows = [asyncio.run(level(n, agents, seconds, Path(tmp))) for n in levels]
+    return {"benchmark": "instances", "database": "sqlite", "cpus": os.cpu_count(),
+            "levels": rows}
+
+
+def table(result: dict[str, Any]) -> str:
+    lines = ["instances  agents     MO/s  p99 ms  server CPU µs/MO  servers busy  money  load"]
+    for r in result["levels"]:
+        lines.append(f"{r['instances']:>9}  {r['agents']:>6}  {r['mo_per_s']:>7}  "
+                     f"{r['p99_ms'] or '-':>6}  {r['cpu_us_per_mo']:>16}  {r['servers_busy']:>12}"
+                     f"  {'ok' if r['money_ok'] else 'WRONG':>5}  exit {r['load_exit']}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", default="1,2,3", help="comma-separated counts")
+    parser.add_argument("--agents", type=int, default=60)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    result = run([int(n) for n in args.instances.split(",")], args.agents, args.seconds)
+    print(table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    sys.exit(0 if all(r["money_ok"] and r["load_exit"] == 0 for r in result["levels"]) else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""bench/instances_bench.py in short: 2 servers on one database under `smsmenu load`."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "instances_bench.py"
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("instances_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("instances_bench", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="CPU time is read from /proc")
+async def test_two_instances_share_the_load(tmp_path: Path) -> None:
+    """Two servers, one database, 10 agents for 3 s (no timed assertion): MO answered, each
+    server handled some of them, the load's money check and ledger verify pass."""
+    bench = _bench()
+    row = await bench.level(2, 10, 3.0, tmp_path)
+    assert row["mo"] > 0 and row["cpu_us_per_mo"] > 0, row
+    assert row["money_ok"] and row["load_exit"] == 0, row
+    assert len(row["messages_per_instance"]) == 2 and min(row["messages_per_instance"]) > 0, row
+    assert bench.table({"levels": [row]}).splitlines()[1].split()[0] == "2"
