@@ -13,7 +13,7 @@ from transitions import Machine
 from ledger import events, inside, money
 from ledger.api import Held, Notice, Recharge, RechargeResult
 from ledger.inside import Env
-from ledger.store import menu_inbox
+from ledger.store import card_counters, menu_inbox
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.texts import Texts, packaged
@@ -131,6 +131,10 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
                          now, direct)
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
+    if not _card_counter_fresh(conn, msg, session, now):
+        text = texts.render(agent.lang, "menu.card_stale", counter=msg.meta["counter"])
+        return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
+                         now, direct)
     s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel, texts=texts)
     session.begin(s)
     lines = _move(session, s, machine, msg, idle)
@@ -147,6 +151,19 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
     replies = _agent_reply(conn, msg.msisdn, lines, now) + _notices(s.notices)
     final = session.state == "main" and bool(s.result or s.notices or s.fatal or s.pending)
     return _remember(conn, msg, Outcome(replies, final), now, direct)
+
+
+def _card_counter_fresh(conn: sqlite3.Connection, msg: Inbound, session: Session,
+                        now: dt.datetime) -> bool:
+    """A card's command is applied once: its counter must be above the newest applied from
+    that card (its remembered answer, checked before, is what a copy gets). The one exception
+    is the command whose billing answer was never recorded: sent again, it gets the outcome."""
+    if "card" not in msg.meta:
+        return True
+    if session.state == "billing" and session.data.get("key") == msg.key:
+        return True
+    return card_counters.advance(conn, msisdn=msg.msisdn, card=msg.meta["card"],
+                                 counter=int(msg.meta["counter"]), at=iso(now))
 
 
 def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
@@ -196,13 +213,14 @@ def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
 def run_command(session: Session, command: commands.Command, msg: Inbound) -> None:
     """Execute a one-line command through the same checks the menu uses."""
     s = session.step
-    key = line_key(s.conn, msg.msisdn, command, msg.received_at) if command.verb != "balance" \
-        else ""
-    if command.verb == "retry" and _digits(command.args[0]):  # a failed retry may be retried
-        key += f":a{menu_inbox.recharge_attempts(s.conn, int(command.args[0]))}"
-    s.text = command.args[-1]  # the password comes last
+    key = _money_key(s.conn, msg, command)
+    s.text = command.args[-1]  # the password comes last (the new one for MM)
     if command.verb == "balance":
         session.showed_balance()
+    elif command.verb == "records":
+        session.listed_records()
+    elif command.verb == "password":
+        session.changed_by_command(command.args[0], command.args[1], command.args[2])
     elif command.verb == "retry":
         if not _digits(command.args[0]):
             raise InvalidCommand(why=commands.usage("retry", session.lang))
@@ -218,6 +236,20 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
                 key, command.kind(session.lang), command.args[1],
                 money.parse_yuan(command.args[2]), notice))
         session._try(lambda: session._reserve(begin))
+
+
+def _money_key(conn: sqlite3.Connection, msg: Inbound, command: commands.Command) -> str:
+    """The idempotency key of a money command: a card's is its card key (so a copy never
+    charges twice however late it comes); a typed one's is ``line_key``'s, with the attempt
+    number for a retry (a failed retry may be retried). "" for the other verbs."""
+    if command.verb not in commands.MONEY:
+        return ""
+    if "card" in msg.meta:
+        return msg.key
+    key = line_key(conn, msg.msisdn, command, msg.received_at)
+    if command.verb == "retry" and _digits(command.args[0]):
+        key += f":a{menu_inbox.recharge_attempts(conn, int(command.args[0]))}"
+    return key
 
 
 def _digits(text: str) -> bool:

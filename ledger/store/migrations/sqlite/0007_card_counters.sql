@@ -1,0 +1,11 @@
+-- Version 7: the UTK card's command counters (issue 15). Each command a 空中充值 card sends
+-- carries its card id and a counter; the newest counter applied per (number, card) is kept so
+-- that a command re-sent after its remembered answer was pruned is never applied again.
+
+CREATE TABLE IF NOT EXISTS card_counters (
+    msisdn TEXT NOT NULL,
+    card TEXT NOT NULL,
+    counter INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (msisdn, card)
+) STRICT, WITHOUT ROWID;
