@@ -9,3 +9,11 @@ CREATE TABLE IF NOT EXISTS card_counters (
     at TEXT NOT NULL,
     PRIMARY KEY (msisdn, card)
 ) STRICT, WITHOUT ROWID;
+
+-- The counter of the over-the-air updates sent to each card (TS 102 225 CNTR): strictly
+-- increasing, so that the card refuses a replayed update.
+CREATE TABLE IF NOT EXISTS ota_counters (
+    card TEXT PRIMARY KEY,
+    counter INTEGER NOT NULL,
+    at TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
