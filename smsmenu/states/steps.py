@@ -13,12 +13,12 @@ from transitions import Machine
 from ledger import events, inside, money
 from ledger.api import Held, Notice, Recharge, RechargeResult
 from ledger.inside import Env
-from ledger.store import card_counters, menu_inbox
+from ledger.store import menu_inbox
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.texts import Texts, packaged
 from smsmenu.core.types import Delivery, Inbound, Reply
-from smsmenu.states import commands, notices
+from smsmenu.states import card, commands, notices
 from smsmenu.states.menu import PARENTS
 from smsmenu.states.records import MenuSession as Session
 from smsmenu.states.session import Step
@@ -120,6 +120,7 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
     ``texts``: the menu's words (by default the shipped ones)."""
     texts = texts or packaged()
     if msg.durable_key and (done := recall(conn, msg.key)) is not None:
+        done.replies = card.replay(conn, msg, done.replies, now, direct)
         return done
     agent = inside.find_agent(conn, msg.msisdn)
     if agent is None or agent.status == "closed":
@@ -131,7 +132,8 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
                          now, direct)
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
-    if not _card_counter_fresh(conn, msg, session, now):
+    billing_key = session.data.get("key") if session.state == "billing" else None
+    if not card.fresh_counter(conn, msg, billing_key, now):
         text = texts.render(agent.lang, "menu.card_stale", counter=msg.meta["counter"])
         return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
                          now, direct)
@@ -151,19 +153,6 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
     replies = _agent_reply(conn, msg.msisdn, lines, now) + _notices(s.notices)
     final = session.state == "main" and bool(s.result or s.notices or s.fatal or s.pending)
     return _remember(conn, msg, Outcome(replies, final), now, direct)
-
-
-def _card_counter_fresh(conn: sqlite3.Connection, msg: Inbound, session: Session,
-                        now: dt.datetime) -> bool:
-    """A card's command is applied once: its counter must be above the newest applied from
-    that card (its remembered answer, checked before, is what a copy gets). The one exception
-    is the command whose billing answer was never recorded: sent again, it gets the outcome."""
-    if "card" not in msg.meta:
-        return True
-    if session.state == "billing" and session.data.get("key") == msg.key:
-        return True
-    return card_counters.advance(conn, msisdn=msg.msisdn, card=msg.meta["card"],
-                                 counter=int(msg.meta["counter"]), at=iso(now))
 
 
 def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
@@ -244,7 +233,7 @@ def _money_key(conn: sqlite3.Connection, msg: Inbound, command: commands.Command
     number for a retry (a failed retry may be retried). "" for the other verbs."""
     if command.verb not in commands.MONEY:
         return ""
-    if "card" in msg.meta:
+    if card.is_card(msg):
         return msg.key
     key = line_key(conn, msg.msisdn, command, msg.received_at)
     if command.verb == "retry" and _digits(command.args[0]):

@@ -100,3 +100,25 @@ async def test_zj_lists_recent_recharges_behind_the_password(make_rig: MakeRig) 
     listed = (await said(rig, f"ZJ*{TX}"))[0]
     assert listed.startswith("最近充值\n") and "18012345678 50元" in listed
     assert "密码错误" in (await said(rig, "ZJ*000000"))[0]
+
+
+async def outbox_rows(rig: Rig) -> list[tuple[str, str]]:
+    rows = await rig.ledger.op(lambda conn, env, now: conn.execute(
+        "SELECT to_msisdn, text FROM outbox ORDER BY id").fetchall())
+    return [(r[0], r[1]) for r in rows]
+
+
+async def test_a_card_resend_queues_the_agents_answer_again_not_the_customers(
+        make_rig: MakeRig) -> None:
+    """The card resends when no answer reached the agent: the receipt goes out again as a new
+    SMS to the agent; the customer's notice is not sent twice; nothing is charged again."""
+    rig = await make_rig()
+    line = f"CZ*2*18012345678*50*{TX}{CARD}1"
+    first = await rig.handle(AGENT, line, key="smpp:a")
+    before = await outbox_rows(rig)
+    again = await rig.handle(AGENT, line, key="smpp:b")
+    assert again.replayed and [r.text for r in again.replies] == [r.text for r in first.replies]
+    after = await outbox_rows(rig)
+    assert after[:len(before)] == before
+    assert after[len(before):] == [(AGENT, first.replies[0].text)]
+    assert await recharges(rig) == 1
