@@ -4,12 +4,12 @@ Keys, as a tester types them (or presses them on the phone): a digit string (an 
 on a menu, or the digits asked for), ``back`` (or ``0`` on a menu: TERMINAL RESPONSE 0x11),
 ``exit`` (0x10: the session ends), ``timeout`` (0x12), and anything (even nothing) to clear a
 DISPLAY TEXT. A SEND SHORT MESSAGE is handed to the caller as ``Sms`` and answered 0x00.
-Every exchange with the card is logged as hex in ``log``.
+Every exchange with the card is logged as hex in ``log`` (a hidden entry's digits as ``*``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from simulator.card import cdma_sms, proactive, responses
@@ -90,7 +90,7 @@ class Terminal:
                 self.screen = body.alpha
                 data = self._respond(TerminalResponse(cmd.details, Result.OK))
                 if data is None:
-                    self.mode = Mode.IDLE
+                    self.mode, self.hidden = Mode.IDLE, False
                     return shown
                 continue
             self.screen = self._render(body)
@@ -116,7 +116,11 @@ class Terminal:
 
     def _respond(self, tr: TerminalResponse) -> bytes | None:
         data = responses.encode_response(tr)
-        return self._send("TERMINAL RESPONSE", data, self.applet.terminal_response(data))
+        shown = data
+        if self.hidden and tr.text:  # the log never shows a password: its digits as "*"
+            shown = responses.encode_response(replace(tr, text="*" * len(tr.text)))
+        self.log.append(f">card TERMINAL RESPONSE: {hexdump(shown)}")
+        return self._to_card("proactive command", self.applet.terminal_response(data))
 
     def press(self, key: str) -> Shown:
         """Apply one key press (see the module's docstring); what the handset shows after it."""
@@ -144,7 +148,8 @@ class Terminal:
         ask = cmd.body
         digits = key.isascii() and (key.isdigit() or key == "")
         if not digits or not ask.min_len <= len(key) <= ask.max_len:
-            hint = self.words["length"].format(min=ask.min_len, max=ask.max_len)
+            word = "length_exact" if ask.min_len == ask.max_len else "length"
+            hint = self.words[word].format(min=ask.min_len, max=ask.max_len)
             return Shown([f"{hint}\n{self.screen}"])
         return self._command(self._respond(TerminalResponse(cmd.details, Result.OK, text=key)))
 

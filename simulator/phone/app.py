@@ -39,8 +39,8 @@ class PhoneApp(App[int]):
                 Binding("f2", "add_handset", "add number"),
                 Binding("ctrl+l", "clear", "clear input"),
                 Binding("escape", "card_key('back')", "card: back"),
-                Binding("ctrl+e", "card_key('exit')", "card: exit"),
-                Binding("ctrl+x", "toggle_hex", "card: hex"),
+                Binding("f4", "card_key('exit')", "card: exit"),
+                Binding("f5", "toggle_hex", "card: hex"),
                 Binding("ctrl+q", "quit", "quit", priority=True)]
 
     def __init__(self, make_line: Callable[[Deliver], Line], agent: str, *,

@@ -118,7 +118,7 @@ def register(subparsers: Subparsers) -> None:
     card = p.add_argument_group(
         "card mode", "The agent's handset holds the 空中充值 UTK card: its menus run on the "
         "handset (keys: an item's number or the digits asked for, 'back' or Esc, 'exit' or "
-        "Ctrl+E), and it sends the server one command per operation (CZ*...#UTK<card>-<n>).")
+        "F4), and it sends the server one command per operation (CZ*...#UTK<card>-<n>).")
     card.add_argument("--card", action="store_true", help="card mode")
     card.add_argument("--card-dir", default="var/cards", metavar="DIR",
                       help="where cards are kept between runs, card-<number>.json (default "
@@ -130,5 +130,5 @@ def register(subparsers: Subparsers) -> None:
                            "when readable here, so `smsmenu card push-menu` can update it)")
     card.add_argument("--hex", action="store_true",
                       help="show every card exchange as hex (printed with --script; a pane, "
-                           "Ctrl+X, in the phone)")
+                           "F5, in the phone)")
     p.set_defaults(func=phone)
