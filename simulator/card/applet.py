@@ -22,7 +22,7 @@ from simulator.card.responses import (
     read_menu_selection,
     read_sms_pp_download,
 )
-from smsmenu.card import ota
+from smsmenu.core import ota
 
 
 class CardError(ValueError):
@@ -36,7 +36,7 @@ class CardState:
     card: str
     lang: str
     key: str
-    """The OTA key, hex (``smsmenu.card.ota.card_key``)."""
+    """The OTA key, hex (``smsmenu.core.ota.card_key``)."""
     counter: int = 0
     ota_counter: int = 0
     patches: list[str] = field(default_factory=list)

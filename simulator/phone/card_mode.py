@@ -8,7 +8,7 @@ from pathlib import Path
 
 from simulator.card.applet import Applet, CardState
 from simulator.card.terminal import Shown, Terminal
-from smsmenu.card import ota
+from smsmenu.core import ota
 from smsmenu.core.settings import Settings
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ledger import inside
 from ledger.inside import Env
 from ledger.store import card_counters
-from smsmenu.card import ota
+from smsmenu.core import ota
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import UnknownCard
 

@@ -6,12 +6,11 @@ import argparse
 import asyncio
 import tomllib
 from dataclasses import asdict
-from functools import partial
 from pathlib import Path
 
-from smsmenu.card import ota
 from smsmenu.card.push import push_menu
 from smsmenu.cli.common import ConfigError, Subparsers, common_options, session
+from smsmenu.core import ota
 from smsmenu.core.errors import InvalidCommand
 
 
@@ -30,8 +29,9 @@ async def push(args: argparse.Namespace) -> int:
     patch = await asyncio.to_thread(read_patch, args.menu)
     async with session(args) as s:
         try:
-            done = await s.ledger.op(partial(push_menu, msisdn=s.msisdn(args.msisdn),
-                                             card=args.card, patch=patch))
+            msisdn = s.msisdn(args.msisdn)
+            done = await s.ledger.transaction(lambda conn, env, now: push_menu(
+                conn, env, now, msisdn=msisdn, card=args.card, patch=patch))
         except ota.TooLong as exc:
             raise InvalidCommand(why=str(exc)) from None
         s.emit(asdict(done), "menu_pushed")
@@ -40,7 +40,7 @@ async def push(args: argparse.Namespace) -> int:
 
 def register(subparsers: Subparsers) -> None:
     """Add `card push-menu`."""
-    p = subparsers.add_parser("card", help="the agents' 空中充值 UTK cards (over-the-air updates)")
+    p = subparsers.add_parser("card", help="the agents' air-recharge UTK cards (over-the-air updates)")
     sub = p.add_subparsers(dest="card_command", metavar="ACTION", required=True)
     q = sub.add_parser(
         "push-menu", parents=[common_options()], help="send a menu update to an agent's card",

@@ -116,7 +116,7 @@ def register(subparsers: Subparsers) -> None:
                         f"{WAIT_S:g}); then exit 2")
     p.add_argument("--config", metavar="FILE", help="settings TOML (for the default addresses)")
     card = p.add_argument_group(
-        "card mode", "The agent's handset holds the 空中充值 UTK card: its menus run on the "
+        "card mode", "The agent's handset holds the air-recharge UTK card: its menus run on the "
         "handset (keys: an item's number or the digits asked for, 'back' or Esc, 'exit' or "
         "F4), and it sends the server one command per operation (CZ*...#UTK<card>-<n>).")
     card.add_argument("--card", action="store_true", help="card mode")

@@ -11,7 +11,7 @@ from test_cli_support import AGENT, SECRET_HEX, Cli, isolated
 
 from simulator.card.applet import Applet, CardState
 from simulator.card.terminal import Terminal
-from smsmenu.card import ota
+from smsmenu.core import ota
 
 
 @pytest.fixture

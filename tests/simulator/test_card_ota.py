@@ -6,7 +6,7 @@ import pytest
 
 from simulator.card.applet import Applet, CardState
 from simulator.card.terminal import Terminal
-from smsmenu.card import ota
+from smsmenu.core import ota
 
 SECRET = b"s" * 32
 CARD = "8986A1B2"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import AsyncIterator
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -196,7 +195,7 @@ async def test_push_menu_reaches_the_card_through_the_server_once(
     from simulator.phone.card_mode import CardHandset, CardSetup, card_id, server_card_key
     from simulator.phone.lines import make_line
     from simulator.smsc_handset import Received
-    from smsmenu.card import ota
+    from smsmenu.core import ota
 
     key = ota.card_key(rig.ledger.env.secret, card_id(DEMO))
     assert server_card_key(settings, card_id(DEMO)) == key  # the phone on the server box
@@ -221,8 +220,8 @@ async def test_push_menu_reaches_the_card_through_the_server_once(
             if texts:
                 break
             await asyncio.sleep(0.02)
-        pushed = await rig.ledger.op(partial(push_menu, msisdn=DEMO, card=None,
-                                             patch='[node.recharge]\ntext = "充值缴费"\n'))
+        pushed = await rig.ledger.transaction(lambda conn, env, now: push_menu(
+            conn, env, now, msisdn=DEMO, card=None, patch='[node.recharge]\ntext = "充值缴费"\n'))
         assert (pushed.card, pushed.counter) == (card_id(DEMO), 1)
         for _ in range(250):
             if updates:

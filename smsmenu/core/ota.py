@@ -1,4 +1,4 @@
-"""Secured command packets (ETSI TS 102 225) that update the 空中充值 card's menu over the air.
+"""TS 102 225 secured command packets for the 空中充值 card's menu: built by push-menu, checked by the card.
 
 The SMS-PP user data is a user data header ``02 70 00`` (IEI 0x70: a command packet follows,
 TS 31.115) then the command packet::
