@@ -55,6 +55,13 @@ async def test_card_recharge_resend_balance_password_zh(
     assert '"counter": 4' in card  # recharge, balance, password, records (the resend: no new)
 
 
+async def test_card_retry_zh(rig: Rig, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The shipped retry transcript: billing refuses, the card retries by id (R-18)."""
+    assert await play(rig, EXAMPLES / "card_retry.txt", tmp_path) == 0, capsys.readouterr().out
+    assert (await rig.ledger.agent(DEMO)).balance_fen == 100_000 - 4_900
+
+
 EN_AGENT = "18900000002"
 EN_SCRIPT = f"""\
 # An English agent's card (menu in English): a recharge that billing refuses, retried by its
@@ -146,6 +153,15 @@ EN_SCRIPT = f"""\
 < 3Recent recharges
 < [Select] [Back]
 
+> 1
+< Transaction password
+< [OK] [Back]
+
+> 135790
+< Sending…
+
+< Deposit balance 951.00 yuan, available 951.00 yuan.
+
 > exit
 < Air recharge
 < 1Recharge
@@ -160,7 +176,7 @@ EN_SCRIPT = f"""\
 async def test_card_retry_and_management_password_en(
         rig: Rig, tmp_path: Path, via: str, capsys: pytest.CaptureFixture[str]) -> None:
     """An English card and agent: a refused recharge retried by id, the management password
-    changed (R-18, R-21), over SMPP and over HTTP, the exchanges printed as hex."""
+    changed, the balance (R-18, R-21), over SMPP and over HTTP, the exchanges printed as hex."""
     await rig.ledger.open_agent(msisdn=EN_AGENT, name="Wang", tx_password="135790",
                                 mgmt_password="246800", lang="en")
     await rig.ledger.deposit(key="seed-en", msisdn=EN_AGENT, amount_fen=100_000,
@@ -173,7 +189,7 @@ async def test_card_retry_and_management_password_en(
     code = await play(rig, script, tmp_path, "--card-lang", "en", "--hex", via=via)
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "ok, 18 messages sent, 22 replies matched" in out
+    assert "ok, 20 messages sent, 25 replies matched" in out
     assert ">card ENVELOPE MENU SELECTION: D3 07 82 02 01 81 90 01 01" in out
     assert "card> proactive command: D0" in out
     assert "31 33 35 37 39 30" not in out and "8D 07 04 2A 2A 2A 2A 2A 2A" in out  # PIN masked
