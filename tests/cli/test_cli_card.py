@@ -58,3 +58,13 @@ def test_push_menu_needs_a_known_card_and_a_readable_patch(run: Cli, tmp_path: P
     assert run("card", "push-menu", "--msisdn", AGENT, "--card", "AB12", "--menu",
                str(patch)).code == 78
     assert outbox(run) == []
+
+
+def test_push_menu_refuses_a_patch_larger_than_one_sms(run: Cli, tmp_path: Path) -> None:
+    """A patch that cannot fit one SMS-PP message is refused (exit 2), nothing is queued."""
+    run.agent()
+    patch = tmp_path / "big.toml"
+    patch.write_text("".join(f'[node.n{i}]\ntext = "第{i}项"\n' for i in range(300)), "utf-8")
+    big = run("card", "push-menu", "--msisdn", AGENT, "--card", "AB12", "--menu", str(patch))
+    assert big.code == 2 and "one SMS" in big.err
+    assert outbox(run) == []
