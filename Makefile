@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 PYTHON ?= python3
 
-.PHONY: run test lint unit bench chaos peers phone smsc clean
+.PHONY: run test lint unit bench chaos peers phone phone-card smsc clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: $(STAMP) peers lint unit
 # The terminal SIM phone, as the demo agent, against the server `make run` started.
 phone: $(STAMP)
 	$(VENV)/bin/smsmenu phone --msisdn 18900000001
+
+# The same handset with the 空中充值 UTK card in it (card mode; F5 shows the card's bytes).
+phone-card: $(STAMP)
+	$(VENV)/bin/smsmenu phone --msisdn 18900000001 --card
 
 BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP)

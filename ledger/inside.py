@@ -17,8 +17,9 @@ from ledger.store import queries
 from ledger.store.writer import savepoint
 
 __all__ = ["Agent", "Env", "agent_by_id", "agent_info", "available", "begin_recharge",
-           "begin_retry", "check_password", "check_password_format", "failed_recharges",
-           "find_agent", "get_recharge", "lease_sms", "mark_sent", "password_digest", "password_matches",
+           "begin_retry", "change_password", "check_password", "check_password_format",
+           "failed_recharges", "find_agent", "get_recharge", "lease_sms", "mark_sent",
+           "password_digest", "password_matches",
            "queue_sms", "recent_recharges", "replace_password", "require_can_recharge",
            "savepoint"]
 
@@ -30,6 +31,8 @@ require_can_recharge = agents.require_can_recharge
 check_password = agents.check_password
 """R-2: verify a password against its lock (a failure is counted and kept)."""
 replace_password = credentials.replace_password
+change_password = credentials.change_password
+"""R-21: check the old password (counted toward its lock, R-2), then store the new one."""
 begin_recharge = recharge.begin
 """Check every rule and hold the money (pending); billing is asked by ``Ledger.bill``."""
 begin_retry = recharge.begin_retry

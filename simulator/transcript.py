@@ -3,6 +3,7 @@
 Format, one instruction per line (trailing blanks are ignored)::
 
     @agent 18912345678     header: the default handset (``@key value`` headers are kept for the caller)
+    @mode card             header: card mode (``>`` is a key on the UTK card, ``<`` also its screens)
     # a comment            ignored, like blank lines
     > 1                    the agent sends "1"
     >18900009999 1         another handset sends "1" (``>`` alone sends an empty text)

@@ -74,11 +74,12 @@ def test_build_prints_no_backend_warning(installed: Installed) -> None:
 
 @pytest.mark.slow
 def test_install_ships_every_data_folder_of_the_checkout(installed: Installed) -> None:
-    """Every migration, menu text, web text, template, style sheet and the LICENSE are installed."""
+    """Every migration, menu and web text, card menu, template, style sheet and the LICENSE ship."""
     shipped = {
         "ledger/store/migrations/sqlite": ("ledger/store/migrations/sqlite", "*.sql"),
         "smsmenu/config/menus": ("config/menus", "*.toml"),
         "smsmenu/config/web": ("config/web", "*.toml"),
+        "smsmenu/config/card": ("config/card", "*.toml"),
         "smsmenu/config": ("config", "*.toml"),
         "smsmenu/web/templates": ("smsmenu/web/templates", "*.html"),
         "smsmenu/web/static": ("smsmenu/web/static", "*.css"),

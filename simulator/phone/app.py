@@ -13,11 +13,12 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Footer, Header, Input, Label, ListView, Static
 
+from simulator.phone.card_mode import CardHandset
 from simulator.phone.lines import Deliver, Line
 from simulator.phone.model import PhoneModel
 from simulator.phone.say import failure
 from simulator.phone.style import CSS, KEYS, key_id
-from simulator.phone.widgets import Inbox, Rack
+from simulator.phone.widgets import HexPane, Inbox, Rack
 from simulator.smsc_handset import Received
 
 
@@ -37,16 +38,24 @@ class PhoneApp(App[int]):
     BINDINGS = [Binding("ctrl+n", "next_handset", "next handset"),
                 Binding("f2", "add_handset", "add number"),
                 Binding("ctrl+l", "clear", "clear input"),
+                Binding("escape", "card_key('back')", "card: back"),
+                Binding("f4", "card_key('exit')", "card: exit"),
+                Binding("f5", "toggle_hex", "card: hex"),
                 Binding("ctrl+q", "quit", "quit", priority=True)]
 
     def __init__(self, make_line: Callable[[Deliver], Line], agent: str, *,
-                 record: Path | None = None, via: str = "smsc") -> None:
+                 record: Path | None = None, via: str = "smsc", card: CardHandset | None = None,
+                 show_hex: bool = False) -> None:
         super().__init__()
-        self.model = PhoneModel(agent)
+        self.card = card
+        """Card mode: the agent's handset runs the 空中充值 card (keys go to the card)."""
+        self.model = PhoneModel(agent, (lambda: card.screen) if card else None)
         self.line = make_line(self._arrive)
         self.record_to = record
+        self.show_hex = show_hex
         self._errors_seen = 0
-        self.sub_title = f"via {via} · agent {agent}"
+        mode = f" · card {card.terminal.applet.state.card}" if card else ""
+        self.sub_title = f"via {via} · agent {agent}{mode}"
 
     def _arrive(self, msisdn: str, message: Received) -> None:
         self.post_message(Arrived(msisdn, message))
@@ -69,6 +78,7 @@ class PhoneApp(App[int]):
             with Vertical(id="inbox-pane"):
                 yield Label("Inbox", classes="pane-title", id="inbox-title")
                 yield Inbox(id="inbox")
+                yield HexPane(id="hex")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -76,6 +86,7 @@ class PhoneApp(App[int]):
             button.can_focus = False
         self.line.watch(self.model.agent)
         self.query_one(Rack).show(self.model.handsets[self.model.agent])
+        self.query_one(HexPane).display = self.show_hex and self.card is not None
         self._show()
         self.query_one("#entry", Input).focus()
         self.set_interval(1.0, self._line_errors)
@@ -134,6 +145,10 @@ class PhoneApp(App[int]):
         self.query_one("#inbox-title", Label).update(f"Inbox of {state.msisdn} "
                                                      f"({len(state.inbox)})")
         self.query_one(Inbox).fill(state)
+        on_card = self.card is not None and state.msisdn == self.model.agent
+        self.query_one("#entry", Input).password = on_card and bool(self.card and self.card.hidden)
+        if self.card is not None:
+            self.query_one(HexPane).fill(self.card.log)
 
     @on(Button.Pressed, ".key")
     async def _key(self, event: Button.Pressed) -> None:
@@ -152,9 +167,37 @@ class PhoneApp(App[int]):
     def action_clear(self) -> None:
         self.query_one("#entry", Input).value = ""
 
+    def action_card_key(self, key: str) -> None:
+        """The handset's back and exit keys, in card mode."""
+        if self.card is not None and self.model.current == self.model.agent:
+            self._card_press(key)
+
+    def action_toggle_hex(self) -> None:
+        """Show or hide every exchange with the card, as hex."""
+        pane = self.query_one(HexPane)
+        pane.display = self.card is not None and not pane.display
+        if self.card is not None:
+            pane.fill(self.card.log)
+
+    def _card_press(self, key: str) -> None:
+        assert self.card is not None
+        self.query_one("#entry", Input).value = ""
+        agent = self.model.agent
+        shown = self.card.press(key)
+        self.model.sent(agent, key, waiting=shown.sms is not None)
+        for screen in shown.screens:
+            self.model.shown(agent, screen)
+        self._show()
+        if shown.sms is not None:
+            self.run_worker(self._deliver_mo(agent, shown.sms.text), group="send")
+
     async def send(self, text: str) -> None:
-        """Send what is on the input line from the handset on screen."""
+        """Send what is on the input line from the handset on screen (in card mode, the
+        agent's handset gives it to the card as a key press, even an empty one)."""
         text = text.strip()
+        if self.card is not None and self.model.current == self.model.agent:
+            self._card_press(text)
+            return
         if not text:
             return
         self.query_one("#entry", Input).value = ""
@@ -173,6 +216,12 @@ class PhoneApp(App[int]):
             self._show("not sent")
 
     def on_arrived(self, event: Arrived) -> None:
+        if self.card is not None and event.msisdn == self.model.agent:
+            update = self.card.download(event.message.text)
+            if update is not None:
+                self.notify(update, timeout=6)
+                self._show()
+                return
         self.query_one(Rack).show(self.model.arrived(event.msisdn, event.message))
         if event.msisdn == self.model.current:
             self._show()

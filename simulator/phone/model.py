@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from simulator.smsc_handset import Received
@@ -37,8 +38,10 @@ Exchange = tuple[tuple[str, str], list[tuple[str, str]]]
 class PhoneModel:
     """The agent's handset first; customers added by hand or when a typed number gets a text."""
 
-    def __init__(self, agent: str) -> None:
+    def __init__(self, agent: str, card_screen: Callable[[], str] | None = None) -> None:
         self.agent = agent
+        self.card_screen = card_screen
+        """Card mode: what the card shows on the agent's handset (its display is the card's)."""
         self.handsets: dict[str, HandsetState] = {agent: HandsetState(agent, "agent")}
         self.current = agent
         self.exchanges: list[Exchange] = []
@@ -55,10 +58,12 @@ class PhoneModel:
         self.current, state.unread = msisdn, 0
         return state
 
-    def sent(self, msisdn: str, text: str) -> list[str]:
-        """Note an MO text; the numbers in it to watch for notices (quietly, not yet shown)."""
+    def sent(self, msisdn: str, text: str, *, waiting: bool = True) -> list[str]:
+        """Note an MO text (in card mode: a key press, ``waiting`` when the card sent an SMS);
+        the numbers in it to watch for notices (quietly, not yet shown)."""
         self.exchanges.append(((msisdn, text), []))
-        self.waiting.add(msisdn)
+        if waiting:
+            self.waiting.add(msisdn)
         found = [n for n in NUMBERS.findall(text) if n not in self.handsets]
         for number in found:
             self.add(number, shown=False)
@@ -75,9 +80,17 @@ class PhoneModel:
             self.exchanges[-1][1].append((msisdn, message.text))
         return state
 
+    def shown(self, msisdn: str, screen: str) -> None:
+        """Card mode: a screen the card showed after the last key, recorded as a reply."""
+        if self.exchanges:
+            self.exchanges[-1][1].append((msisdn, screen))
+
     def screen(self, msisdn: str | None = None) -> str:
-        """What the handset's display shows: its last text, or an idle prompt."""
+        """What the handset's display shows: the card's screen (card mode), its last text, or
+        an idle prompt."""
         state = self.handsets[msisdn or self.current]
+        if state.role == "agent" and self.card_screen is not None:
+            return self.card_screen()
         if state.inbox:
             return state.inbox[-1].text
         return "空中充值\n发送 1 开始" if state.role == "agent" else "(no messages yet)"
@@ -85,6 +98,8 @@ class PhoneModel:
     def transcript(self) -> str:
         """The session so far as a transcript; times and references become ``{}`` patterns."""
         lines = record(self.exchanges, self.agent).split("\n")
+        if self.card_screen is not None:
+            lines.insert(1, "@mode card")
         for i, line in enumerate(lines):
             if line.startswith("<"):
                 for pattern, repl in VARIABLE:

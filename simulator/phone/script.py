@@ -50,6 +50,10 @@ class ScriptRunner:
         self.got.append((msisdn, message.text))
         self._arrived.set()
 
+    async def transmit(self, number: str, text: str) -> None:
+        """What a ``>`` line does: here, one MO text from ``number``."""
+        await self.line.send(number, text)
+
     def _enough(self, want: Counter[str]) -> bool:
         have = Counter(to for to, _ in self.got)
         return all(have[n] >= k for n, k in want.items())
@@ -57,7 +61,7 @@ class ScriptRunner:
     async def send(self, number: str, text: str) -> list[tuple[str, str]]:
         want = self.counts[self.sent] if self.sent < len(self.counts) else Counter()
         self.sent += 1
-        await self.line.send(number, text)
+        await self.transmit(number, text)
         try:
             async with asyncio.timeout(self.timeout):
                 while not self._enough(want):
@@ -97,13 +101,23 @@ class ScriptRunner:
             await self.line.aclose()
 
 
+RunnerFactory = Callable[[Transcript], ScriptRunner]
+"""Makes the runner of a transcript (``ScriptRunner``, or card mode's ``CardScriptRunner``)."""
+
+
 async def play_file(path: Path, make_line: LineFactory, *, agent: str, wait: float = 5.0,
-                    billing_url: str | None = None, out: TextIO | None = None) -> int:
+                    billing_url: str | None = None, out: TextIO | None = None,
+                    runner_for: RunnerFactory | None = None) -> int:
     """Play ``path``; 0 when every reply matched, 1 with a diff on the first mismatch, 2 unreadable."""
     out = out or sys.stdout
     try:
         script = parse(await asyncio.to_thread(path.read_text, "utf-8"), agent)
-        runner = ScriptRunner(script, make_line, timeout=wait, billing_url=billing_url)
+        card = script.headers.get("mode") == "card"
+        if card != (runner_for is not None):
+            raise TranscriptError(f"a {'card' if card else 'menu-by-SMS'} transcript (@mode): "
+                                  f"play it {'with' if card else 'without'} --card")
+        runner = runner_for(script) if runner_for else ScriptRunner(
+            script, make_line, timeout=wait, billing_url=billing_url)
         await runner.run()
     except TranscriptMismatch as exc:
         print(f"{path}: MISMATCH {exc}", file=out)

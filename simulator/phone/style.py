@@ -29,5 +29,6 @@ Screen { background: $background; }
 #send { column-span: 2; }
 #inbox-pane { width: 1fr; padding: 0 1; }
 #inbox { height: 1fr; }
+#hex { height: 1fr; border-top: tall $panel; }
 .sms { margin: 0 0 1 0; padding: 0 1; border-left: thick $accent; background: $boost; }
 """

@@ -1,4 +1,4 @@
-"""The phone's own widgets: the handset rack and the inbox of one handset."""
+"""The phone's own widgets: the handset rack, the inbox of one handset, the card's hex log."""
 
 from __future__ import annotations
 
@@ -39,3 +39,14 @@ class Inbox(VerticalScroll):
         self.mount_all(Static(Text.assemble((f"{clock(m.at)}  from {m.sender}\n",
                                              "dim"), m.text), classes="sms")
                        for m in reversed(state.inbox))
+
+
+class HexPane(VerticalScroll):
+    """Card mode: every exchange between the handset and the card, as hex, newest last."""
+
+    def fill(self, log: list[str]) -> None:
+        if not self.display:
+            return
+        self.remove_children()
+        self.mount(Static(Text("\n".join(log[-40:]), style="dim")))
+        self.scroll_end(animate=False)

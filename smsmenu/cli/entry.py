@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "smsmenu.cli.load",
     "smsmenu.cli.operator",
     "smsmenu.cli.db",
+    "smsmenu.cli.card",
 ]
 """Modules whose ``register(subparsers)`` adds commands; adding a command module is one string."""
 

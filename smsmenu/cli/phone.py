@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 import aiohttp
 
 from smsmenu.cli.common import ConfigError, Subparsers
 from smsmenu.core.health import WAIT_S, NotReady, wait_healthy
-from smsmenu.core.settings import load_settings
+from smsmenu.core.settings import Settings, load_settings
 from smsmenu.core.tokens import client_token
 from smsmenu.server import simulators
 
@@ -16,16 +17,29 @@ DEMO_AGENT = "18900000001"
 """The number ``smsmenu serve`` gives its demo agent on an empty database."""
 
 
+def _settings(config: str | None) -> tuple[Settings, Settings]:
+    try:
+        return load_settings(config), load_settings(config, demo=True)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read settings: {exc}") from None
+
+
 def _defaults(config: str | None, via: str) -> tuple[str, str, str]:
     """The server's URL, the billing simulator's and the token for ``via``, from the settings
     (demo mode's where these have none: ``make phone`` after ``make run``)."""
-    try:
-        settings = load_settings(config)
-        demo = load_settings(config, demo=True)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read settings: {exc}") from None
+    settings, demo = _settings(config)
     return (f"http://{settings.http.host}:{settings.http.port}",
             settings.billing.url or demo.billing.url, client_token(settings, via))
+
+
+def _card(args: argparse.Namespace) -> simulators.PhoneCard | None:
+    """Card mode's options, or None without ``--card``."""
+    if not args.card:
+        return None
+    if args.card_key and not re.fullmatch(r"[0-9A-Fa-f]{32}", args.card_key):
+        raise ConfigError("--card-key wants 32 hex digits (a 16-byte key)")
+    return simulators.PhoneCard(args.card_dir or None, args.card_lang, args.card_key,
+                                _settings(args.config)[0], args.hex)
 
 
 async def _probe(args: argparse.Namespace, server: str) -> str | None:
@@ -67,7 +81,7 @@ async def phone(args: argparse.Namespace) -> int:
     return await simulators.phone(
         via=args.via, server=server, control=args.smsc_control, token=args.token,
         msisdn=args.msisdn, script=args.script, reply_wait=args.timeout,
-        billing_url=args.billing_url or billing_url, record=args.record)
+        billing_url=args.billing_url or billing_url, record=args.record, card=_card(args))
 
 
 def register(subparsers: Subparsers) -> None:
@@ -101,4 +115,20 @@ def register(subparsers: Subparsers) -> None:
                    help=f"seconds to wait for the server's /healthz to answer 200 (default "
                         f"{WAIT_S:g}); then exit 2")
     p.add_argument("--config", metavar="FILE", help="settings TOML (for the default addresses)")
+    card = p.add_argument_group(
+        "card mode", "The agent's handset holds the air-recharge UTK card: its menus run on the "
+        "handset (keys: an item's number or the digits asked for, 'back' or Esc, 'exit' or "
+        "F4), and it sends the server one command per operation (CZ*...#UTK<card>-<n>).")
+    card.add_argument("--card", action="store_true", help="card mode")
+    card.add_argument("--card-dir", default="var/cards", metavar="DIR",
+                      help="where cards are kept between runs, card-<number>.json (default "
+                           "var/cards; '' keeps none)")
+    card.add_argument("--card-lang", choices=("zh", "en"), default="zh",
+                      help="the menu language of a new card (default zh)")
+    card.add_argument("--card-key", metavar="HEX",
+                      help="a new card's OTA key (default: derived from the server's secret "
+                           "when readable here, so `smsmenu card push-menu` can update it)")
+    card.add_argument("--hex", action="store_true",
+                      help="show every card exchange as hex (printed with --script; a pane, "
+                           "F5, in the phone)")
     p.set_defaults(func=phone)

@@ -10,7 +10,8 @@
     │   └── InvalidCommand            E_COMMAND           -
     ├── NotFound
     │   ├── UnknownAgent              E_NOT_AGENT         R-1
-    │   └── UnknownRecharge           E_NO_RECHARGE       -  (R-18 in a retry)
+    │   ├── UnknownRecharge           E_NO_RECHARGE       -  (R-18 in a retry)
+    │   └── UnknownCard               E_NO_CARD           -  (an OTA update to no known card)
     ├── Conflict
     │   ├── IdempotencyConflict       E_IDEMPOTENCY       -
     │   ├── DuplicateAgent            E_DUPLICATE_AGENT   R-1
@@ -200,6 +201,12 @@ class NotFound(SmsmenuError):
 
 class UnknownAgent(NotFound):
     code, rule = "E_NOT_AGENT", "R-1"
+
+
+class UnknownCard(NotFound):
+    """No UTK card is known on a number (none sent a command from it): give the card's id."""
+
+    code = "E_NO_CARD"
 
 
 class UnknownRecharge(NotFound):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,15 +81,35 @@ def bank_app(key: bytes) -> web.Application:
     return app(key)
 
 
+@dataclass(frozen=True)
+class PhoneCard:
+    """Card mode's options (``smsmenu phone --card``): where cards are kept (None: not kept),
+    a new card's menu language and OTA key (hex; None: derived from the server's secret in
+    ``settings`` when readable), and whether every card exchange is shown as hex."""
+
+    folder: str | None
+    lang: str = "zh"
+    key: str | None = None
+    settings: Settings | None = None
+    show_hex: bool = False
+
+
 async def phone(*, via: str, server: str, control: str | None, token: str, msisdn: str,
                 script: str | None, reply_wait: float, billing_url: str | None,
-                record: str | None) -> int:
-    """The terminal phone (interactive), or ``script`` played headless: its exit code."""
+                record: str | None, card: PhoneCard | None = None) -> int:
+    """The terminal phone (interactive), or ``script`` played headless: its exit code.
+
+    ``card``: card mode (the agent's handset runs the 空中充值 UTK card)."""
+    from simulator.phone.card_mode import CardSetup
     from simulator.phone.run import run_phone
 
+    setup = None if card is None else CardSetup(
+        Path(card.folder) if card.folder else None, card.lang,
+        bytes.fromhex(card.key) if card.key else None, card.settings)
     return await run_phone(via=via, server=server, control=control, token=token, msisdn=msisdn,
                            script=Path(script) if script else None, reply_wait=reply_wait,
-                           billing_url=billing_url, record=Path(record) if record else None)
+                           billing_url=billing_url, record=Path(record) if record else None,
+                           card=setup, show_hex=bool(card and card.show_hex))
 
 
 def max_load_agents() -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ledger import inside, money
 from ledger.api import Held, RechargeRequest
-from smsmenu.core.errors import SamePassword, SmsmenuError
+from smsmenu.core.errors import InvalidCommand, SamePassword, SmsmenuError
 from smsmenu.core.types import TargetKind
 from smsmenu.states.session import SessionBase, _Refused
 
@@ -218,6 +218,21 @@ class Session(SessionBase):
             with self.ledger_call(stay_on_wrong_password=False):
                 done = inside.replace_password(s.conn, s.env, s.now, agent=s.agent,
                                                     purpose=self._purpose(), new=s.text)
+            s.notices.extend(done.notices)
+        return self._try(change)
+
+    def changed_by_command(self, which: str, old: str, new: str) -> bool:
+        """``MM*1|2*OLD*NEW``: the ledger's own change (the old password counts toward its
+        lock, R-2; R-21); the password-changed notice is the answer."""
+        s = self.step
+        if which not in ("1", "2"):
+            raise InvalidCommand(why=self.t("usage.password"))
+
+        def change() -> None:
+            with self.ledger_call(stay_on_wrong_password=False):
+                done = inside.change_password(s.conn, s.env, s.now, msisdn=self.msisdn,
+                                              purpose="tx" if which == "1" else "mgmt",
+                                              old=old, new=new)
             s.notices.extend(done.notices)
         return self._try(change)
 

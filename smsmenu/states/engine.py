@@ -22,7 +22,7 @@ from smsmenu.core.metrics import Metrics
 from smsmenu.core.texts import Texts, packaged
 from smsmenu.core.types import Channel, Delivery, Inbound, Msisdn, Reply
 from smsmenu.gateway.base import SenderBusy, sender_msisdn
-from smsmenu.states import steps
+from smsmenu.states import commands, steps
 from smsmenu.states.menu import build_machine
 
 LEASE = dt.timedelta(seconds=60)
@@ -129,6 +129,7 @@ class Engine:
 
         Raises ``SenderBusy`` at once when ``per_sender`` messages of its number are held."""
         started = time.perf_counter()
+        msg = commands.keyed(msg)  # a UTK card's command: its card counter is the key
         msisdn, channel = msg.msisdn, msg.channel
         await self.turns.take(msisdn)  # before any suspension: arrival order holds
         messages_in, step_seconds = self._per_channel[channel]

@@ -1,4 +1,4 @@
-"""账户管理 → 最近充值: the agent's recent recharges, behind the transaction password, paged."""
+"""账户管理 → 最近充值 (and the card's ``ZJ``): recent recharges, behind the transaction password."""
 
 from __future__ import annotations
 
@@ -24,6 +24,17 @@ class MenuSession(Session):
             self._password("tx")
             self.data = {"page": 0}
         return self._try(check)
+
+    def listed_records(self) -> bool:
+        """``ZJ*PASSWORD``: the newest recharges in one SMS, behind the transaction password."""
+        def show() -> None:
+            self._password("tx")
+            self.data = {"page": 0}
+            self.load_records()
+            items = self.params_records()["items"]
+            self.step.result.append(self.t("menu.records_line", items=items) if items
+                                    else self.t("menu.records_none"))
+        return self._try(show)
 
     def load_records(self) -> None:
         page = self.data.get("page", 0)

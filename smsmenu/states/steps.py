@@ -19,7 +19,7 @@ from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.texts import Texts, packaged
 from smsmenu.core.types import Delivery, Inbound, Reply
 from smsmenu.gateway.base import SenderBusy
-from smsmenu.states import commands, notices
+from smsmenu.states import card, commands, notices
 from smsmenu.states.menu import PARENTS
 from smsmenu.states.records import MenuSession as Session
 from smsmenu.states.session import Step
@@ -126,6 +126,7 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
     the agent's next message meanwhile answers the processing screen (``_move``)."""
     texts = texts or packaged()
     if msg.durable_key and (done := recall(conn, msg.key)) is not None:
+        done.replies = card.replay(conn, msg, done.replies, now, direct)
         return done
     agent = inside.find_agent(conn, msg.msisdn)
     if agent is None or agent.status == "closed":
@@ -137,6 +138,11 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
         return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
                          now, direct)
     session = Session.load(conn, msg.msisdn, msg.channel.dialog)
+    billing_key = session.data.get("key") if session.state == "billing" else None
+    if not card.fresh_counter(conn, msg, billing_key, now):
+        text = texts.render(agent.lang, "menu.card_stale", counter=msg.meta["counter"])
+        return _remember(conn, msg, Outcome(_agent_reply(conn, msg.msisdn, [text], now), True),
+                         now, direct)
     s = Step(conn, env, now, agent, normalize(msg.text), channel=msg.channel, texts=texts)
     session.begin(s)
     lines = _move(session, s, machine, msg, idle, instance)
@@ -212,13 +218,14 @@ def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
 def run_command(session: Session, command: commands.Command, msg: Inbound) -> None:
     """Execute a one-line command through the same checks the menu uses."""
     s = session.step
-    key = line_key(s.conn, msg.msisdn, command, msg.received_at) if command.verb != "balance" \
-        else ""
-    if command.verb == "retry" and _digits(command.args[0]):  # a failed retry may be retried
-        key += f":a{menu_inbox.recharge_attempts(s.conn, int(command.args[0]))}"
-    s.text = command.args[-1]  # the password comes last
+    key = _money_key(s.conn, msg, command)
+    s.text = command.args[-1]  # the password comes last (the new one for MM)
     if command.verb == "balance":
         session.showed_balance()
+    elif command.verb == "records":
+        session.listed_records()
+    elif command.verb == "password":
+        session.changed_by_command(command.args[0], command.args[1], command.args[2])
     elif command.verb == "retry":
         if not _digits(command.args[0]):
             raise InvalidCommand(why=commands.usage("retry", session.lang))
@@ -234,6 +241,20 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
                 key, command.kind(session.lang), command.args[1],
                 money.parse_yuan(command.args[2]), notice))
         session._try(lambda: session._reserve(begin))
+
+
+def _money_key(conn: sqlite3.Connection, msg: Inbound, command: commands.Command) -> str:
+    """The idempotency key of a money command: a card's is its card key (so a copy never
+    charges twice however late it comes); a typed one's is ``line_key``'s, with the attempt
+    number for a retry (a failed retry may be retried). "" for the other verbs."""
+    if command.verb not in commands.MONEY:
+        return ""
+    if card.is_card(msg):
+        return msg.key
+    key = line_key(conn, msg.msisdn, command, msg.received_at)
+    if command.verb == "retry" and _digits(command.args[0]):
+        key += f":a{menu_inbox.recharge_attempts(conn, int(command.args[0]))}"
+    return key
 
 
 def _digits(text: str) -> bool:

@@ -47,7 +47,8 @@ def worst_case(lang: str) -> dict[str, str]:
             "records": "\n".join([record] * PAGE),
             "charge": money.format_yuan(98_000), "balance": money.format_yuan(9_999_999),
             "available": money.format_yuan(9_999_999), "items": "\n".join([item] * PAGE),
-            "more": TEXTS.render(lang, "menu.more"), "n": str(PAGE), "id": "1234567"}
+            "more": TEXTS.render(lang, "menu.more"), "n": str(PAGE), "id": "1234567",
+            "counter": "9999999999"}
 
 
 def screens(lang: str) -> list[tuple[str, str]]:
@@ -58,7 +59,7 @@ def screens(lang: str) -> list[tuple[str, str]]:
         section = "kind_menu" if key == "menu.confirm" else "kind"
         for kind in TargetKind if "kind" in _fields(template) else [TargetKind.MOBILE]:
             values = {**worst_case(lang), "kind": TEXTS.render(lang, f"{section}.{kind}")}
-            if key == "menu.records":
+            if key in ("menu.records", "menu.records_line"):
                 values["items"] = values["records"]
             out.append((f"{key}[{kind}]", template.format(**values)))
     return out

@@ -7,7 +7,8 @@ from pathlib import Path
 
 STATES = Path(__file__).resolve().parents[2] / "smsmenu" / "states"
 PUBLIC = {"ledger", "ledger.api", "ledger.events", "ledger.inside", "ledger.money",
-          "ledger.numberplan", "ledger.store.menu_inbox", "ledger.store.menu_sessions"}
+          "ledger.numberplan", "ledger.store.card_counters", "ledger.store.menu_inbox",
+          "ledger.store.menu_sessions"}
 """``ledger`` (the ``Ledger`` class), its types, the events it emits (worded by
 ``states/notices.py``), the in-transaction operations, money formatting, the number plan (the
 engine cleans senders by it), and the store functions of the menu's own tables."""
