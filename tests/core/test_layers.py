@@ -49,6 +49,8 @@ PARTS = ("smsmenu", "ledger", "simulator")
                  id="web-imports-core-and-ledger"),
     pytest.param("smsmenu/gateway", ("smsmenu.gateway", "smsmenu.core", "ledger.numberplan"),
                  id="transports-know-no-menu-nor-server"),
+    pytest.param("smsmenu/card", ("smsmenu.card", "smsmenu.core", "ledger"),
+                 id="card-push-imports-core-and-ledger"),
 ])
 def test_part_imports_only_what_it_may(folder: str, allowed: tuple[str, ...]) -> None:
     """No import of a part runs against the layers (the list names each breach)."""
