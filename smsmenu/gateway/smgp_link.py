@@ -95,6 +95,9 @@ class SmgpLink:
             before = self.logins
             try:
                 await self._connect_and_serve()
+                if not self._closing:  # the ISMG closed it, or it went silent
+                    self.failures += 1
+                    self.last_error = "the link dropped"
             except Exception as exc:  # any loss, refusal or surprise: back off and reconnect
                 self.failures += 1
                 self.last_error = str(exc) or repr(exc)

@@ -101,7 +101,7 @@ class Submit:
         src, charge = r.text(TERM_ID), r.text(TERM_ID)
         dests = tuple(r.text(TERM_ID) for _ in range(r.u8()))
         content = r.take(r.u8())
-        reserve = r.take(8)
+        reserve = r.take(8).rstrip(b"\0")
         return cls(src, dests, content, msg_format, need_report, priority, service_id, fee_type,
                    fee_code, fixed_fee, valid_time, at_time, charge, msg_type, reserve,
                    decode_tlvs(r.rest()))  # fmt: skip
@@ -151,7 +151,7 @@ class Deliver:
         msg_id, is_report, msg_format, recv_time = r.take(MSG_ID), r.u8(), r.u8(), r.text(14)
         src, dest = r.text(TERM_ID), r.text(TERM_ID)
         content = r.take(r.u8())
-        reserve = r.take(8)
+        reserve = r.take(8).rstrip(b"\0")
         return cls(msg_id, src, dest, content, msg_format, is_report, recv_time, reserve,
                    decode_tlvs(r.rest()))  # fmt: skip
 
