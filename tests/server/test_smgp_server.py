@@ -1,0 +1,90 @@
+"""SMGP in the whole server: serve --smgp, production and demo checks, and the phone's recharge
+transcript over SMGP through the ISMG simulator's handsets (issue 14)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from simulator.load_rig import Rig
+from smsmenu.cli import phone as cli_phone
+from smsmenu.core.settings import ConfigError, Settings, load_settings
+from smsmenu.server import smgp
+from smsmenu.server.modes import apply_demo, production_problems
+from smsmenu.server.simulators import own_server
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "simulator" / "phone" / "examples"
+
+
+@pytest.fixture
+async def rig(settings: Settings) -> AsyncIterator[Rig]:
+    """The demo server with SMGP only: the ISMG simulator, our link, its handsets' API."""
+    settings = settings.replace("http", port=0).replace("billing", url="http://127.0.0.1:0")
+    async with own_server(settings, "smgp", demo=True) as rig:
+        assert rig.smsc is not None
+        demo = rig.smsc.handset("18900000001")
+        for _ in range(2):  # the demo agent's "opened" and "deposit" notices
+            await demo.receive(timeout=5)
+        yield rig
+
+
+def phone_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli_phone.register(parser.add_subparsers())
+    return parser.parse_args(["phone", *argv])
+
+
+@pytest.mark.parametrize("prefix", ["/ismg", "/smsc"])
+async def test_the_recharge_transcript_plays_over_smgp(rig: Rig, prefix: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The whole menu, a recharge (money moves, the receipt SMS reaches the customer) and a
+    balance query over SMGP, played by the terminal phone through the ISMG's handset API
+    (under /ismg, and /smsc when no SMSC simulator runs: the phone's default)."""
+    args = phone_args("--script", str(EXAMPLES / "recharge.txt"), "--via", "smsc",
+                      "--server", rig.http_url, "--smsc-control", rig.http_url + prefix,
+                      "--billing-url", rig.billing_url or "", "--timeout", "5",
+                      f"--token={rig.control_token}")  # fmt: skip
+    assert await cli_phone.phone(args) == 0, capsys.readouterr().out
+    assert "ok, 8 messages sent, 9 replies matched" in capsys.readouterr().out
+    agent = await rig.ledger.agent("18900000001")
+    assert agent.balance_fen == 100_000 - 9_800  # 100 yuan at 2% commission, charged once
+    assert not any((await rig.ledger.verify()).values())
+
+
+async def test_the_ismg_handset_api_wants_its_token(rig: Rig) -> None:
+    """The ISMG simulator's handsets answer 401 without the Bearer token."""
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"{rig.http_url}/ismg/handsets/18900000001/inbox") as resp:  # fmt: skip
+        assert resp.status == 401
+
+
+def test_an_smgp_link_is_a_transport_and_its_simulator_demo_only() -> None:
+    """Production: an [smgp] link counts as the message transport; the ISMG simulator is
+    refused; a demo listens on loopback only."""
+    base = load_settings(env={}).replace("billing", url="https://boss.example")
+    assert any("a message transport" in p for p in production_problems(base))
+    linked = base.replace("smgp", links=("smgp://SP01:pw@ismg.example:8890?sp=10658",))
+    assert production_problems(linked) == []
+    simulated = linked.replace("smgp", simulator=True)
+    assert any("[smgp] simulator = false" in p for p in production_problems(simulated))
+    public = load_settings(env={}, demo=True).replace("smgp", simulator_host="0.0.0.0")
+    with pytest.raises(ConfigError, match=r"\[smgp\] simulator_host"):
+        apply_demo(public)
+
+
+def test_serve_smgp_option_replaces_the_links_and_names_no_secret() -> None:
+    """``--smgp URL`` (repeatable, 'none') is checked before anything runs; an error shows
+    the address, never the secret."""
+    parser = argparse.ArgumentParser()
+    smgp.add_options(parser)
+    settings = load_settings(env={})
+    url = "smgp://SP01:pw@127.0.0.1:8890?sp=10658&mode=2"
+    got = smgp.apply_options(settings, parser.parse_args(["--smgp", url, "--smgp", "none"]))
+    assert got.smgp.links == (url,)
+    with pytest.raises(ConfigError) as caught:
+        smgp.apply_options(settings, parser.parse_args(["--smgp", "smgp://SP01:hunter2@h?x=1"]))
+    assert "hunter2" not in str(caught.value) and "h?x=1" in str(caught.value)
