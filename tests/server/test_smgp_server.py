@@ -4,6 +4,10 @@ transcript over SMGP through the ISMG simulator's handsets (issue 14)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,11 +17,14 @@ import pytest
 from simulator.load_rig import Rig
 from smsmenu.cli import phone as cli_phone
 from smsmenu.core.settings import ConfigError, Settings, load_settings
+from smsmenu.gateway.smgp import SmgpGateway
+from smsmenu.gateway.smgp_config import SmgpLinkConfig
 from smsmenu.server import smgp
 from smsmenu.server.modes import apply_demo, production_problems
 from smsmenu.server.simulators import own_server
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "simulator" / "phone" / "examples"
+ROOT = str(Path(__file__).resolve().parents[2])
+EXAMPLES = Path(ROOT) / "simulator" / "phone" / "examples"
 
 
 @pytest.fixture
@@ -88,3 +95,31 @@ def test_serve_smgp_option_replaces_the_links_and_names_no_secret() -> None:
     with pytest.raises(ConfigError) as caught:
         smgp.apply_options(settings, parser.parse_args(["--smgp", "smgp://SP01:hunter2@h?x=1"]))
     assert "hunter2" not in str(caught.value) and "h?x=1" in str(caught.value)
+
+
+async def test_ismg_command_runs_until_interrupted(tmp_path: Path) -> None:
+    """`smsmenu ismg --port 0 --control-port 0` prints where it listens and its handsets' API,
+    takes a login, stops cleanly on SIGINT."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smsmenu", "ismg", "--port", "0", "--account", "SP01:pw",
+        "--control-port", "0", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": ROOT},
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 20)).decode()
+        assert "ISMG simulator listening on 127.0.0.1:" in line and "SP01" in line
+        port = int(line.split("127.0.0.1:")[1].split()[0])
+        api = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        assert "handsets' API on http://127.0.0.1:" in api and "Bearer" in api
+        gateway = SmgpGateway(SmgpLinkConfig("SP01", "pw", "127.0.0.1", port))
+        gateway.start()
+        await asyncio.wait_for(gateway.wait_bound(), 5)
+        await gateway.aclose()
+        proc.send_signal(signal.SIGINT)
+        out, _err = await asyncio.wait_for(proc.communicate(), 10)
+        assert proc.returncode == 0 and "stopped (1 logins" in out.decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
