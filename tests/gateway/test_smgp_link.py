@@ -299,3 +299,40 @@ async def test_a_malformed_deliver_is_answered_and_the_link_stays(ismg: IsmgSimu
     finally:
         await gw.aclose()
     assert [m.text for m in inbox.got] == ["1"]
+
+
+async def test_a_drop_with_a_submit_pending_fails_it_at_once(ismg: IsmgSimulator) -> None:
+    """No deadlock on disconnect: a Submit awaiting its response fails as the link drops (the
+    outbox keeps the message), not after the response timeout; the link logs in again."""
+    gw = await up(gateway(ismg, response_timeout=5.0))
+    ismg.faults.submit_delay = 1.0
+    try:
+        sending = asyncio.create_task(gw.send(Reply(PHONE, "x")))
+        await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await ismg.drop_links()
+        with pytest.raises(TransportError):
+            await sending
+        assert loop.time() - began < 0.5
+        ismg.faults.submit_delay = 0.0
+        await asyncio.wait_for(gw.wait_bound(), 3)
+    finally:
+        await gw.aclose()
+
+
+async def test_long_messages_on_two_links_never_share_a_reference(ismg: IsmgSimulator) -> None:
+    """Two long MT to one handset at once over two links: parts are numbered per message (one
+    reference counter for every link), so the handset joins each whole."""
+    configs = [SmgpLinkConfig("SP01", "secret", "127.0.0.1", ismg.port, **FAST)
+               for _ in range(2)]  # fmt: skip
+    gw = await up(SmgpGateway(configs, FunctionHandler(Inbox())))
+    texts = ["甲" * 150, "乙" * 150]
+    try:
+        await asyncio.gather(*(gw.send(Reply(PHONE, t)) for t in texts))
+    finally:
+        await gw.aclose()
+    got = [(await ismg.handset(PHONE).receive(2)).text for _ in texts]
+    assert sorted(got) == sorted(texts)
+    refs = {p.content[3] for p in ismg.stats.submitted}
+    assert len(refs) == 2
