@@ -46,6 +46,7 @@ from smsmenu.gateway.smgp_config import SmgpLinkConfig
 
 def ismg_process(out: Any, opts: dict[str, Any]) -> None:
     """Child process: the ISMG simulator and its handsets; puts the port, then the results."""
+    logs.configure(level="warning", json=True)
 
     async def main() -> None:
         async with IsmgSimulator({"bench": "bench"}, redeliver_after=30.0,
