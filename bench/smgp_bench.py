@@ -187,8 +187,8 @@ def table(result: dict[str, Any], smpp: dict[str, Any] | None = None) -> str:
     rows.append(f"{line}; {e.get('recharges', '?')} recharges over SMGP, ledger verify "
                 f"{'clean' if e.get('verify_clean') else 'BREACH'}")
     sc = result["server_cpu"]
-    rows.append(f"server (smsmenu serve) CPU per MO, saturated; echo ESME ceiling "
-                f"{sc['echo_cpu_us_per_mo']} µs/MO:")
+    rows.append(f"server (smsmenu serve) CPU per MO under load (busy: its CPU s per wall s); "
+                f"echo ESME ceiling {sc['echo_cpu_us_per_mo']} µs/MO:")
     rows.append("transport  CPU µs/MO     MO/s   busy  x ceiling  every MO answered  verify")
     for transport in ("smgp", "smpp"):
         r = sc[transport]
