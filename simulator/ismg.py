@@ -13,9 +13,9 @@ from simulator.ismg_handset import IsmgHandset
 from simulator.ismg_mo import IsmgConn, IsmgMoRouter
 from simulator.ismg_mt import IsmgFaults, IsmgMtDesk, IsmgStats
 from smsmenu.gateway.smgp_codec import Cmd, Status
-from smsmenu.gateway.smgp_packets import Bare, Login, LoginResp, Packet, Submit
+from smsmenu.gateway.smgp_packets import Bare, Login, LoginResp, Packet, Submit, refusal
 from smsmenu.gateway.smgp_report import client_authenticator, server_authenticator
-from smsmenu.gateway.smgp_session import SmgpSession, refusal
+from smsmenu.gateway.smgp_session import SmgpSession
 from smsmenu.gateway.smgp_text import UCS2
 
 log = structlog.get_logger(__name__)

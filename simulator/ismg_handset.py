@@ -6,7 +6,8 @@ import itertools
 from dataclasses import dataclass
 
 from simulator.smsc_handset import Concat, Handset, MoItem, MoTicket
-from smsmenu.gateway.smgp_codec import Tag, TLVs
+from smsmenu.gateway.smgp_codec import Tag
+from smsmenu.gateway.smgp_fields import TLVs
 from smsmenu.gateway.smgp_text import CODECS, UCS2, pick_format, split
 from smsmenu.gateway.smgp_text import Concat as SmgpConcat
 

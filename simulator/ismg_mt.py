@@ -9,7 +9,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from simulator.smsc_handset import Handset, Received
-from smsmenu.gateway.smgp_codec import Status, Tag, tlv
+from smsmenu.gateway.smgp_codec import Status, Tag
+from smsmenu.gateway.smgp_fields import tlv
 from smsmenu.gateway.smgp_packets import Deliver, Submit, SubmitResp
 from smsmenu.gateway.smgp_report import Report, msg_id, msg_id_text
 from smsmenu.gateway.smgp_session import SmgpSession

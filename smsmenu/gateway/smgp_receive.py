@@ -18,9 +18,9 @@ import structlog
 from smsmenu.core.types import Channel, Clock, Inbound, InboundHandler
 from smsmenu.gateway.base import SenderBusy
 from smsmenu.gateway.smgp_codec import Status
-from smsmenu.gateway.smgp_packets import Deliver, DeliverResp, Packet
+from smsmenu.gateway.smgp_packets import Deliver, DeliverResp, Packet, refusal
 from smsmenu.gateway.smgp_report import msg_id_text, parse_report
-from smsmenu.gateway.smgp_session import SmgpSession, refusal
+from smsmenu.gateway.smgp_session import SmgpSession
 from smsmenu.gateway.smgp_text import decode, is_text, message_parts
 from smsmenu.gateway.smpp_reassembly import Limits, Reassembler
 from smsmenu.gateway.smpp_receive import ReceiptHandler, UtcClock

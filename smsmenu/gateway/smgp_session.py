@@ -10,26 +10,15 @@ from typing import Any
 import structlog
 
 from smsmenu.gateway.smgp_codec import (
-    HEADER,
-    MAX_PACKET,
     RESPONSE,
     Cmd,
     Frame,
     PacketError,
     Status,
     frame,
-    read_length,
-    split_frame,
+    read_frame,
 )
-from smsmenu.gateway.smgp_packets import (
-    MSG_ID,
-    Bare,
-    DeliverResp,
-    Packet,
-    SubmitResp,
-    Unsupported,
-    parse,
-)
+from smsmenu.gateway.smgp_packets import Bare, Packet, Unsupported, parse, refusal
 
 log = structlog.get_logger(__name__)
 
@@ -42,24 +31,6 @@ InlineHandler = Callable[["SmgpSession", int, Packet], bool]
 
 class SessionClosed(ConnectionError):
     """The connection is gone; nothing more can be sent on it."""
-
-
-def refusal(command: int, body: bytes, status: int) -> Packet:
-    """The response to request ``command`` carrying ``status`` (busy, malformed...)."""
-    if command == Cmd.DELIVER:
-        return DeliverResp(body[:MSG_ID].ljust(MSG_ID, b"\0"), status)
-    if command == Cmd.SUBMIT:
-        return SubmitResp(b"\0" * MSG_ID, status)
-    return Unsupported(command | RESPONSE, status)
-
-
-async def read_frame(stream: asyncio.StreamReader, limit: int = MAX_PACKET) -> Frame:
-    """The next packet; a length outside 12..``limit`` is a fatal ``PacketError`` (no read of
-    the announced length: a hostile length allocates nothing)."""
-    head = await stream.readexactly(HEADER)
-    length = read_length(head, limit)
-    rest = await stream.readexactly(length - HEADER) if length > HEADER else b""
-    return split_frame(head + rest, limit)
 
 
 class SmgpSession:

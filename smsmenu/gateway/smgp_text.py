@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from smsmenu.gateway.smgp_codec import Tag, TLVs, tlv_int
+from smsmenu.gateway.smgp_codec import Tag
+from smsmenu.gateway.smgp_fields import TLVs, tlv_int
 from smsmenu.gateway.smpp_text import Segment, read_udh
 
 ASCII, UCS2, GB18030 = 0, 8, 15

@@ -11,11 +11,11 @@ from smsmenu.gateway.smgp_codec import (
     MAX_PACKET,
     PacketError,
     Tag,
-    decode_tlvs,
     frame,
     read_length,
     split_frame,
 )
+from smsmenu.gateway.smgp_fields import decode_tlvs
 from smsmenu.gateway.smgp_packets import (
     Bare,
     Deliver,

@@ -9,10 +9,16 @@ import struct
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsmenu.gateway.smgp_codec import HEADER, MAX_PACKET, PacketError, Tag, split_frame
+from smsmenu.gateway.smgp_codec import (
+    HEADER,
+    MAX_PACKET,
+    PacketError,
+    Tag,
+    read_frame,
+    split_frame,
+)
 from smsmenu.gateway.smgp_packets import Deliver, parse
 from smsmenu.gateway.smgp_report import parse_report
-from smsmenu.gateway.smgp_session import read_frame
 from smsmenu.gateway.smgp_text import decode, message_parts
 
 FUZZ = settings(max_examples=max(200, settings.default.max_examples), deadline=None,

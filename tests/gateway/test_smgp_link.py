@@ -16,8 +16,9 @@ from smsmenu.core.errors import TransportError
 from smsmenu.core.types import Inbound, Reply
 from smsmenu.gateway.base import FunctionHandler
 from smsmenu.gateway.smgp import SmgpGateway
-from smsmenu.gateway.smgp_codec import Cmd, Status, Tag, tlv
+from smsmenu.gateway.smgp_codec import Cmd, Status, Tag
 from smsmenu.gateway.smgp_config import SmgpLinkConfig, parse_smgp_url
+from smsmenu.gateway.smgp_fields import tlv
 from smsmenu.gateway.smgp_packets import Bare, Deliver, DeliverResp
 from smsmenu.gateway.smgp_text import GB18030
 from smsmenu.gateway.smpp_reassembly import Limits
