@@ -57,11 +57,6 @@ class IsmgSimulator:
         """Connections logged in and open."""
         return [c for c in self.conns if c.mode >= 0 and not c.session.closed]
 
-    @property
-    def binds(self) -> list[IsmgConn]:
-        """``links`` under the SMSC simulator's name (the benchmarks wait on either)."""
-        return self.links
-
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]

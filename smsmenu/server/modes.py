@@ -134,6 +134,10 @@ def demo_banner(settings: Settings, kept: DemoSecrets) -> str:
     kannel, smsc = settings.kannel.token[0], settings.smpp.simulator_token[0]
     smpp = [urlsplit(u) for u in settings.smpp.binds]
     accounts = ", ".join(f"{u.username}:{u.password}" for u in smpp if u.username)
+    g = settings.smgp
+    ours = [u for u in map(urlsplit, g.links) if g.simulator and u.username and u.password
+            and u.hostname in LOOPBACK and u.port == g.simulator_port]  # the simulator's only
+    ismg = ", ".join(f"{u.username}:{u.password}" for u in ours)
     return "\n".join([
         "=" * 78,
         "smsmenu DEMO MODE: simulated billing (BOSS), SMSC and bank; a demo agent and operator.",
@@ -145,6 +149,7 @@ def demo_banner(settings: Settings, kept: DemoSecrets) -> str:
         f"  [kannel] token           {kannel}",
         f"  [smpp] simulator_token   {smsc}   (the handsets' API under /smsc)",
         *([f"  SMSC simulator account   {accounts}"] if accounts else []),
+        *([f"  ISMG simulator account   {ismg}   (SMGP; handsets under /ismg)"] if ismg else []),
         f"  e.g. curl -H 'Authorization: Bearer {api}' -H 'Content-Type: application/json' "
         f"-d '{{\"from\": \"18900000001\", \"text\": \"1\", \"id\": \"a1\"}}' "
         f"http://{settings.http.host}:{settings.http.port}/api/sms",

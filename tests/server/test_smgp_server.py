@@ -20,7 +20,7 @@ from smsmenu.core.settings import ConfigError, Settings, load_settings
 from smsmenu.gateway.smgp import SmgpGateway
 from smsmenu.gateway.smgp_config import SmgpLinkConfig
 from smsmenu.server import smgp
-from smsmenu.server.modes import apply_demo, production_problems
+from smsmenu.server.modes import apply_demo, demo_banner, production_problems
 from smsmenu.server.simulators import own_server
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -123,3 +123,18 @@ async def test_ismg_command_runs_until_interrupted(tmp_path: Path) -> None:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def test_demo_gives_a_link_to_the_ismg_simulator_the_generated_secret(tmp_path: Path) -> None:
+    """Demo mode with ``[smgp] simulator``: a link aimed at it without a secret gets the
+    generated one (as an SMPP bind does), and the banner names the account."""
+    demo = load_settings(env={}, demo=True).replace(
+        "ledger", secret_file=str(tmp_path / "secret")).replace(
+        "smgp", simulator=True, links=("smgp://smsmenu@127.0.0.1:8890?sp=10658",
+                                       "smgp://other:mine@ismg.example:8890?sp=1"))  # fmt: skip
+    settings, kept = apply_demo(demo)
+    assert settings.smgp.links == (f"smgp://smsmenu:{kept.smpp_password}@127.0.0.1:8890?sp=10658",
+                                   "smgp://other:mine@ismg.example:8890?sp=1")
+    banner = demo_banner(settings, kept)
+    assert f"ISMG simulator account   smsmenu:{kept.smpp_password}   (SMGP" in banner
+    assert "mine" not in banner
