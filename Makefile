@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-dev
 PYTHON ?= python3
 
-.PHONY: run test lint unit bench chaos peers phone phone-card smsc clean
+.PHONY: run test lint unit bench chaos peers phone phone-card smsc ismg clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 # The SMSC simulator alone on 127.0.0.1:2775 (what `make run` also starts), for other ESMEs.
 smsc: $(STAMP)
 	$(VENV)/bin/smsmenu smsc
+
+# The ISMG simulator (SMGP 3.0, China Telecom) alone on 127.0.0.1:8890, for SMGP clients.
+ismg: $(STAMP)
+	$(VENV)/bin/smsmenu ismg
 
 # Real peers the end-to-end tests talk to (Debian packages); skipped when not root.
 peers:

@@ -413,6 +413,8 @@ class Options:
     server_window: int = 50
     profile: str = ""
     """py-spy output file for the server's measured windows ("": no profile)."""
+    transport: str = "smpp"
+    """How the server reaches the handsets: ``smpp`` (SMSC simulator) or ``smgp`` (ISMG)."""
 
 
 async def echo_round(opts: Options, logs: Path) -> dict[str, Any]:
@@ -481,27 +483,34 @@ async def _simulator_driver(stack: AsyncExitStack, password: str, opts: Options)
 
 
 def server_toml(db: Path, secret: Path, http_port: int, web_port: int, billing: str,
-                smsc_port: int, password: str, window: int) -> str:  # fmt: skip
+                smsc_port: int, password: str, window: int,
+                transport: str = "smpp") -> str:  # fmt: skip
     """Production settings for the server under test: its own SQLite file (FULL), BOSS over
-    HTTP, one SMPP bind to our SMSC simulator; listeners on loopback."""
+    HTTP, one SMPP bind to our SMSC simulator (or one SMGP link to our ISMG simulator);
+    listeners on loopback."""
     bind = (f"smpp://{SYSTEM_ID}:{password}@127.0.0.1:{smsc_port}?source_addr={SERVICE}"
             f"&window={window}")
+    link = f"smgp://{SYSTEM_ID}:{password}@127.0.0.1:{smsc_port}?sp={SERVICE}&window={window}"
+    smpp, smgp = ([bind], []) if transport == "smpp" else ([], [link])
     return "\n".join([
         "[ledger]", f"db = {json.dumps(str(db))}", f"secret_file = {json.dumps(str(secret))}",
         'synchronous = "FULL"',
         "[http]", 'host = "127.0.0.1"', f"port = {http_port}",
         "[web]", 'host = "127.0.0.1"', f"port = {web_port}",
         "[billing]", 'mode = "http"', f"url = {json.dumps(billing)}",
-        "[smpp]", f"binds = [{json.dumps(bind)}]", "simulator = false", ""])
+        "[smpp]", f"binds = {json.dumps(smpp)}", "simulator = false",
+        "[smgp]", f"links = {json.dumps(smgp)}", "simulator = false", ""])
 
 
 async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str, Any]:
-    """``smsmenu serve`` in a child process under ``smsmenu load``'s dialog mix over SMPP.
+    """``smsmenu serve`` in a child process under ``smsmenu load``'s dialog mix over SMPP (or
+    SMGP, ``opts.transport``).
 
     (The product is imported here, not at the top: the echo ESME child starts without it.)"""
     from ledger import Ledger
     from ledger.passwords import load_secret
     from simulator.billing import BillingSimulator
+    from simulator.ismg import IsmgSimulator
     from simulator.load import fund, reconcile
     from simulator.load_agents import Agent, Tally
     from simulator.load_rig import Rig
@@ -518,19 +527,21 @@ async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str
         billing = await start_child(stack, ["-m", "smsmenu", "billing-sim", "--port",
                                             str(billing_port)], log)  # fmt: skip
         await until(billing, port_open(billing_port), log, "the billing simulator")
-        smsc = await stack.enter_async_context(SmscSimulator(
-            {SYSTEM_ID: password}, redeliver_after=30.0, window=opts.server_window))
+        smsc: SmscSimulator | IsmgSimulator = await stack.enter_async_context(
+            SmscSimulator({SYSTEM_ID: password}, redeliver_after=30.0, window=opts.server_window)
+            if opts.transport == "smpp" else
+            IsmgSimulator({SYSTEM_ID: password}, redeliver_after=30.0, window=opts.server_window))
         conf = work / "server.toml"
         http_port = free_port()
         conf.write_text(server_toml(work / "bench.db", work / "secret", http_port, free_port(),
                                     f"http://127.0.0.1:{billing_port}", smsc.port, password,
-                                    opts.server_window), "utf-8")  # fmt: skip
+                                    opts.server_window, opts.transport), "utf-8")  # fmt: skip
         conf.chmod(0o600)
         log = logs / f"server-{n}.log"
         server = await start_child(stack, ["-m", "smsmenu", "serve", "--config", str(conf)], log)
         url = f"http://127.0.0.1:{http_port}"
         await until(server, wait_healthy(url, wait=START_S, say=lambda _: None), log, "the server")
-        await until(server, smsc.wait_bound(), log, "the server's SMPP bind")
+        await until(server, smsc.wait_bound(), log, f"the server's {opts.transport} link")
         settings = load_settings(conf, env={})
         clock = SystemClock(settings.ledger.timezone)
         ledger = await stack.enter_async_context(
@@ -540,7 +551,7 @@ async def server_round(opts: Options, tmp: Path, logs: Path, n: int) -> dict[str
         rig = Rig(ledger, url, handset=smsc.handset, smsc=smsc)
         pairs = await fund(rig, opts.agents, f"1330{n % 10:03d}")
         await asyncio.sleep(0.5)  # the funding notices go out before the load starts
-        tally, line = Tally(), rig.line("smpp", 10.0)
+        tally, line = Tally(), rig.line(opts.transport, 10.0)
         walkers = [Agent(m, t, line.step, tally, late=line.late, balance_every=5, quiet=0.3)
                    for m, t in pairs]
         deadline = time.perf_counter() + opts.warmup + opts.windows * opts.window_s + 0.5

@@ -40,6 +40,7 @@ from smsmenu.core.clock import SystemClock
 from smsmenu.core.settings import load_settings
 from smsmenu.core.types import InboundHandler
 from smsmenu.gateway.base import Gateway
+from smsmenu.gateway.smgp import SmgpGateway
 from smsmenu.gateway.smpp import SmppGateway
 from smsmenu.server.dispatch import Dispatcher
 from smsmenu.server.wiring import ReceiptBook
@@ -74,7 +75,7 @@ async def engine_factory(gateway: Gateway, agents: int = 200,
     dispatcher = Dispatcher(ledger, [gateway])
     engine = Engine(ledger, on_queued=dispatcher.send_now)
     receipts = ReceiptBook(ledger)
-    if isinstance(gateway, SmppGateway):
+    if isinstance(gateway, SmppGateway | SmgpGateway):
         gateway.attach(engine, receipts)
     drain = asyncio.create_task(dispatcher.run())
 

@@ -46,8 +46,9 @@ async def _rig(via: str, server: str | None, settings: Settings | None, failure_
                ready_wait: float, token: str, own: OwnServer | None) -> AsyncIterator[Rig]:
     if server is not None:
         http = via == "http"
+        control = smsc_control or (f"{server.rstrip('/')}/ismg" if via == "smgp" else None)
         async with remote_server(settings or load_settings(), server,
-                                 control_url=smsc_control, wait=ready_wait,
+                                 control_url=control, wait=ready_wait,
                                  api_token=token if http else "",
                                  control_token="" if http else token) as rig:
             if not failure_rate:

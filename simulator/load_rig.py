@@ -1,4 +1,5 @@
-"""The system under load: its own in-process server (HTTP, or SMPP via the SMSC simulator) or one running."""
+"""The system under load: its own in-process server (HTTP, SMPP via the SMSC simulator, SMGP via the
+ISMG simulator) or one running."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import aiohttp
 from ledger import Ledger
 from ledger.passwords import load_secret
 from simulator.billing import BillingSimulator
+from simulator.ismg import IsmgSimulator
 from simulator.load_agents import Late, Step
 from simulator.smsc import SmscSimulator
 from simulator.smsc_handset import Received
@@ -52,7 +54,7 @@ class Rig:
     ledger: Ledger
     http_url: str
     handset: Callable[[str], HandsetLike] | None = None
-    smsc: SmscSimulator | None = None
+    smsc: SmscSimulator | IsmgSimulator | None = None
     control_url: str | None = None
     billing: BillingSimulator | None = None
     billing_url: str | None = None
@@ -63,7 +65,7 @@ class Rig:
     """``Authorization: Bearer`` for the SMSC simulator's handset API."""
 
     def line(self, via: str, timeout: float) -> Line:
-        """The agents' line over HTTP or over the SMSC's handsets."""
+        """The agents' line over HTTP or over the simulator's handsets (SMSC or ISMG)."""
         return _http_line(self, timeout) if via == "http" else _smpp_line(self, timeout)
 
 
@@ -123,6 +125,16 @@ def smpp_settings(settings: Settings, window: int | None = None) -> Settings:
                             binds=(f"smpp://smsmenu:{new_smpp_password()}@127.0.0.1:0?{query}",))
 
 
+def smgp_settings(settings: Settings, window: int | None = None) -> Settings:
+    """``settings`` with the ISMG simulator on a free port, one SMGP link following it (a fresh
+    secret), a fresh token for its handset API, and no SMPP."""
+    query = "sp=10658&mode=2" + (f"&window={window}" if window else "")
+    return (settings.replace("smpp", binds=(), simulator=False)
+            .replace("smgp", simulator=True, simulator_host="127.0.0.1", simulator_port=0,
+                     simulator_token=(new_token(),),
+                     links=(f"smgp://smsmenu:{new_smpp_password()}@127.0.0.1:0?{query}",)))
+
+
 def api_settings(settings: Settings) -> Settings:
     """``settings`` with an ``[api] token`` (a fresh one unless it has some)."""
     return settings.replace("api", token=settings.api.token or (new_token(),))
@@ -138,18 +150,20 @@ async def own_server(running: Serve, settings: Settings, via: str, *, window: in
                      demo: bool = False) -> AsyncIterator[Rig]:
     """``running()`` on ``settings`` (with an API token and the billing simulator); for ``smpp``
     with its SMSC simulator and our ESME bound. ``demo``: the demo agent, the simulated bank."""
-    smpp = via in ("smpp", "smsc")
+    smpp, smgp = via in ("smpp", "smsc"), via == "smgp"
     async with AsyncExitStack() as stack:
         settings = api_settings(settings)
         if settings.billing.mode != "sim":  # its own BOSS: the billing simulator, a free port
             settings = settings.replace("billing", mode="sim", url="http://127.0.0.1:0")
         if smpp:
             settings = smpp_settings(settings, window)
-        run = await stack.enter_async_context(running(settings, smpp=smpp, demo=demo))
+        if smgp:
+            settings = smgp_settings(settings, window)
+        run = await stack.enter_async_context(running(settings, smpp=smpp or smgp, demo=demo))
+        control = settings.smpp.simulator_token if smpp else settings.smgp.simulator_token
         rig = Rig(run.ledger, run.http_url, billing_url=run.billing_url,
                   billing=run.billing if isinstance(run.billing, BillingSimulator) else None,
-                  api_token=settings.api.token[0],
-                  control_token=settings.smpp.simulator_token[0] if smpp else "")
+                  api_token=settings.api.token[0], control_token=control[0] if control else "")
         rig.http = await stack.enter_async_context(aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0)))
         if smpp:
@@ -158,6 +172,12 @@ async def own_server(running: Serve, settings: Settings, via: str, *, window: in
             await asyncio.wait_for(run.smpp.gateway.wait_bound(), 10.0)
             rig.smsc, rig.handset = run.smpp.smsc, run.smpp.smsc.handset
             rig.control_url = f"{run.http_url}/smsc"
+        if smgp:
+            if run.smgp is None or run.smgp.ismg is None:
+                raise RuntimeError("the server did not start its ISMG simulator")
+            await asyncio.wait_for(run.smgp.gateway.wait_bound(), 10.0)
+            rig.smsc, rig.handset = run.smgp.ismg, run.smgp.ismg.handset
+            rig.control_url = f"{run.http_url}/ismg"
         yield rig
 
 

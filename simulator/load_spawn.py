@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+from simulator.ismg import IsmgSimulator
 from simulator.load_rig import Rig, remote_server
 from simulator.smsc import SmscSimulator
 from smsmenu.core.settings import Settings
@@ -26,12 +27,14 @@ SYSTEM_ID = "smsmenu"
 
 
 def settings_toml(settings: Settings, smsc_port: int | None, *, password: str = "",
-                  api_token: str = "") -> str:
+                  api_token: str = "", ismg_port: int | None = None) -> str:
     """The child's overrides: database, free ports, billing faults, our SMSC as its only bind
-    (``password``), the ``[api] token``."""
+    (``password``) or our ISMG as its only SMGP link, the ``[api] token``."""
     led, bil = settings.ledger, settings.billing
     binds = f'["smpp://{SYSTEM_ID}:{password}@127.0.0.1:{smsc_port}?source_addr=10658"]' \
         if smsc_port else "[]"
+    links = f'["smgp://{SYSTEM_ID}:{password}@127.0.0.1:{ismg_port}?sp=10658"]' \
+        if ismg_port else "[]"
     return "\n".join([
         "[ledger]", f"db = {json.dumps(led.db)}", f"secret_file = {json.dumps(led.secret_file)}",
         f'synchronous = "{led.synchronous}"',
@@ -40,20 +43,28 @@ def settings_toml(settings: Settings, smsc_port: int | None, *, password: str = 
         "[api]", f"token = {json.dumps([api_token] if api_token else [])}",
         "[billing]", 'mode = "sim"', 'url = "http://127.0.0.1:0"',
         f"sim_failure_rate = {bil.sim_failure_rate}",
-        "[smpp]", f"binds = {binds}", "simulator = false", ""])
+        "[smpp]", f"binds = {binds}", "simulator = false",
+        "[smgp]", f"links = {links}", "simulator = false", ""])
 
 
 @asynccontextmanager
 async def spawned_server(settings: Settings, via: str, tmp: Path) -> AsyncIterator[Rig]:
-    """The server in a child process on ``settings``; handsets of an SMSC simulator in this one."""
+    """The server in a child process on ``settings``; handsets of an SMSC simulator (``via``
+    smpp) or an ISMG simulator (smgp) in this one."""
     async with AsyncExitStack() as stack:
-        smsc, password, token = None, new_smpp_password(), new_token()
+        password, token = new_smpp_password(), new_token()
+        smsc: SmscSimulator | IsmgSimulator | None = None
         if via == "smpp":
             smsc = await stack.enter_async_context(
                 SmscSimulator({SYSTEM_ID: password}, redeliver_after=30.0))
+        elif via == "smgp":
+            smsc = await stack.enter_async_context(
+                IsmgSimulator({SYSTEM_ID: password}, redeliver_after=30.0))
+        smpp_port = smsc.port if isinstance(smsc, SmscSimulator) else None
+        ismg_port = smsc.port if isinstance(smsc, IsmgSimulator) else None
         conf = tmp / "server.toml"
-        conf.write_text(settings_toml(settings, smsc.port if smsc else None, password=password,
-                                      api_token=token), "utf-8")
+        conf.write_text(settings_toml(settings, smpp_port, password=password,
+                                      api_token=token, ismg_port=ismg_port), "utf-8")
         conf.chmod(0o600)
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "smsmenu.server.load_child", str(conf),

@@ -23,19 +23,25 @@ import datetime as dt
 import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from simulator.smsc import SmscSimulator
-from simulator.smsc_handset import Received
+from simulator.smsc_handset import Handset, Received
 from smsmenu.core import tokens as auth
 
-__all__ = ["RemoteHandset", "smsc_control_app"]
+__all__ = ["Handsets", "RemoteHandset", "smsc_control_app"]
 
-SMSC = web.AppKey("smsc", SmscSimulator)
+
+class Handsets(Protocol):
+    """A simulated network with handsets: the SMSC simulator (SMPP) or the ISMG simulator (SMGP)."""
+
+    def handset(self, msisdn: str) -> Handset: ...
+
+
+SMSC = web.AppKey("smsc", Handsets)
 CLOSING = web.AppKey("closing", asyncio.Event)
 NUMBER = re.compile(r"\+?[0-9]{3,20}")
 MAX_WAIT = 30.0
@@ -116,10 +122,11 @@ def _guard(accepted: Sequence[str]) -> Middleware:
     return guard
 
 
-def smsc_control_app(smsc: SmscSimulator, *, tokens: Sequence[str] | None = None
+def smsc_control_app(smsc: Handsets, *, tokens: Sequence[str] | None = None
                      ) -> web.Application:  # fmt: skip
-    """The control API of ``smsc``'s handsets (see the module docstring); ``tokens``: the
-    Bearer tokens it wants (an empty list refuses every call; None: open)."""
+    """The control API of ``smsc``'s handsets, the SMSC's or the ISMG simulator's (see the module
+    docstring); ``tokens``: the Bearer tokens it wants (an empty list refuses every call; None:
+    open)."""
     app = web.Application(middlewares=[] if tokens is None else [_guard(tuple(tokens))])
     app[SMSC], app[CLOSING] = smsc, asyncio.Event()
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: list[str] = [
     "smsmenu.cli.ledger",
     "smsmenu.cli.serve",
     "smsmenu.cli.smsc",
+    "smsmenu.cli.ismg",
     "smsmenu.cli.billing",
     "smsmenu.cli.phone",
     "smsmenu.cli.load",

@@ -69,15 +69,17 @@ def register(subparsers: Subparsers) -> None:
     p.add_argument("--agents", type=int, default=10, help="concurrent agents (default 10)")
     p.add_argument("--duration", type=float, default=10.0, metavar="S",
                    help="seconds of load; dialogs under way finish (default 10)")
-    p.add_argument("--via", choices=("smpp", "http"), default="smpp",
-                   help="smpp: handsets of the SMSC simulator over SMPP (default); http: /api/sms")
+    p.add_argument("--via", choices=("smpp", "smgp", "http"), default="smpp",
+                   help="smpp: handsets of the SMSC simulator over SMPP (default); smgp: of the "
+                        "ISMG simulator over SMGP; http: /api/sms")
     p.add_argument("--billing-failure-rate", type=float, default=0.0, metavar="F",
                    help="share of credits the billing simulator fails (0..1); failed ones are "
                         "retried through the menu")
     p.add_argument("--server", metavar="URL",
                    help="load a running server instead (agents are funded in its --db)")
     p.add_argument("--smsc-control", metavar="URL",
-                   help="with --server --via smpp: its SMSC handset API (default SERVER/smsc)")
+                   help="with --server --via smpp/smgp: the simulator's handset API (default "
+                        "SERVER/smsc, SERVER/ismg)")
     p.add_argument("--token", metavar="TOKEN",
                    help="with --server: its [api] token (--via http) or its SMSC simulator's "
                         "token (--via smpp) (default: the settings', else those `make run` "

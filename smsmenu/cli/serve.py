@@ -9,6 +9,7 @@ import signal
 from smsmenu.cli.common import ConfigError, Subparsers, common_options
 from smsmenu.core import logs
 from smsmenu.core.settings import Settings, describe, load_settings
+from smsmenu.server import smgp
 from smsmenu.server.main import Running, running
 from smsmenu.server.modes import apply_demo, check_production, demo_banner
 from smsmenu.server.readiness import wait_ready
@@ -45,6 +46,13 @@ async def serve(settings: Settings, demo: bool = True, stop: asyncio.Event | Non
                       f" (smsmenu phone)", flush=True)
             links = ", ".join(link.bind.label for link in run.smpp.gateway.links)
             print(f"SMPP {'bound' if run.smpp.gateway.bound else 'binding'}: {links}", flush=True)
+        if run.smgp is not None:
+            if (ismg := run.smgp.ismg) is not None:
+                print(f"ISMG simulator on {ismg.host}:{ismg.port}; handsets at {run.http_url}/ismg"
+                      f" (smsmenu phone --smsc-control {run.http_url}/ismg)", flush=True)
+            links = ", ".join(link.config.label for link in run.smgp.gateway.links)
+            up = all(link.bound for link in run.smgp.gateway.links)
+            print(f"SMGP {'logged in' if up else 'logging in'}: {links}", flush=True)
         await stop.wait()
     return 0
 
@@ -79,7 +87,7 @@ def register(subparsers: Subparsers) -> None:
     """Add `serve`."""
     p = subparsers.add_parser(
         "serve", parents=[common_options()], help="run the server (`serve --demo`: `make run`)",
-        description="Start the ledger, the menu engine, the message transports (SMPP, Kannel, "
+        description="Start the ledger, the menu engine, the message transports (SMPP, SMGP, Kannel, "
                     "USSD, the HTTP API) and the web portal on their two listeners, and the "
                     "outbox drain; Ctrl-C stops. Plain `serve` is production: it needs a real "
                     "[billing] url and at least one transport, runs no simulator, and exits 78 "
@@ -93,6 +101,7 @@ def register(subparsers: Subparsers) -> None:
                         "generated tokens, loopback only")  # fmt: skip
     p.add_argument("--http-port", type=int, help="transports' port (default: [http] port)")
     add_options(p)
+    smgp.add_options(p)
     p.add_argument("--no-demo", action="store_true",
                    help="with --demo: do not create the demo agent and operator")
     p.set_defaults(func=_serve_command)
@@ -111,7 +120,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 async def _serve_command(args: argparse.Namespace) -> int:
     logs.configure(level="info")
-    settings = apply_options(_settings(args), args)
+    settings = smgp.apply_options(apply_options(_settings(args), args), args)
     if args.http_port is not None:
         settings = settings.replace("http", port=args.http_port)
     if args.billing_url:

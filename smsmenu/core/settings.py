@@ -152,6 +152,24 @@ class SmppSettings:
 
 
 @dataclass(frozen=True)
+class SmgpSettings:
+    """China Telecom's ISMG over SMGP 3.0 (``smsmenu.gateway.smgp``); off by default."""
+
+    links: tuple[str, ...] = ()
+    """``smgp://CLIENT_ID:SECRET@HOST:PORT?sp=10658&mode=2`` URLs; empty: no SMGP."""
+    simulator: bool = False
+    """``serve --demo`` also runs the ISMG simulator; links to its address log in to it."""
+    simulator_token: tuple[str, ...] = ()
+    """Tokens of its handset API under ``/ismg`` (Bearer); none: ``[smpp] simulator_token``."""
+    simulator_host: str = "127.0.0.1"
+    simulator_port: int = 8890
+    """0: a free port; links naming port 0 then follow it (tests)."""
+    simulator_redeliver_s: float = 10.0
+    login_wait_s: float = 3.0
+    """At start, wait this long for the links to log in before serving anyway."""
+
+
+@dataclass(frozen=True)
 class KannelSettings:
     sendsms_url: str = ""
     """Kannel smsbox's ``http://HOST:13013/cgi-bin/sendsms``; empty: no Kannel."""
@@ -181,6 +199,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     menu: MenuSettings = field(default_factory=MenuSettings)
     smpp: SmppSettings = field(default_factory=SmppSettings)
+    smgp: SmgpSettings = field(default_factory=SmgpSettings)
     kannel: KannelSettings = field(default_factory=KannelSettings)
 
     def replace(self, section: str, **values: Any) -> Settings:

@@ -129,8 +129,11 @@ def demo_secrets(path: Path) -> DemoSecrets:
 
 def client_token(settings: Settings, via: str) -> str:
     """The token a client (phone, load) sends for ``via`` (``http``: ``[api] token``; ``smsc``
-    or ``smpp``: ``[smpp] simulator_token``): the first configured, else demo mode's kept one."""
+    or ``smpp``: ``[smpp] simulator_token``; ``smgp``: ``[smgp] simulator_token``, else
+    ``[smpp]``'s): the first configured, else demo mode's kept one."""
     configured = settings.api.token if via == "http" else settings.smpp.simulator_token
+    if via == "smgp":
+        configured = settings.smgp.simulator_token or configured
     if configured:
         return configured[0]
     kept = read_demo_secrets(demo_file(settings.ledger.secret_file))

@@ -48,11 +48,15 @@ class Reassembler:
     """Buffers parts by (source, reference) until all arrived or ``timeout`` seconds passed.
 
     Under a running event loop a timer drops expired buffers even when no other part arrives.
+    ``decode(payload, coding)`` reads the joined parts (SMPP's data_coding by default; SMGP
+    passes its own for MsgFormat).
     """
 
     def __init__(self, timeout: float = TIMEOUT_S, now: Callable[[], float] = time.monotonic,
-                 limits: Limits | None = None) -> None:  # fmt: skip
+                 limits: Limits | None = None,
+                 decode: Callable[[bytes, int], str] = decode) -> None:  # fmt: skip
         self.timeout = timeout
+        self._decode = decode
         self.limits = limits or Limits()
         self.held = 0
         """Payload octets buffered now."""
@@ -90,7 +94,7 @@ class Reassembler:
                         part=f"{segment.seqnum}/{segment.total}", octets=len(payload))  # fmt: skip
             return None
         if segment.total == 1:
-            return decode(payload, data_coding)  # "1 of 1": a whole message with a UDH
+            return self._decode(payload, data_coding)  # "1 of 1": a whole message with a UDH
         key = (source, segment.ref)
         partial = self._pending.get(key)
         if partial is None or partial.total != segment.total:
@@ -106,7 +110,7 @@ class Reassembler:
         if len(partial.parts) < partial.total:
             return None
         data = b"".join(partial.parts[n] for n in range(1, partial.total + 1))
-        return decode(data, partial.data_coding)
+        return self._decode(data, partial.data_coding)
 
     def _refusal(self, source: str, segment: Segment, size: int) -> str:
         """Why this part cannot be stored, or "" when it can."""

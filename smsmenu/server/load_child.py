@@ -20,7 +20,7 @@ async def serve(conf: str) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    async with running(settings, smpp=bool(settings.smpp.binds)) as run:
+    async with running(settings, smpp=bool(settings.smpp.binds or settings.smgp.links)) as run:
         await wait_ready(run.ledger, run.readiness, run.gateways,
                          waiting=lambda why: print(f"server not ready yet: {why}", flush=True))
         print(json.dumps({"http": run.http_url, "billing": run.billing_url}), flush=True)

@@ -1,4 +1,4 @@
-"""The whole server in one process: ledger, engine, HTTP/USSD, SMPP and Kannel, outbox drain."""
+"""The whole server in one process: ledger, engine, HTTP/USSD, SMPP, SMGP and Kannel, outbox drain."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ from smsmenu.server.billing import HttpBilling
 from smsmenu.server.dispatch import Dispatcher
 from smsmenu.server.listeners import listen, read_deadline
 from smsmenu.server.readiness import Readiness
+from smsmenu.server.smgp import Smgp
+from smsmenu.server.smgp import prepare as prepare_smgp
 from smsmenu.server.smpp import Smpp, prepare
 from smsmenu.server.wiring import ReceiptBook
 from smsmenu.states.engine import Engine
@@ -62,6 +64,8 @@ class Running:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     smpp: Smpp | None = None
     """Our ESME (``smpp.gateway``) and the SMSC simulator (``smpp.smsc``) when they run."""
+    smgp: Smgp | None = None
+    """Our SMGP links (``smgp.gateway``) and the ISMG simulator (``smgp.ismg``) when they run."""
     receipts: ReceiptBook | None = None
     kannel: KannelGateway | None = None
     readiness: Readiness = field(default_factory=Readiness)
@@ -115,7 +119,9 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
 
     Two listeners: the message transports, ``/healthz`` and ``/metrics`` on ``[http]``; the
     web portal on ``[web]``. ``smpp``: also run the ``[smpp]`` binds (and the SMSC simulator if
-    ``[smpp] simulator``, its handsets' API under ``/smsc`` behind ``[smpp] simulator_token``);
+    ``[smpp] simulator``, its handsets' API under ``/smsc`` behind ``[smpp] simulator_token``)
+    and the ``[smgp]`` links (the ISMG simulator's handsets under ``/ismg``, and ``/smsc`` when
+    no SMSC simulator runs);
     ``serve`` asks for it. A ``[kannel] sendsms_url`` adds the Kannel gateway and, with a
     ``[kannel] token``, its ``/kannel/mo`` and ``/kannel/dlr`` routes. A billing simulator is
     served on ``[billing] url``. ``demo``: the simulated bank under ``/bank/`` (else only a
@@ -165,6 +171,8 @@ async def running(settings: Settings, *, gateways: list[Gateway] | None = None,
                   f"{op['name']})", flush=True)
         if run.smpp is not None:
             await run.smpp.start()  # MO flows from here on: after recovery
+        if run.smgp is not None:
+            await run.smgp.start()
         await dispatcher.release()  # what this instance had leased before a crash: due now
         run.tasks.append(asyncio.create_task(dispatcher.run(), name="outbox"))
         retention = dt.timedelta(hours=settings.menu.inbox_retention_h)
@@ -207,12 +215,16 @@ def tuned_gc(young: int = GC_YOUNG) -> Iterator[None]:
 
 async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
                     ) -> web.Application:  # fmt: skip
-    """SMPP (simulator started, ESME built) and Kannel as configured, then the transports' app."""
+    """SMPP and SMGP (simulators started, clients built) and Kannel as configured, then the
+    transports' app."""
     if smpp:
-        run.smpp = await prepare(settings.smpp, run.engine, run.receipts or ReceiptBook(run.ledger),
-                                 clock)  # fmt: skip
+        receipts = run.receipts or ReceiptBook(run.ledger)
+        run.smpp = await prepare(settings.smpp, run.engine, receipts, clock)
         if run.smpp is not None:
             run.gateways.insert(0, run.smpp.gateway)
+        run.smgp = await prepare_smgp(settings.smgp, run.engine, receipts, clock)
+        if run.smgp is not None:
+            run.gateways.insert(1 if run.smpp is not None else 0, run.smgp.gateway)
     if settings.kannel.sendsms_url:
         run.kannel = KannelGateway(settings.kannel)
         run.gateways.append(run.kannel)
@@ -221,9 +233,14 @@ async def _gateways(run: Running, settings: Settings, clock: Clock, smpp: bool
     if run.kannel is not None and settings.kannel.token:
         app.add_routes(kannel_routes(run.engine, clock, run.receipts,
                                      accepted=settings.kannel.token))
+    smsc = run.smpp is not None and run.smpp.smsc is not None
     if run.smpp is not None and run.smpp.smsc is not None:
         app.add_subapp("/smsc", simulators.smsc_control_app(
             run.smpp.smsc, tokens=settings.smpp.simulator_token))
+    if run.smgp is not None and run.smgp.ismg is not None:
+        tokens = settings.smgp.simulator_token or settings.smpp.simulator_token
+        for prefix in ("/ismg",) if smsc else ("/ismg", "/smsc"):  # /smsc: the phone's default
+            app.add_subapp(prefix, simulators.ismg_control_app(run.smgp.ismg, tokens=tokens))
     return app
 
 
@@ -242,6 +259,8 @@ async def _stop(run: Running) -> None:
     (sends on the wire finish), then flush the ledger; the SMSC simulator goes last."""
     if run.smpp is not None:
         await run.smpp.gateway.aclose()
+    if run.smgp is not None:
+        await run.smgp.gateway.aclose()
     for r in reversed(run.runners):
         await r.cleanup()
     for task in run.tasks:
@@ -255,6 +274,8 @@ async def _stop(run: Running) -> None:
     await run.ledger.aclose()  # the writer commits what is queued, then closes
     if run.smpp is not None:
         await run.smpp.aclose()
+    if run.smgp is not None:
+        await run.smgp.aclose()
     if isinstance(run.billing, HttpBilling):
         await run.billing.aclose()
     log.info("server.stopped")

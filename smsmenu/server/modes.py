@@ -7,7 +7,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from smsmenu.core.settings import ConfigError, Settings
 from smsmenu.core.tokens import MIN_CHARS, DemoSecrets, demo_file, demo_secrets
+from smsmenu.gateway.smgp_config import parse_smgp_url
 from smsmenu.gateway.smpp_config import parse_smpp_url
+from smsmenu.server import smgp as smgp_side
 from smsmenu.server.smpp import aims_at
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -24,7 +26,7 @@ def _short(section: str, tokens: tuple[str, ...]) -> list[str]:
 def production_problems(settings: Settings) -> list[str]:
     """What plain ``serve`` lacks (each item names its setting); empty when it may start."""
     problems: list[str] = []
-    billing, smpp, kannel = settings.billing, settings.smpp, settings.kannel
+    billing, smpp, kannel, smgp = settings.billing, settings.smpp, settings.kannel, settings.smgp
     if billing.mode != "http":
         problems.append(f'[billing] mode = "http" (it is "{billing.mode}": the simulator runs in '
                         f"demo mode only)")
@@ -32,13 +34,16 @@ def production_problems(settings: Settings) -> list[str]:
         problems.append("[billing] url: the BOSS's address (SMSMENU_BILLING_URL)")
     if smpp.simulator:
         problems.append("[smpp] simulator = false (the SMSC simulator runs in demo mode only)")
+    if smgp.simulator:
+        problems.append("[smgp] simulator = false (the ISMG simulator runs in demo mode only)")
     if kannel.sendsms_url and not kannel.token:
         problems.append("[kannel] token: Kannel's get-url and dlr-url must carry ?token= "
                         "(SMSMENU_KANNEL_TOKEN)")
-    transports = [smpp.binds, kannel.sendsms_url and kannel.token, settings.ussd.token,
+    transports = [smpp.binds, smgp.links, kannel.sendsms_url and kannel.token, settings.ussd.token,
                   settings.api.token]
     if not any(transports):
-        problems.append("a message transport: [smpp] binds (SMSMENU_SMPP_BINDS), [kannel] "
+        problems.append("a message transport: [smpp] binds (SMSMENU_SMPP_BINDS), [smgp] links "
+                        "(SMSMENU_SMGP_LINKS), [kannel] "
                         "sendsms_url with [kannel] token, [ussd] token (SMSMENU_USSD_TOKEN) or "
                         "[api] token (SMSMENU_API_TOKEN)")
     for section, tokens in (("api", settings.api.token), ("ussd", settings.ussd.token),
@@ -62,7 +67,8 @@ def _loopback(host: str) -> bool:
 def demo_problems(settings: Settings) -> list[str]:
     """Demo mode listens on loopback only: every address that is not."""
     hosts = {"[http] host": settings.http.host, "[web] host": settings.web.host,
-             "[smpp] simulator_host": settings.smpp.simulator_host}
+             "[smpp] simulator_host": settings.smpp.simulator_host,
+             "[smgp] simulator_host": settings.smgp.simulator_host}
     if settings.billing.mode == "sim":
         hosts["[billing] url"] = urlsplit(settings.billing.url).hostname or ""
     return [f"{name} = {host!r} (demo mode listens on loopback only)"
@@ -84,6 +90,15 @@ def _unsecured(url: str, host: str, port: int) -> bool:
     return not bind.password and aims_at(bind, host, port)
 
 
+def _unsecured_link(url: str, host: str, port: int) -> bool:
+    """An SMGP link aimed at the ISMG simulator that names no secret."""
+    try:
+        link = parse_smgp_url(url)
+    except ValueError:
+        return False
+    return not link.secret and smgp_side.aims_at(link, host, port)
+
+
 def apply_demo(settings: Settings) -> tuple[Settings, DemoSecrets]:
     """Demo settings completed with the kept (or new) secrets: every unset token, and the
     password of each bind that names none. ``ConfigError`` if an address is not loopback."""
@@ -95,13 +110,18 @@ def apply_demo(settings: Settings) -> tuple[Settings, DemoSecrets]:
     except OSError as exc:
         raise ConfigError(f"cannot keep the demo tokens beside {settings.ledger.secret_file}: "
                           f"{exc.strerror or exc}") from None
-    smpp = settings.smpp
+    smpp, smgp = settings.smpp, settings.smgp
+    links = tuple(_with_password(url, kept.smpp_password)
+                  if smgp.simulator and _unsecured_link(url, smgp.simulator_host,
+                                                        smgp.simulator_port)
+                  else url for url in smgp.links)  # fmt: skip
     binds = tuple(_with_password(url, kept.smpp_password)
                   if smpp.simulator and _unsecured(url, smpp.simulator_host, smpp.simulator_port)
                   else url for url in smpp.binds)
     settings = (settings.replace("api", token=settings.api.token or (kept.api,))
                 .replace("ussd", token=settings.ussd.token or (kept.ussd,))
                 .replace("kannel", token=settings.kannel.token or (kept.kannel,))
+                .replace("smgp", links=links)
                 .replace("smpp", binds=binds,
                          simulator_token=settings.smpp.simulator_token or (kept.smsc,)))
     return settings, kept
@@ -114,6 +134,10 @@ def demo_banner(settings: Settings, kept: DemoSecrets) -> str:
     kannel, smsc = settings.kannel.token[0], settings.smpp.simulator_token[0]
     smpp = [urlsplit(u) for u in settings.smpp.binds]
     accounts = ", ".join(f"{u.username}:{u.password}" for u in smpp if u.username)
+    g = settings.smgp
+    ours = [u for u in map(urlsplit, g.links) if g.simulator and u.username and u.password
+            and u.hostname in LOOPBACK and u.port == g.simulator_port]  # the simulator's only
+    ismg = ", ".join(f"{u.username}:{u.password}" for u in ours)
     return "\n".join([
         "=" * 78,
         "smsmenu DEMO MODE: simulated billing (BOSS), SMSC and bank; a demo agent and operator.",
@@ -125,6 +149,7 @@ def demo_banner(settings: Settings, kept: DemoSecrets) -> str:
         f"  [kannel] token           {kannel}",
         f"  [smpp] simulator_token   {smsc}   (the handsets' API under /smsc)",
         *([f"  SMSC simulator account   {accounts}"] if accounts else []),
+        *([f"  ISMG simulator account   {ismg}   (SMGP; handsets under /ismg)"] if ismg else []),
         f"  e.g. curl -H 'Authorization: Bearer {api}' -H 'Content-Type: application/json' "
         f"-d '{{\"from\": \"18900000001\", \"text\": \"1\", \"id\": \"a1\"}}' "
         f"http://{settings.http.host}:{settings.http.port}/api/sms",

@@ -1,4 +1,4 @@
-"""The simulators (BOSS, SMSC, bank, phone, load) as the server and the testers' commands use them.
+"""The simulators (BOSS, SMSC, ISMG, bank, phone, load) as the server and the testers' commands use them.
 
 The only module of ``smsmenu`` that imports ``simulator``, and only inside these functions: a
 production ``serve`` never loads a simulator module (``tests/core/test_layers.py``).
@@ -20,6 +20,7 @@ from smsmenu.core.types import Billing, Clock
 if TYPE_CHECKING:
     from simulator.billing import BillingSimulator as BillingSimulator
     from simulator.billing_store import BooksFile
+    from simulator.ismg import IsmgSimulator as IsmgSimulator
     from simulator.load import Progress as Progress
     from simulator.load_rig import Rig
     from simulator.smsc import SmscSimulator as SmscSimulator
@@ -54,6 +55,7 @@ def billing_app(sim: BillingSimulator) -> web.Application:
 def books_file(path: str) -> BooksFile:
     """The simulated BOSS's books on disk (``billing-sim --state``)."""
     from simulator.billing_store import BooksFile
+    from simulator.ismg import IsmgSimulator as IsmgSimulator
 
     return BooksFile(path)
 
@@ -148,3 +150,19 @@ def own_server(settings: Settings, via: str, *, window: int | None = None,
 
     return rig(running, settings, via, window=window, demo=demo)
 
+
+
+def ismg_simulator(accounts: dict[str, str], *, host: str = "127.0.0.1", port: int = 0,
+                   service: str = "10658", redeliver_after: float = 30.0) -> IsmgSimulator:
+    """A simulated ISMG (SMGP server, handsets) for these SP accounts; not yet started."""
+    from simulator.ismg import IsmgSimulator as IsmgSimulator
+
+    return IsmgSimulator(accounts, host=host, port=port, service=service,
+                         redeliver_after=redeliver_after)
+
+
+def ismg_control_app(ismg: IsmgSimulator, *, tokens: Sequence[str]) -> web.Application:
+    """The handsets' HTTP API of an ISMG simulator (the SMSC simulator's routes, Bearer ``tokens``)."""
+    from simulator.smsc_http import smsc_control_app as app
+
+    return app(ismg, tokens=tokens)

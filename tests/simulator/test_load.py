@@ -42,7 +42,7 @@ def check_consistent(result: dict[str, Any], agents: int) -> None:
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
 
 
-@pytest.mark.parametrize("via", ["http", "smpp"])
+@pytest.mark.parametrize("via", ["http", "smpp", "smgp"])
 async def test_short_run_is_consistent(via: str) -> None:
     """3 agents for 1.5 s with 30% billing failures: retries happen, the books balance."""
     result = await run_load(agents=3, duration=1.5, via=via, billing_failure_rate=0.3,
