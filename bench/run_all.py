@@ -21,6 +21,7 @@ sys.path.insert(0, str(HERE))
 
 import cpu_per_mo  # noqa: E402
 import engine_bench  # noqa: E402
+import instances_bench  # noqa: E402
 import ledger_bench  # noqa: E402
 import smgp_bench  # noqa: E402
 import smpp_bench  # noqa: E402
@@ -81,7 +82,9 @@ def table(results: dict[str, Any]) -> str:
         "== CPU per MO answered: the server vs a minimal echo ESME, each saturated over SMPP",
         cpu_per_mo.table(results["cpu_per_mo"]), "",
         "== SMGP beside SMPP (round trips vs the SMGP echo; server CPU per MO vs the echo ESME)",
-        smgp_bench.table(results["smgp"], results["smpp"]), "", "== load over SMPP (N agents)",
+        smgp_bench.table(results["smgp"], results["smpp"]), "",
+        "== several servers on one database (MO/s, CPU of all servers per MO)",
+        instances_bench.table(results["instances"]), "", "== load over SMPP (N agents)",
         "agents   MO/s  dialogs/s  p50 ms  p95 ms  p99 ms  verify"]
     for r in results["load"]["levels"]:
         lines.append(f"{r['agents']:>6} {r['mo_per_s']:>6} {r['dialogs_per_s']:>10} "
@@ -104,6 +107,7 @@ def main() -> int:
     results["cpu_per_mo"] = cpu_per_mo.run(args.seconds)
     results["smgp"] = smgp_bench.run(args.seconds,
                                       echo_cpu_us=results["cpu_per_mo"]["echo"]["cpu_us_per_mo"])
+    results["instances"] = instances_bench.run([1, 2, 3], 60, args.seconds)
     results["load"] = load_curve(args.seconds)
     results["plot"] = plot(results["load"], args.out.with_name("load.png"))
     results["machine"]["load_after"] = os.getloadavg()
