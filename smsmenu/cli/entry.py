@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "smsmenu.cli.phone",
     "smsmenu.cli.load",
     "smsmenu.cli.operator",
+    "smsmenu.cli.audit",
     "smsmenu.cli.db",
 ]
 """Modules whose ``register(subparsers)`` adds commands; adding a command module is one string."""

@@ -19,6 +19,7 @@ from smsmenu.web import (
     agent_login,
     agent_recharge,
     ops_agents,
+    ops_audit,
     ops_login,
     ops_operators,
     ops_recharges,
@@ -33,7 +34,7 @@ from smsmenu.web.state import PREFIX, WEB, Web, derive
 __all__ = ["PREFIX", "ROLES", "bank_key", "bootstrap", "create_operator", "setup_web"]
 STATIC = Path(__file__).with_name("static")
 MODULES = (agent_login, agent_home, agent_recharge, agent_history, agent_account, topup,
-           ops_login, ops_agents, ops_recharges, ops_reports, ops_operators)
+           ops_login, ops_agents, ops_recharges, ops_reports, ops_audit, ops_operators)
 
 
 def bank_key(ledger: Ledger) -> bytes:

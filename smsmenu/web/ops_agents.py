@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger import admin, agents, money, reports
+from ledger import admin, agents, audit, money, reports
 from ledger.api import as_dict
 from ledger.context import Env
 from ledger.store import Conn, queries
@@ -101,7 +101,8 @@ async def open_agent(request: web.Request) -> web.StreamResponse:
         rate = data.get("rate", "")
         done = await operators.audited(
             web_.ledger, operator(request), "open", detail["msisdn"], detail, admin.open_agent,
-            msisdn=need(request, data, "msisdn"), name=need(request, data, "name"),
+            actor=operator(request).actor, msisdn=need(request, data, "msisdn"),
+            name=need(request, data, "name"),
             tx_password=raw(data, "tx_password"), mgmt_password=raw(data, "mgmt_password"),
             rate_ppm=money.parse_rate(rate, max_ppm=web_.ledger.env.rules.max_rate_ppm)
             if rate else None)
@@ -120,11 +121,11 @@ async def show(request: web.Request) -> web.Response:
 async def _act(request: web.Request, action: str, operation: Callable[..., Any],
                detail: dict[str, Any], **kw: Any) -> web.Response:
     """Run one audited action on the agent in the URL and show the agent with its outcome."""
-    web_, agent_id = state.get(request), path_id(request)
+    web_, agent_id, who = state.get(request), path_id(request), operator(request)
     try:
-        done = await operators.audited(web_.ledger, operator(request), action,
-                                       f"A{agent_id:08d}", detail, on_agent, agent_id=agent_id,
-                                       operation=operation, **kw)
+        done = await operators.audited(web_.ledger, who, action, audit.agent_target(agent_id),
+                                       detail, on_agent, audit_agent=agent_id, agent_id=agent_id,
+                                       operation=operation, actor=who.actor, **kw)
     except SmsmenuError as exc:
         return await agent_view(request, error=exc.message(request[LANG]),
                                 status=exc.http_status)
@@ -140,7 +141,7 @@ async def deposit(request: web.Request) -> web.Response:
     except SmsmenuError as exc:
         return await agent_view(request, error=exc.message(request[LANG]), status=400)
     key = data.get("key", "")[:32] or secrets.token_hex(12)
-    return await _act(request, "deposit", admin.deposit, {"amount_fen": fen, "key": key},
+    return await _act(request, "deposit", admin.deposit, {"amount_fen": fen},
                       key=f"web-deposit:{key}", amount_fen=fen, channel="counter")
 
 
@@ -174,4 +175,4 @@ async def rate(request: web.Request) -> web.Response:
 @operator_page("close")
 async def close(request: web.Request) -> web.Response:
     key = (await form(request)).get("key", "")[:32] or secrets.token_hex(12)
-    return await _act(request, "close", admin.close, {"key": key}, key=f"web-close:{key}")
+    return await _act(request, "close", admin.close, {}, key=f"web-close:{key}")

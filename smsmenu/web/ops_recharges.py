@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger import reversal
+from ledger import audit, reversal
+from ledger.audit import Actor
 from ledger.context import Env
 from ledger.recharge import Recharge
 from ledger.store import Conn, queries
@@ -32,9 +33,9 @@ async def _recharge(request: web.Request) -> Recharge:
         raise PageNotFound() from None
 
 
-def _mark(conn: Conn, env: Env, now: dt.datetime, *,
-          recharge_id: int) -> dict[str, Any]:
-    return reversal.mark_invoice(conn, recharge_id).as_dict()
+def _mark(conn: Conn, env: Env, now: dt.datetime, *, recharge_id: int,
+          actor: Actor) -> dict[str, Any]:
+    return reversal.mark_invoice(conn, env, now, recharge_id=recharge_id, actor=actor).as_dict()
 
 
 @routes.get("/ops/lookup")
@@ -49,8 +50,10 @@ async def lookup(request: web.Request) -> web.Response:
 @operator_page("invoice")
 async def invoice(request: web.Request) -> web.StreamResponse:
     r = await _recharge(request)
-    await operators.audited(state.get(request).ledger, operator(request), "invoice",
-                            f"recharge {r.id}", {"target": r.target}, _mark, recharge_id=r.id)
+    who = operator(request)
+    await operators.audited(state.get(request).ledger, who, "invoice", audit.agent_target(
+        r.agent_id), {"recharge": r.reference, "target": r.target}, _mark,
+        audit_agent=r.agent_id, recharge_id=r.id, actor=who.actor)
     raise web.HTTPSeeOther(f"{PREFIX}/ops/lookup?number={r.target}")
 
 
@@ -83,14 +86,13 @@ async def reversal_page(request: web.Request) -> web.Response:
 async def reverse(request: web.Request) -> web.Response:
     web_, who, r = state.get(request), operator(request), await _recharge(request)
     key = (await form(request)).get("key", "")[:32] or secrets.token_hex(12)
-    detail = {"target": r.target, "amount_fen": r.amount, "key": key}
+    detail: audit.Detail = {"recharge": r.reference, "target": r.target, "amount_fen": r.amount}
     try:
         done = await web_.ledger.reverse(key=f"web-reversal:{key}", recharge_id=r.id,
-                                         operator=who.name)
+                                         operator=who.name, actor=who.actor)
     except SmsmenuError as exc:
-        await operators.note(web_.ledger, who, "reversal", f"recharge {r.id}", detail, exc.code)
+        await operators.refused(web_.ledger, who, "reversal", audit.agent_target(r.agent_id),
+                                detail, exc, r.agent_id)
         return await _reversal_page(request, r, exc.http_status,
                                     error=exc.message(request[LANG]))
-    outcome = "ok" if done.status == "succeeded" else f"failed: {done.failure or ''}"
-    await operators.note(web_.ledger, who, "reversal", f"recharge {r.id}", detail, outcome)
     return await _reversal_page(request, await _recharge(request), result=done)

@@ -23,9 +23,10 @@ OPERATORS = "SELECT id, name, role, active, salt, pw_hash FROM web_operators ORD
 
 
 async def _audit(ledger: Ledger) -> list[tuple[Any, ...]]:
-    """Every audit line but logins: (operator, action, target, detail as a dict, outcome)."""
+    """Every audit line but logins and the fixtures' (by ``system``): (operator, action,
+    target, detail as a dict, outcome)."""
     rows = await sql(ledger, "SELECT operator, action, target, detail, outcome FROM web_audit "
-                             "WHERE action != 'login' ORDER BY id")
+                             "WHERE action != 'login' AND role != 'system' ORDER BY id")
     return [(who, action, target, json.loads(detail), outcome)
             for who, action, target, detail, outcome in rows]
 
