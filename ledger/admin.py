@@ -95,7 +95,7 @@ def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, m
     channel = str(channel)
     fields = {"msisdn": msisdn, "amount_fen": amount_fen, "channel": channel}
     if (done := idempotency.recall(conn, key, "deposit", fields)) is not None:
-        return Deposit(**{**done, "notices": notices_from(done["notices"])})
+        return Deposit(**{**done, "notices": notices_from(done["notices"]), "replayed": True})
     if channel == "counter":
         money.check_counter_deposit(amount_fen)
     elif channel == "online":

@@ -133,6 +133,8 @@ class Deposit:
     invoice_quota_fen: int
     balance_fen: int
     notices: tuple[Notice, ...] = ()
+    replayed: bool = False
+    """The key was used before: this is the first deposit's result, nothing happened now."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,11 @@ from typing import Any
 from aiohttp import web
 
 from ledger import admin, agents, audit, money, reports
-from ledger.api import as_dict
+from ledger.api import Deposit, as_dict
 from ledger.context import Env
 from ledger.store import Conn, queries
 from smsmenu.core.errors import AgentClosed, SmsmenuError, UnknownAgent
-from smsmenu.web import confirm, operators, state
+from smsmenu.web import confirm, operators, state, tally
 from smsmenu.web.auth import operator, operator_page, view_by_id
 from smsmenu.web.errors import FormError, PageNotFound
 from smsmenu.web.forms import form, need, path_id, raw
@@ -27,6 +27,8 @@ from smsmenu.web.render import page
 from smsmenu.web.state import LANG, PREFIX
 
 routes = web.RouteTableDef()
+Tally = Callable[[Any, SmsmenuError | None], None]
+"""Counts and logs one action: its result and None, or None and its refusal."""
 
 
 def on_agent(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
@@ -120,16 +122,22 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def _act(request: web.Request, action: str, operation: Callable[..., Any],
-               detail: dict[str, Any], **kw: Any) -> web.Response:
-    """Run one audited action on the agent in the URL and show the agent with its outcome."""
+               detail: dict[str, Any], *, tally_as: Tally | None = None,
+               **kw: Any) -> web.Response:
+    """Run one audited action on the agent in the URL and show the agent with its outcome;
+    ``tally_as`` counts and logs it (its result, or its refusal)."""
     web_, agent_id, who = state.get(request), path_id(request), operator(request)
     try:
         done = await operators.audited(web_.ledger, who, action, audit.agent_target(agent_id),
                                        detail, on_agent, audit_agent=agent_id, agent_id=agent_id,
                                        operation=operation, actor=who.actor, **kw)
     except SmsmenuError as exc:
+        if tally_as is not None:
+            tally_as(None, exc)
         return await agent_view(request, error=exc.message(request[LANG]),
                                 status=exc.http_status)
+    if tally_as is not None:
+        tally_as(done, None)
     return await agent_view(request, result={"action": action, **as_dict(done)})
 
 
@@ -173,15 +181,21 @@ async def deposit(request: web.Request) -> web.Response:
         await operators.refused(web_.ledger, operator(request), "deposit",
                                 audit.agent_target(agent_id), {"amount": data.get("amount", "")},
                                 exc, agent_id)
+        tally.deposit(web_.metrics, "counter", agent_id, 0, operator=operator(request).name,
+                      refused=exc)
         return await agent_view(request, error=exc.message(request[LANG]), status=400)
     key = data.get("key", "")[:32] or secrets.token_hex(12)
 
     def words(a: dict[str, Any]) -> dict[str, str]:
         return {"amount": money.format_yuan(fen), "quota": money.format_yuan(
             money.invoice_quota(fen)), "after": money.format_yuan(a["available_fen"] + fen)}
+    def counted(done: Deposit | None, refused: SmsmenuError | None) -> None:
+        if done is None or not done.replayed:  # a refresh is no second deposit
+            tally.deposit(web_.metrics, "counter", path_id(request), fen,
+                          operator=operator(request).name, refused=refused)
     return await _confirm_then(request, {**data, "key": key}, "deposit", words, admin.deposit,
-                               {"amount_fen": fen}, key=f"web-deposit:{key}", amount_fen=fen,
-                               channel="counter")
+                               {"amount_fen": fen}, tally_as=counted, key=f"web-deposit:{key}",
+                               amount_fen=fen, channel="counter")
 
 
 @routes.post("/ops/agents/{id}/suspend")

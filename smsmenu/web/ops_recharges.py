@@ -18,7 +18,7 @@ from ledger.money import format_yuan
 from ledger.recharge import Recharge
 from ledger.store import Conn, queries
 from smsmenu.core.errors import ReversalRefused, SmsmenuError, UnknownRecharge
-from smsmenu.web import confirm, operators, state
+from smsmenu.web import confirm, operators, state, tally
 from smsmenu.web.auth import operator, operator_page
 from smsmenu.web.errors import PageNotFound
 from smsmenu.web.forms import form, path_id
@@ -111,6 +111,8 @@ async def reverse(request: web.Request) -> web.Response:
     except SmsmenuError as exc:
         await operators.refused(web_.ledger, who, "reversal", audit.agent_target(r.agent_id),
                                 detail, exc, r.agent_id)
+        tally.reversal(web_.metrics, r.id, r.amount, who.name, refused=exc)
         return await _reversal_page(request, r, exc.http_status,
                                     error=exc.message(request[LANG]))
+    tally.reversal(web_.metrics, r.id, r.amount, who.name, done=done)
     return await _reversal_page(request, await _recharge(request), result=done)
