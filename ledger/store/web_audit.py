@@ -200,6 +200,21 @@ def head() -> Query[tuple[Any, ...] | None]:
                  lambda rows: tuple(rows[0]) if rows else None)
 
 
+def _breaks(rows: list[tuple[Any, ...]]) -> list[str]:
+    if not rows:
+        return []
+    head = None if rows[0][-2] is None else (rows[0][-2], rows[0][-1])
+    verdict = check([tuple(r[:-2]) for r in rows], head)
+    return [] if verdict.ok else [f"audit row {verdict.broken_id}: {verdict.why}"]
+
+
+def breaks() -> Query[list[str]]:
+    """The chain's first break as one line (none when it holds): ``ledger verify``'s check."""
+    return Query(f"SELECT {_PREFIXED}, c.hash, h.last_id, h.hash FROM web_audit a "
+                 "LEFT JOIN audit_chain c ON c.id = a.id LEFT JOIN audit_head h ON h.id = 1 "
+                 "ORDER BY a.id", (), _breaks)
+
+
 def verify(conn: sqlite3.Connection) -> Verdict:
     """Recompute the whole chain and compare its end with the head."""
     return check(chain().run(conn), head().run(conn))

@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -118,7 +119,7 @@ async def audit(request: web.Request) -> web.Response:
     logged: list[str] = await web_.ledger.read(web_audit.actions())
     choices = sorted(set(logged) | {k.removeprefix("audit.actions.") for k in table("zh")
                         if k.startswith("audit.actions.")})
-    query = "&".join(f"{k}={v}" for k, v in typed.items() if v)
+    query = urlencode({k: v for k, v in typed.items() if v})
     return page(request, "ops_audit.html", {
         "rows": [shown(t, web_, e) for e in rows[:PAGE]], "page": number,
         "more": len(rows) > PAGE, "v": typed, "query": query,

@@ -61,13 +61,16 @@ def test_an_intact_chain_verifies_with_its_count(run: Cli) -> None:
 ])
 def test_tampering_is_found_at_the_first_broken_row(run: Cli, statements: list[str],
                                                     broken: int, why: str) -> None:
-    """Altered, deleted or inserted: exit 1, naming the first broken row and why."""
+    """Altered, deleted or inserted: exit 1, naming the first broken row and why (and
+    `ledger verify` reports the same breach)."""
     _tamper(run.db, *statements)
     done = run("audit", "verify", "--json")
     assert done.code == 1
     assert (done.json["ok"], done.json["broken_id"], done.json["why"]) == (False, broken, why)
     words = run("audit", "verify")
     assert words.code == 1 and f"第 {broken} 行" in words.out
+    ledger = run("ledger", "verify", "--json")  # among the ledger's invariants too
+    assert ledger.code == 1 and f"audit row {broken}: {why}" in ledger.out
 
 
 def test_the_log_refuses_update_and_delete(run: Cli) -> None:
