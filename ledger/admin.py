@@ -8,7 +8,7 @@ import sqlite3
 import uuid
 from typing import Any
 
-from ledger import agents, events, idempotency, lockout, money, passwords, postings
+from ledger import agents, audit, events, idempotency, lockout, money, passwords, postings
 from ledger.agents import Agent
 from ledger.api import (
     AgentInfo,
@@ -19,6 +19,7 @@ from ledger.api import (
     as_dict,
     notices_from,
 )
+from ledger.audit import SYSTEM, Actor
 from ledger.context import Env
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import (
@@ -55,7 +56,7 @@ def _check_rate(env: Env, rate_ppm: int | None) -> None:
 
 def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str, name: str,
                tx_password: str, mgmt_password: str, rate_ppm: int | None = None,
-               lang: str | None = None) -> AgentOpened:
+               lang: str | None = None, actor: Actor = SYSTEM) -> AgentOpened:
     """R-1: one agent per CDMA number; R-2: two 6-digit passwords; R-3: a notice, no passwords."""
     number = env.plan.validate(TargetKind.MOBILE, msisdn)
     passwords.check_format(tx_password)
@@ -82,17 +83,19 @@ def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: 
     notices = env.notify(conn, events.AccountOpened(number, agent.lang, agent.name,
                                                     agent.account_no), now)
     found = info(conn, env, agent)
+    audit.record(conn, now, actor, "open", agent.account_no, agent_id=agent.id, detail={
+        "msisdn": number, "name": agent.name, "rate_ppm": rate_ppm})
     return AgentOpened(**{f.name: getattr(found, f.name) for f in dataclasses.fields(found)},
                        notices=notices)
 
 
 def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, msisdn: str,
-            amount_fen: int, channel: DepositChannel | str) -> Deposit:
+            amount_fen: int, channel: DepositChannel | str, actor: Actor = SYSTEM) -> Deposit:
     """R-8 counter deposit (>= 500, x10, invoice quota R-12) or R-9 online (x10, no minimum)."""
     channel = str(channel)
     fields = {"msisdn": msisdn, "amount_fen": amount_fen, "channel": channel}
     if (done := idempotency.recall(conn, key, "deposit", fields)) is not None:
-        return Deposit(**{**done, "notices": notices_from(done["notices"])})
+        return Deposit(**{**done, "notices": notices_from(done["notices"]), "replayed": True})
     if channel == "counter":
         money.check_counter_deposit(amount_fen)
     elif channel == "online":
@@ -112,29 +115,39 @@ def deposit(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, m
     notices = env.notify(conn, events.DepositReceived(agent.msisdn, agent.lang, amount_fen,
                                                       balance, env.local(now)), now)
     result = Deposit(transfer, agent.msisdn, channel, amount_fen, quota, balance, notices)
+    audit.record(conn, now, actor, "deposit", agent.account_no, agent_id=agent.id,
+                 amount_fen=amount_fen, detail={"channel": channel, "balance_fen": balance,
+                                                "quota_fen": quota})
     idempotency.remember(conn, key, "deposit", fields, as_dict(result), stamp)
     return result
 
 
 def set_flag(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: str,
              suspended: bool | None = None, unlock: bool = False,
-             rate_ppm: int | None = None) -> AgentInfo:
+             rate_ppm: int | None = None, actor: Actor = SYSTEM) -> AgentInfo:
     """Operator switches: phone suspended (R-5), unlock (both locks and their ladders, R-2),
-    commission rate."""
+    commission rate; one audit row each."""
     agent = agents.get_open(conn, msisdn)
     _check_rate(env, rate_ppm)
+
+    def done(action: str, **detail: str | int | bool | None) -> None:
+        audit.record(conn, now, actor, action, agent.account_no, agent_id=agent.id,
+                     detail=detail)
     if suspended is not None:
         conn.execute("UPDATE agents SET phone_suspended = ? WHERE id = ?", (int(suspended),
                                                                             agent.id))
+        done("suspend" if suspended else "resume")
     if unlock:
         lockout.unlock(conn, agent.id)
+        done("unlock")
     if rate_ppm is not None:
         conn.execute("UPDATE agents SET rate_ppm = ? WHERE id = ?", (rate_ppm, agent.id))
+        done("rate", rate_ppm=rate_ppm, was_ppm=agent.rate(env))
     return info(conn, env, agents.by_id(conn, agent.id))
 
 
 def close(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str,
-          msisdn: str) -> Closed:
+          msisdn: str, actor: Actor = SYSTEM) -> Closed:
     """R-6: close; a balance under 10 yuan is refunded in cash; 10 yuan or more is refused."""
     fields = {"msisdn": msisdn}
     if (done := idempotency.recall(conn, key, "close", fields)) is not None:
@@ -156,5 +169,7 @@ def close(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str,
                  (stamp, agent.id))
     notices = env.notify(conn, events.AccountClosed(agent.msisdn, agent.lang, balance), now)
     result = Closed(agent.msisdn, balance, transfer, notices)
+    audit.record(conn, now, actor, "close", agent.account_no, agent_id=agent.id,
+                 amount_fen=balance, detail={"refund_fen": balance})
     idempotency.remember(conn, key, "close", fields, as_dict(result), stamp)
     return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -133,6 +133,9 @@ class Deposit:
     invoice_quota_fen: int
     balance_fen: int
     notices: tuple[Notice, ...] = ()
+    replayed: bool = field(default=False, compare=False)
+    """The key was used before: this is the first deposit's result, nothing happened now (not
+    compared: a replay equals the first result)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from ledger.api import (
     PasswordChange,
     Recharge,
 )
+from ledger.audit import SYSTEM, Actor
 from ledger.context import Env, Rules
 from ledger.events import Notifier
 from ledger.numberplan import NumberPlan
@@ -112,30 +113,33 @@ class LedgerCore:
 
     # -- agents ------------------------------------------------------------------------------
     async def open_agent(self, *, msisdn: str, name: str, tx_password: str, mgmt_password: str,
-                         rate_ppm: int | None = None, lang: str | None = None) -> AgentOpened:
-        """R-1..R-3: a new agent on a CDMA number, with its two passwords."""
+                         rate_ppm: int | None = None, lang: str | None = None,
+                         actor: Actor = SYSTEM) -> AgentOpened:
+        """R-1..R-3: a new agent on a CDMA number, with its two passwords. Each operator
+        operation takes the ``actor`` its audit row names (``ledger.audit``)."""
         return await self.writer.run(partial(
             admin.open_agent, env=self.env, now=self.now(), msisdn=msisdn, name=name,
-            tx_password=tx_password, mgmt_password=mgmt_password, rate_ppm=rate_ppm, lang=lang))
+            tx_password=tx_password, mgmt_password=mgmt_password, rate_ppm=rate_ppm, lang=lang,
+            actor=actor))
 
     async def deposit(self, *, key: str, msisdn: str, amount_fen: int,
-                      channel: DepositChannel | str) -> Deposit:
+                      channel: DepositChannel | str, actor: Actor = SYSTEM) -> Deposit:
         """R-8 (counter) or R-9 (online); a repeated key returns the first deposit."""
         return await self.writer.run(partial(
             admin.deposit, env=self.env, now=self.now(), key=key, msisdn=msisdn,
-            amount_fen=amount_fen, channel=channel))
+            amount_fen=amount_fen, channel=channel, actor=actor))
 
     async def set_flag(self, *, msisdn: str, suspended: bool | None = None, unlock: bool = False,
-                       rate_ppm: int | None = None) -> AgentInfo:
+                       rate_ppm: int | None = None, actor: Actor = SYSTEM) -> AgentInfo:
         """Operator switches: phone suspended (R-5), unlock (R-2), commission rate."""
         return await self.writer.run(partial(
             admin.set_flag, env=self.env, now=self.now(), msisdn=msisdn, suspended=suspended,
-            unlock=unlock, rate_ppm=rate_ppm))
+            unlock=unlock, rate_ppm=rate_ppm, actor=actor))
 
-    async def close_agent(self, *, key: str, msisdn: str) -> Closed:
+    async def close_agent(self, *, key: str, msisdn: str, actor: Actor = SYSTEM) -> Closed:
         """R-6: close, refunding a balance under the limit in cash."""
         return await self.writer.run(partial(admin.close, env=self.env, now=self.now(), key=key,
-                                             msisdn=msisdn))
+                                             msisdn=msisdn, actor=actor))
 
     async def change_password(self, *, msisdn: str, purpose: str, old: str,
                               new: str) -> PasswordChange:
@@ -165,8 +169,9 @@ class LedgerCore:
         return await self.op(check)
 
     # -- recharges ---------------------------------------------------------------------------
-    async def mark_invoice(self, recharge_id: int) -> Recharge:
-        return await self.writer.run(partial(reversal.mark_invoice, recharge_id=recharge_id))
+    async def mark_invoice(self, recharge_id: int, actor: Actor = SYSTEM) -> Recharge:
+        """R-25: the customer took an invoice; the recharge can no longer be reversed."""
+        return await self.op(reversal.mark_invoice, recharge_id=recharge_id, actor=actor)
 
     async def get_recharge(self, recharge_id: int) -> Recharge:
         return await self.writer.run(partial(recharge.get, recharge_id=recharge_id))

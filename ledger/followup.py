@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+from functools import partial
 
 import structlog
 
-from ledger import reconcile, reversal
+from ledger import audit, reconcile, reversal
 from ledger.api import RechargeResult, ReversalResult
+from ledger.audit import Actor
 from ledger.context import Env
 from ledger.settle import Outcome, Settling
 from ledger.store import queries
 from ledger.store.queries import Unsettled
 from smsmenu.core.clock import from_iso
-from smsmenu.core.errors import BillingError, SmsmenuError
+from smsmenu.core.errors import BillingError, SmsmenuError, StorageError
 
 log = structlog.get_logger("ledger.followup")
 PARALLEL = 10
@@ -98,16 +100,22 @@ class FollowUp(Settling):
             except SmsmenuError as exc:
                 log.error("recover.failed", error=exc.code)
 
-    async def cancel(self, recharge_id: int, operator: str) -> RechargeResult:
+    async def cancel(self, recharge_id: int, operator: str,
+                     actor: Actor | None = None) -> RechargeResult:
         """The operator closes a pending recharge at BOSS: posted if BOSS had applied it,
-        voided once BOSS confirms the cancel. Billing unreachable: raises, stays pending."""
+        voided once BOSS confirms the cancel. Billing unreachable: raises, stays pending. The
+        audit row (``actor``, default ``operator`` from the shell) commits with the outcome."""
         r = await self.get_recharge(recharge_id)
         if r.status != "pending":
             return r.result()
         result = await self.billing.cancel(r.reference)
         log.warning("recharge.cancel", recharge=r.id, reference=r.reference, operator=operator,
                     applied=result.ok)
-        return await self.record(r, result, "")
+        try:
+            return await self._record(r, result, "", partial(
+                _cancelled, actor=actor or Actor(0, operator, "cli")))
+        except StorageError:
+            return r.result(unrecorded=True)
 
     async def pending(self) -> list[Unsettled]:
         """Every unresolved reservation with its age and BOSS's last answer."""
@@ -124,6 +132,15 @@ class FollowUp(Settling):
         boss = [c for d in nearby for c in await self.billing.credits(d)]
         start, end = reconcile.day_bounds(day, self.env.rules.tz)
         return await self.op(reconcile.compare, day=day, start=start, end=end, boss=boss)
+
+
+def _cancelled(conn: sqlite3.Connection, env: Env, now: dt.datetime, done: RechargeResult, *,
+               actor: Actor) -> RechargeResult:
+    audit.record(conn, now, actor, "recharge_cancel", audit.agent_target(done.agent_id),
+                 agent_id=done.agent_id, amount_fen=done.amount_fen,
+                 detail={"recharge": done.reference, "target": done.target,
+                         "status": str(done.status)})
+    return done
 
 
 def _due(u: Unsettled, now: dt.datetime, older_than: dt.timedelta,

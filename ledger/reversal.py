@@ -7,8 +7,9 @@ import dataclasses
 import datetime as dt
 import sqlite3
 
-from ledger import agents, boss_calls, events, idempotency, postings
+from ledger import agents, audit, boss_calls, events, idempotency, postings
 from ledger.api import ReversalResult
+from ledger.audit import SYSTEM, Actor
 from ledger.context import Env
 from ledger.recharge import Recharge, get
 from smsmenu.core.clock import from_iso, iso
@@ -47,7 +48,7 @@ def view(conn: sqlite3.Connection, reversal_id: int) -> ReversalResult:
 
 
 def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, recharge_id: int,
-          operator: str, customer_balance: int) -> ReversalResult:
+          operator: str, customer_balance: int, actor: Actor = SYSTEM) -> ReversalResult:
     """Refuse with the first failing check's rule; else hold the settlement (pending)."""
     fields = {"recharge_id": recharge_id}
     if (done := idempotency.recall(conn, key, "reversal", fields)) is not None:
@@ -71,22 +72,28 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, rec
         "operator, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
         (r.id, r.agent_id, env.local(now).strftime("%Y-%m"), reference, transfer, operator, stamp))
     reversal_id = int(cur.lastrowid or 0)
+    audit.record(conn, now, actor, "reversal", agent.account_no, agent_id=agent.id,
+                 amount_fen=r.amount, detail=_detail(r, reference))
     idempotency.remember(conn, key, "reversal", fields, {"reversal_id": reversal_id}, stamp)
     return view(conn, reversal_id)
 
 
 def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id: int,
-           ok: bool, reason: str = "") -> ReversalResult:
+           ok: bool, reason: str = "", actor: Actor = SYSTEM) -> ReversalResult:
     """Post the reversal when billing took the money back, else void it. Idempotent."""
     rv = view(conn, reversal_id)
     if rv.status != "pending":
         return rv
     stamp = iso(now)
     boss_calls.settled(conn, rv.reference)
+    r = get(conn, rv.recharge_id)
     if not ok:
         postings.void(conn, rv.transfer_id, stamp)
         conn.execute("UPDATE reversals SET status = 'failed', failure = ?, completed_at = ? "
                      "WHERE id = ?", (reason, stamp, reversal_id))
+        audit.record(conn, now, actor, "reversal_failed", audit.agent_target(r.agent_id),
+                     agent_id=r.agent_id, amount_fen=r.amount,
+                     detail={**_detail(r, rv.reference), "reason": reason}, outcome="failed")
         return view(conn, reversal_id)
     postings.commit(conn, rv.transfer_id, stamp)
     conn.execute("UPDATE reversals SET status = 'succeeded', completed_at = ? WHERE id = ?",
@@ -95,16 +102,27 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id:
                        "status = 'succeeded'", (rv.recharge_id,))
     if cur.rowcount != 1:
         raise StaleState(why=f"recharge {rv.recharge_id} is no longer succeeded")
-    r = get(conn, rv.recharge_id)
     agent = agents.by_id(conn, r.agent_id)
+    audit.record(conn, now, actor, "reversal_done", agent.account_no, agent_id=agent.id,
+                 amount_fen=r.amount, detail={**_detail(r, rv.reference),
+                                              "charge_fen": r.charge})
     notices = env.notify(conn, events.ReversalDone(
         agent.msisdn, agent.lang, r.reference, r.amount, r.charge,
         postings.available(conn, agent.account_id)), now)
     return dataclasses.replace(view(conn, reversal_id), notices=notices)
 
 
-def mark_invoice(conn: sqlite3.Connection, recharge_id: int) -> Recharge:
+def mark_invoice(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id: int,
+                 actor: Actor = SYSTEM) -> Recharge:
     """The customer took an invoice for this recharge: it can no longer be reversed (R-25)."""
     r = get(conn, recharge_id)
     conn.execute("UPDATE recharges SET invoice_taken = 1 WHERE id = ?", (r.id,))
+    audit.record(conn, now, actor, "invoice", audit.agent_target(r.agent_id),
+                 agent_id=r.agent_id, amount_fen=r.amount,
+                 detail={"recharge": r.reference, "target": r.target})
     return get(conn, r.id)
+
+
+def _detail(r: Recharge, reference: str) -> dict[str, str | int | bool | None]:
+    """What a reversal's rows say of it: the recharge (its reference and target), its own."""
+    return {"recharge": r.reference, "target": r.target, "reversal": reference}

@@ -6,6 +6,7 @@ from functools import partial
 
 from ledger import recharge, reversal
 from ledger.api import RechargeRequest, RechargeResult, ReversalResult
+from ledger.audit import Actor
 from ledger.followup import FollowUp
 from ledger.store.queries import scalar
 from smsmenu.core.errors import BillingError
@@ -35,17 +36,19 @@ class Ledger(FollowUp):
         return await self.op(partial(reversal.checks, r=r, customer_balance=balance))
 
     async def reverse(self, *, key: str, recharge_id: int,
-                      operator: str) -> ReversalResult:
-        """Reverse a recharge if every R-23..R-25 check passes; each refusal names its rule."""
+                      operator: str, actor: Actor | None = None) -> ReversalResult:
+        """Reverse a recharge if every R-23..R-25 check passes; each refusal names its rule.
+        ``actor`` (default: ``operator`` from the shell) is who the audit rows name."""
+        actor = actor or Actor(0, operator, "cli")
         r = await self.get_recharge(recharge_id)
         balance = await self.billing.balance(TargetKind(r.kind), r.target)
         # A repeated key returns the first reversal, which BOSS may have seen: not fresh.
         repeated = await self.read(scalar("SELECT 1 FROM idempotency WHERE key = ?", key))
         rv = await self.op(reversal.begin, key=key, recharge_id=recharge_id, operator=operator,
-                           customer_balance=balance)
+                           customer_balance=balance, actor=actor)
         if rv.status != "pending":
             return rv
         if rv.reference in self.inflight:  # its first caller is asking BOSS right now
             return rv
         return await self.settle_reversal(rv.id, rv.reference, r.reference,
-                                          fresh=repeated is None)
+                                          fresh=repeated is None, actor=actor)

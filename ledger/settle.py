@@ -19,6 +19,7 @@ import structlog
 
 from ledger import boss_calls, recharge, reversal
 from ledger.api import Held, Recharge, RechargeResult, ReversalResult
+from ledger.audit import SYSTEM, Actor
 from ledger.context import Env
 from ledger.core import LedgerCore
 from smsmenu.core.clock import iso
@@ -114,8 +115,9 @@ class Settling(LedgerCore):
         return done
 
     async def settle_reversal(self, reversal_id: int, reference: str, original: str, *,
-                              fresh: bool = False) -> ReversalResult:
-        """Send (or re-send) a reversal; an unconfirmed answer leaves it pending."""
+                              fresh: bool = False, actor: Actor = SYSTEM) -> ReversalResult:
+        """Send (or re-send) a reversal; an unconfirmed answer leaves it pending. Its audit
+        row names ``actor`` (the follow-up's re-sends: ``SYSTEM``)."""
         self.inflight.add(reference)
         try:
             result = await self.billing.reverse(original, reference)
@@ -134,7 +136,7 @@ class Settling(LedgerCore):
         finally:
             self.inflight.discard(reference)
         return await self.op(reversal.finish, reversal_id=reversal_id, ok=result.ok,
-                             reason=result.reason)
+                             reason=result.reason, actor=actor)
 
     async def _unknown_reversal(self, reversal_id: int, reference: str,
                                 answer: str) -> ReversalResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger.store import web_audit
 from ledger.store.queries import Query, Rows
 
 Breaches = list[str]
@@ -58,4 +59,5 @@ def invariants(pending_cutoff: str) -> list[tuple[str, Query[Breaches]]]:
             "(v.status = 'pending' AND t.state = 'pending'))", (),
             "reversal {0} is {1} but its transfer is {2}"),
     }
-    return [(name, Query(sql, params, _lines(fmt))) for name, (sql, params, fmt) in checks.items()]
+    found = [(name, Query(sql, params, _lines(fmt))) for name, (sql, params, fmt) in checks.items()]
+    return [*found, ("audit log chained", web_audit.breaks())]

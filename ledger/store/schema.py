@@ -68,7 +68,30 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> migrations.R
                  applied=[m.name for m in report.applied])
     if report.to_version >= SESSIONS_MOVED:
         _catch_up(conn)
+    if report.to_version >= AUDIT_CHAINED:
+        _adopt_audit(conn)
     return report
+
+
+AUDIT_CHAINED = 7
+"""The version that chains the audit log; its older rows are chained on the first start after
+it (``web_audit.adopt``: SQL has no portable sha256), here, once."""
+
+
+def _adopt_audit(conn: sqlite3.Connection) -> None:
+    from ledger.store import web_audit  # its Query imports the ledger, which imports schema
+
+    if conn.execute("SELECT 1 FROM audit_head WHERE id = 1").fetchone() is not None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        adopted = web_audit.adopt(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    if adopted:
+        log.info("ledger.audit_adopted", rows=adopted)
 
 
 SESSIONS_MOVED = 3

@@ -10,6 +10,7 @@ from smsmenu.cli.common import (
     PASSWORD_HELP,
     Command,
     Subparsers,
+    actor,
     common_options,
     new_key,
     secret,
@@ -25,7 +26,7 @@ async def open_agent(args: argparse.Namespace) -> int:
     async with session(args) as s:
         rate = s.rate(args.rate) if args.rate is not None else None
         result = await s.ledger.open_agent(msisdn=args.msisdn, name=args.name, tx_password=tx,
-                                           mgmt_password=mgmt, rate_ppm=rate)
+                                           mgmt_password=mgmt, rate_ppm=rate, actor=actor())
         s.emit(result, "opened")
     return 0
 
@@ -35,7 +36,7 @@ async def deposit(args: argparse.Namespace) -> int:
     amount = yuan(args.amount, "R-8" if args.channel == "counter" else "R-9")
     async with session(args) as s:
         result = await s.ledger.deposit(key=new_key(args.key), msisdn=s.msisdn(args.msisdn),
-                                        amount_fen=amount, channel=args.channel)
+                                        amount_fen=amount, channel=args.channel, actor=actor())
         s.emit(result, "deposit")
     return 0
 
@@ -50,7 +51,8 @@ def _flag(title: str, **change: Any) -> Command:
     """An operator switch of ``set_flag`` (R-5 suspended, unlock) as a command."""
     async def run(args: argparse.Namespace) -> int:
         async with session(args) as s:
-            s.emit(await s.ledger.set_flag(msisdn=s.msisdn(args.msisdn), **change), title)
+            s.emit(await s.ledger.set_flag(msisdn=s.msisdn(args.msisdn), actor=actor(), **change),
+                   title)
         return 0
     return run
 
@@ -58,7 +60,8 @@ def _flag(title: str, **change: Any) -> Command:
 async def close(args: argparse.Namespace) -> int:
     """R-6: close; a balance under 10 yuan is refunded in cash, 10 yuan or more is refused."""
     async with session(args) as s:
-        result = await s.ledger.close_agent(key=new_key(args.key), msisdn=s.msisdn(args.msisdn))
+        result = await s.ledger.close_agent(key=new_key(args.key), msisdn=s.msisdn(args.msisdn),
+                                            actor=actor())
         s.emit(result, "closed")
     return 0
 
@@ -66,7 +69,8 @@ async def close(args: argparse.Namespace) -> int:
 async def rate(args: argparse.Namespace) -> int:
     """R-16: set the agent's own commission rate (a fraction, e.g. 0.02)."""
     async with session(args) as s:
-        result = await s.ledger.set_flag(msisdn=s.msisdn(args.msisdn), rate_ppm=s.rate(args.rate))
+        result = await s.ledger.set_flag(msisdn=s.msisdn(args.msisdn), rate_ppm=s.rate(args.rate),
+                                        actor=actor())
         s.emit(result, "rate")
     return 0
 

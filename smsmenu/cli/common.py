@@ -26,6 +26,7 @@ from ledger.api import (
     ReversalResult,
     as_dict,
 )
+from ledger.audit import Actor
 from ledger.money import AmountFormatError, parse_rate, parse_yuan
 from ledger.passwords import load_secret
 from smsmenu.cli import output as cli_output
@@ -67,6 +68,15 @@ def common_options() -> argparse.ArgumentParser:
     group.add_argument("--billing-sim", action="store_true",
                        help="use an in-process billing simulator instead of HTTP (demos, tests)")
     return parser
+
+
+def actor() -> Actor:
+    """Who acts from the command line, as the audit log names it: ``cli:<OS user>``."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "?"
+    return Actor(0, f"cli:{user}", "cli")
 
 
 def new_key(value: str | None) -> str:

@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "smsmenu.cli.phone",
     "smsmenu.cli.load",
     "smsmenu.cli.operator",
+    "smsmenu.cli.audit",
     "smsmenu.cli.db",
     "smsmenu.cli.card",
 ]

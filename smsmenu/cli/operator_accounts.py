@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from collections.abc import Callable
 from typing import Any
 
-from ledger import Ledger
+from ledger import Ledger, audit
 from ledger.context import Env
 from ledger.store import Conn, web_operators
 from ledger.store.web_operators import Account, StaffRow
+from smsmenu.cli import common
 from smsmenu.web import limits, operators, sessions
 from smsmenu.web.errors import OwnAccount, PageNotFound
 from smsmenu.web.operators import Operator
@@ -21,11 +21,8 @@ MANAGER = "supervisor"
 
 def actor() -> Operator:
     """Who acts from the command line, as the audit log names it: ``cli:<OS user>``."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        user = "?"
-    return Operator(0, f"cli:{user}", "cli", True)
+    shell = common.actor()
+    return Operator(shell.id, shell.name, shell.role, True)
 
 
 def _named(conn: Conn, name: str) -> Account:
@@ -42,6 +39,7 @@ def set_password(conn: Conn, env: Env, now: dt.datetime, *, name: str, salt: byt
     web_operators.set_password(conn, operator_id=found.id, salt=salt, pw_hash=pw_hash)
     sessions.end_all(conn, "operator", found.id)
     limits.forget_login(conn, f"op:{name}")
+    audit.record(conn, now, actor().actor, "operator_password", found.name)
     return {"name": found.name, "role": found.role}
 
 
@@ -55,6 +53,9 @@ def set_active(conn: Conn, env: Env, now: dt.datetime, *, name: str,
     web_operators.set_active(conn, operator_id=found.id, active=active)
     if not active:
         sessions.end_all(conn, "operator", found.id)
+    audit.record(conn, now, actor().actor,
+                 "operator_reactivate" if active else "operator_deactivate", found.name,
+                 detail={"active": active})
     return {"name": found.name, "role": found.role, "active": active}
 
 
@@ -65,8 +66,8 @@ async def listing(ledger: Ledger) -> list[StaffRow]:
 
 async def change(ledger: Ledger, action: str, name: str, detail: dict[str, Any],
                  run: Callable[..., dict[str, Any]], **kw: Any) -> dict[str, Any]:
-    """``run`` and its audit line (``action`` on ``name``) as one transaction; a refusal is
-    audited too. ``detail`` never holds a password."""
+    """``run`` (which writes its audit row) as one transaction; a refusal is audited too, as
+    ``action`` on ``name`` with ``detail`` (never a password)."""
     done: dict[str, Any] = await operators.audited(ledger, actor(), action, name, detail, run,
                                                    name=name, **kw)
     return done
@@ -77,5 +78,5 @@ async def create(ledger: Ledger, name: str, password: str, role: str) -> dict[st
     fields = await operators.prepare(name, password, role)
     done: dict[str, Any] = await operators.audited(
         ledger, actor(), "operator_create", fields["name"], {"name": fields["name"], "role": role},
-        operators.insert, **fields)
+        operators.insert, actor=actor().actor, **fields)
     return done

@@ -6,7 +6,15 @@ import argparse
 import getpass
 
 from smsmenu.cli import output as cli_output
-from smsmenu.cli.common import KEY_HELP, Session, Subparsers, common_options, new_key, session
+from smsmenu.cli.common import (
+    KEY_HELP,
+    Session,
+    Subparsers,
+    actor,
+    common_options,
+    new_key,
+    session,
+)
 from smsmenu.core.errors import BillingError, Refused, ReversalRefused
 
 STATE = {True: "OK", False: "FAIL", None: "?"}
@@ -50,7 +58,7 @@ async def _checks(s: Session, recharge_id: int) -> int:
 async def invoice(args: argparse.Namespace) -> int:
     """R-25: the customer took an invoice for this recharge; it can no longer be reversed."""
     async with session(args) as s:
-        s.emit(await s.ledger.mark_invoice(args.recharge), "invoice")
+        s.emit(await s.ledger.mark_invoice(args.recharge, actor=actor()), "invoice")
     return 0
 
 

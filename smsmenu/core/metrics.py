@@ -1,4 +1,5 @@
-"""Prometheus metrics of one server: messages, recharges, step latency, binds, reservations."""
+"""Prometheus metrics of one server: messages, recharges (every channel), deposits, reversals,
+step latency, binds, reservations."""
 
 from __future__ import annotations
 
@@ -92,8 +93,18 @@ class Metrics:
                                    ["channel"], registry=self.registry)
         self.messages_out = Counter("smsmenu_messages_out", "messages handed to a transport",
                                     ["gateway"], registry=self.registry)
-        self.recharges = Counter("smsmenu_recharges", "recharges finished, by outcome and kind",
-                                 ["outcome", "kind"], registry=self.registry)
+        self.recharges = Counter(
+            "smsmenu_recharges", "recharges billing answered (or left pending), by outcome, kind "
+            "and channel (sms, ussd, http, web, ...)", ["outcome", "kind", "channel"],
+            registry=self.registry)
+        self.deposits = Counter(
+            "smsmenu_deposits", "deposits (counter R-8, online R-9) by channel and outcome "
+            "(succeeded, refused)", ["channel", "outcome"], registry=self.registry)
+        self.deposited_fen = Counter("smsmenu_deposited_fen", "fen deposited, by channel",
+                                     ["channel"], registry=self.registry)
+        self.reversals = Counter(
+            "smsmenu_reversals", "reversals by outcome (succeeded, failed, pending, refused)",
+            ["outcome"], registry=self.registry)
         self.step_seconds = Histogram(
             "smsmenu_step_seconds", "time to handle one message, commit included",
             ["channel"], registry=self.registry,

@@ -249,7 +249,7 @@ def _portal(run: Running, settings: Settings, clock: Clock, demo: bool) -> web.A
     app = web.Application(middlewares=[read_deadline(settings.web.read_timeout_s)],
                           client_max_size=64 * 1024)
     setup_web(app, run.ledger, settings, clock, bank_url=settings.bank.url or None,
-              simulated_bank=simulators.bank_app if demo else None)
+              simulated_bank=simulators.bank_app if demo else None, metrics=run.engine.metrics)
     security.protect(app)  # the security headers on every answer of the listener, errors too
     return app
 

@@ -168,11 +168,11 @@ class Engine:
             # and the follow-up settles it; the agent is told the result follows by SMS, never
             # to try again. SMS: not acknowledged, the SMSC redelivers it.
             log.error("menu.recharge_unrecorded", msisdn=msg.msisdn, recharge=r.id)
-            self.metrics.recharges.labels("unrecorded", r.kind).inc()
+            self.metrics.recharges.labels("unrecorded", r.kind, msg.channel.value).inc()
             if delivery is Delivery.OUTBOX:
                 raise
             return steps.Outcome([Reply(msg.msisdn, unrecorded)], final=True)
-        self.metrics.recharges.labels(out.status, r.kind).inc()
+        self.metrics.recharges.labels(out.status, r.kind, msg.channel.value).inc()
         log.info("menu.recharge", msisdn=msg.msisdn, recharge=r.id, status=out.status,
                  failure=out.failure)
         return out

@@ -11,7 +11,7 @@ from ledger import money
 from ledger.api import Channel, RechargeRequest
 from smsmenu.core.errors import InvalidNumber, SmsmenuError
 from smsmenu.core.types import TargetKind
-from smsmenu.web import state
+from smsmenu.web import state, tally
 from smsmenu.web.agent_home import own_recharge
 from smsmenu.web.auth import agent_page, me
 from smsmenu.web.errors import FormError, PageNotFound
@@ -103,8 +103,11 @@ async def recharge_submit(request: web.Request) -> web.StreamResponse:
             amount_fen=order["amount_fen"], tx_password=raw(data, "tx_password"),
             notice_to=order["notice"] or None, channel=Channel.WEB))
     except SmsmenuError as exc:
+        tally.recharge(web_.metrics, agent["agent_id"], order["kind"], order["amount_fen"],
+                       refused=exc)
         return page(request, "confirm.html", {"o": order, "error": exc.message(request[LANG])},
                     status=exc.http_status)
+    tally.recharge(web_.metrics, agent["agent_id"], order["kind"], order["amount_fen"], done=done)
     raise web.HTTPSeeOther(f"{PREFIX}/recharges/{done.recharge_id}")
 
 
@@ -130,7 +133,10 @@ async def retry(request: web.Request) -> web.StreamResponse:
                                        msisdn=agent["msisdn"], recharge_id=r.id,
                                        tx_password=raw(data, "tx_password"))
     except SmsmenuError as exc:
+        tally.recharge(web_.metrics, agent["agent_id"], r.kind, r.amount, refused=exc,
+                       retry=True)
         return page(request, "retry.html", {"r": r, "key": key,
                                             "error": exc.message(request[LANG])},
                     status=exc.http_status)
+    tally.recharge(web_.metrics, agent["agent_id"], r.kind, r.amount, done=done, retry=True)
     raise web.HTTPSeeOther(f"{PREFIX}/recharges/{done.recharge_id}")

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,8 +13,10 @@ from functools import partial
 from typing import Any
 
 from ledger import Ledger
+from ledger import audit as ledger_audit
+from ledger.audit import SYSTEM, Actor
 from ledger.context import Env
-from ledger.store import Conn, web_audit, web_operators
+from ledger.store import Conn, web_operators
 from smsmenu.core.errors import InvalidCommand, SmsmenuError
 from smsmenu.web.errors import DuplicateOperator, WeakPassword
 
@@ -44,6 +45,11 @@ class Operator:
     def may(self, permission: str) -> bool:
         return self.active and permission in PERMISSIONS.get(self.role, frozenset())
 
+    @property
+    def actor(self) -> Actor:
+        """Who the audit rows of this operator's effects name."""
+        return Actor(self.id, self.name, self.role)
+
     @classmethod
     def of(cls, account: web_operators.Account) -> Operator:
         return cls(account.id, account.name, account.role, account.active)
@@ -59,11 +65,14 @@ def verify_password(password: str, salt: bytes, stored: bytes) -> bool:
 
 
 def insert(conn: Conn, env: Env, now: dt.datetime, *, name: str, role: str,
-           salt: bytes, pw_hash: bytes) -> dict[str, Any]:
+           salt: bytes, pw_hash: bytes, actor: Actor = SYSTEM) -> dict[str, Any]:
+    """A new operator and its audit row (``actor`` creates it)."""
     if web_operators.name_taken(conn, name=name):
         raise DuplicateOperator(name=name)
     new_id = web_operators.insert(conn, name=name, role=role, salt=salt, pw_hash=pw_hash,
                                   created=now)
+    ledger_audit.record(conn, now, actor, "operator_create", name,
+                        detail={"name": name, "role": role})
     return {"operator_id": new_id, "name": name, "role": role}
 
 
@@ -102,19 +111,16 @@ async def by_id(ledger: Ledger, operator_id: int) -> Operator | None:
 
 
 def audit(conn: Conn, now: dt.datetime, who: Operator, action: str, target: str,
-          detail: dict[str, Any], outcome: str) -> None:
-    """Append one line to the audit log. ``detail`` must never hold a password."""
-    web_audit.append(conn, at=now, line=web_audit.Line(
-        who.id, who.name, who.role, action, target,
-        json.dumps(detail, ensure_ascii=False, sort_keys=True), outcome))
+          detail: ledger_audit.Detail, outcome: str, agent_id: int | None = None) -> None:
+    """Append one line to the audit log (a login, a refusal). ``detail`` never holds a
+    password."""
+    ledger_audit.record(conn, now, who.actor, action, target, agent_id=agent_id,
+                        amount_fen=_amount(detail), detail=detail, outcome=outcome)
 
 
-def _audited(conn: Conn, env: Env, now: dt.datetime, *, run: Callable[..., Any],
-             who: Operator, action: str, target: str, detail: dict[str, Any],
-             kw: dict[str, Any]) -> Any:
-    result = run(conn, env, now, **kw)
-    audit(conn, now, who, action, target, detail, "ok")
-    return result
+def _amount(detail: ledger_audit.Detail) -> int | None:
+    amount = detail.get("amount_fen")
+    return amount if isinstance(amount, int) and not isinstance(amount, bool) else None
 
 
 def _line(conn: Conn, env: Env, now: dt.datetime, **kw: Any) -> None:
@@ -122,28 +128,25 @@ def _line(conn: Conn, env: Env, now: dt.datetime, **kw: Any) -> None:
 
 
 async def audited(ledger: Ledger, who: Operator, action: str, target: str,
-                  detail: dict[str, Any], run: Callable[..., Any], **kw: Any) -> Any:
-    """Run ``run(conn, env, now, **kw)`` and its audit line as ONE transaction; a refusal is
-    audited too (with its error code) in a transaction of its own."""
+                  detail: ledger_audit.Detail, run: Callable[..., Any],
+                  audit_agent: int | None = None, **kw: Any) -> Any:
+    """Run ``run(conn, env, now, **kw)`` as ONE transaction; ``run`` writes its effect's audit
+    row in it (``ledger.audit``: a replay writes none). A refusal has no effect: it is audited
+    (``action`` on ``target`` with ``detail``, its error code as outcome) in a transaction of
+    its own, naming the agent ``audit_agent`` when there is one."""
     try:
-        return await ledger.transaction(partial(_audited, run=run, who=who, action=action, target=target,
-                               detail=detail, kw=kw))
+        return await ledger.transaction(partial(run, **kw))
     except SmsmenuError as exc:
-        await ledger.transaction(partial(_line, who=who, action=action, target=target, detail=detail,
-                        outcome=exc.code))
+        await refused(ledger, who, action, target, detail, exc, audit_agent)
         raise
 
 
-async def note(ledger: Ledger, who: Operator, action: str, target: str, detail: dict[str, Any],
-               outcome: str) -> None:
-    """An audit line for an action that ran elsewhere (a reversal: it awaits billing)."""
-    await ledger.transaction(partial(_line, who=who, action=action, target=target, detail=detail,
-                    outcome=outcome))
-
-
-async def log_page(ledger: Ledger, limit: int, offset: int) -> list[web_audit.Entry]:
-    """Audit lines, newest first."""
-    return await ledger.read(web_audit.page(limit, offset))
+async def refused(ledger: Ledger, who: Operator, action: str, target: str,
+                  detail: ledger_audit.Detail, exc: SmsmenuError,
+                  agent_id: int | None = None) -> None:
+    """The audit row of a refused action (its outcome the error's code)."""
+    await ledger.transaction(partial(_line, who=who, action=action, target=target,
+                                     detail=detail, outcome=exc.code, agent_id=agent_id))
 
 
 async def bootstrap(ledger: Ledger, environ: Mapping[str, str]) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
 """Back office, agents: open (R-1, R-2), counter deposit (R-8, R-12), suspend (R-5), unlock,
-commission rate (R-16), close with refund (R-6). Every action is audited."""
+commission rate (R-16), close with refund (R-6). Every action but open is confirmed first
+(``confirm``) and audited."""
 
 from __future__ import annotations
 
@@ -12,12 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
-from ledger import admin, agents, money, reports
-from ledger.api import as_dict
+from ledger import admin, agents, audit, money, reports
+from ledger.api import Deposit, as_dict
 from ledger.context import Env
 from ledger.store import Conn, queries
 from smsmenu.core.errors import AgentClosed, SmsmenuError, UnknownAgent
-from smsmenu.web import operators, state
+from smsmenu.web import confirm, operators, state, tally
 from smsmenu.web.auth import operator, operator_page, view_by_id
 from smsmenu.web.errors import FormError, PageNotFound
 from smsmenu.web.forms import form, need, path_id, raw
@@ -26,6 +27,8 @@ from smsmenu.web.render import page
 from smsmenu.web.state import LANG, PREFIX
 
 routes = web.RouteTableDef()
+Tally = Callable[[Any, SmsmenuError | None], None]
+"""Counts and logs one action: its result and None, or None and its refusal."""
 
 
 def on_agent(conn: Conn, env: Env, now: dt.datetime, *, agent_id: int,
@@ -101,7 +104,8 @@ async def open_agent(request: web.Request) -> web.StreamResponse:
         rate = data.get("rate", "")
         done = await operators.audited(
             web_.ledger, operator(request), "open", detail["msisdn"], detail, admin.open_agent,
-            msisdn=need(request, data, "msisdn"), name=need(request, data, "name"),
+            actor=operator(request).actor, msisdn=need(request, data, "msisdn"),
+            name=need(request, data, "name"),
             tx_password=raw(data, "tx_password"), mgmt_password=raw(data, "mgmt_password"),
             rate_ppm=money.parse_rate(rate, max_ppm=web_.ledger.env.rules.max_rate_ppm)
             if rate else None)
@@ -118,44 +122,96 @@ async def show(request: web.Request) -> web.Response:
 
 
 async def _act(request: web.Request, action: str, operation: Callable[..., Any],
-               detail: dict[str, Any], **kw: Any) -> web.Response:
-    """Run one audited action on the agent in the URL and show the agent with its outcome."""
-    web_, agent_id = state.get(request), path_id(request)
+               detail: dict[str, Any], *, tally_as: Tally | None = None,
+               **kw: Any) -> web.Response:
+    """Run one audited action on the agent in the URL and show the agent with its outcome;
+    ``tally_as`` counts and logs it (its result, or its refusal)."""
+    web_, agent_id, who = state.get(request), path_id(request), operator(request)
     try:
-        done = await operators.audited(web_.ledger, operator(request), action,
-                                       f"A{agent_id:08d}", detail, on_agent, agent_id=agent_id,
-                                       operation=operation, **kw)
+        done = await operators.audited(web_.ledger, who, action, audit.agent_target(agent_id),
+                                       detail, on_agent, audit_agent=agent_id, agent_id=agent_id,
+                                       operation=operation, actor=who.actor, **kw)
     except SmsmenuError as exc:
+        if tally_as is not None:
+            tally_as(None, exc)
         return await agent_view(request, error=exc.message(request[LANG]),
                                 status=exc.http_status)
+    if tally_as is not None:
+        tally_as(done, None)
     return await agent_view(request, result={"action": action, **as_dict(done)})
+
+
+async def _agent(request: web.Request) -> dict[str, Any]:
+    """The agent in the URL as the pages show it."""
+    try:
+        found: dict[str, Any] = await state.get(request).ledger.transaction(
+            partial(view_by_id, agent_id=path_id(request)))
+    except UnknownAgent:
+        raise PageNotFound() from None
+    return found
+
+
+async def _confirm_then(request: web.Request, data: dict[str, str], action: str,
+                        words: Callable[[dict[str, Any]], dict[str, str]],
+                        operation: Callable[..., Any], detail: dict[str, Any],
+                        **kw: Any) -> web.Response:
+    """Without the confirmation of exactly ``data``: the page saying what ``action`` will do
+    to the agent (``words`` of its view fill the text); nothing changes. With it: the action."""
+    if not confirm.confirmed(request, data):
+        a = await _agent(request)
+        what = translator(request[LANG])(f"confirm_op.{action}", agent=a["account_no"],
+                                         name=a["name"], **words(a))
+        return confirm.ask(request, data, what, f"{PREFIX}/ops/agents/{a['agent_id']}")
+    return await _act(request, action, operation, detail, **kw)
+
+
+def _none(a: dict[str, Any]) -> dict[str, str]:
+    return {}
 
 
 @routes.post("/ops/agents/{id}/deposit")
 @operator_page("deposit")
 async def deposit(request: web.Request) -> web.Response:
-    data = await form(request)
+    data, web_ = await form(request), state.get(request)
     try:
         fen = money.parse_yuan(need(request, data, "amount"))
+        money.check_counter_deposit(fen)
     except SmsmenuError as exc:
+        agent_id = path_id(request)
+        await operators.refused(web_.ledger, operator(request), "deposit",
+                                audit.agent_target(agent_id), {"amount": data.get("amount", "")},
+                                exc, agent_id)
+        tally.deposit(web_.metrics, "counter", agent_id, 0, operator=operator(request).name,
+                      refused=exc)
         return await agent_view(request, error=exc.message(request[LANG]), status=400)
     key = data.get("key", "")[:32] or secrets.token_hex(12)
-    return await _act(request, "deposit", admin.deposit, {"amount_fen": fen, "key": key},
-                      key=f"web-deposit:{key}", amount_fen=fen, channel="counter")
+
+    def words(a: dict[str, Any]) -> dict[str, str]:
+        return {"amount": money.format_yuan(fen), "quota": money.format_yuan(
+            money.invoice_quota(fen)), "after": money.format_yuan(a["available_fen"] + fen)}
+    def counted(done: Deposit | None, refused: SmsmenuError | None) -> None:
+        if done is None or not done.replayed:  # a refresh is no second deposit
+            tally.deposit(web_.metrics, "counter", path_id(request), fen,
+                          operator=operator(request).name, refused=refused)
+    return await _confirm_then(request, {**data, "key": key}, "deposit", words, admin.deposit,
+                               {"amount_fen": fen}, tally_as=counted, key=f"web-deposit:{key}",
+                               amount_fen=fen, channel="counter")
 
 
 @routes.post("/ops/agents/{id}/suspend")
 @operator_page("suspend")
 async def suspend(request: web.Request) -> web.Response:
-    on = (await form(request)).get("suspended") == "1"
-    return await _act(request, "suspend" if on else "resume", admin.set_flag,
-                      {"suspended": on}, suspended=on)
+    data = await form(request)
+    on = data.get("suspended") == "1"
+    return await _confirm_then(request, data, "suspend" if on else "resume", _none,
+                               admin.set_flag, {"suspended": on}, suspended=on)
 
 
 @routes.post("/ops/agents/{id}/unlock")
 @operator_page("unlock")
 async def unlock(request: web.Request) -> web.Response:
-    return await _act(request, "unlock", admin.set_flag, {}, unlock=True)
+    return await _confirm_then(request, await form(request), "unlock", _none, admin.set_flag, {},
+                               unlock=True)
 
 
 @routes.post("/ops/agents/{id}/rate")
@@ -167,11 +223,20 @@ async def rate(request: web.Request) -> web.Response:
                                max_ppm=state.get(request).ledger.env.rules.max_rate_ppm)
     except SmsmenuError as exc:
         return await agent_view(request, error=exc.message(request[LANG]), status=400)
-    return await _act(request, "rate", admin.set_flag, {"rate_ppm": ppm}, rate_ppm=ppm)
+
+    def words(a: dict[str, Any]) -> dict[str, str]:
+        return {"was": f"{a['rate_ppm'] / 10_000:g}%", "rate": f"{ppm / 10_000:g}%"}
+    return await _confirm_then(request, data, "rate", words, admin.set_flag, {"rate_ppm": ppm},
+                               rate_ppm=ppm)
 
 
 @routes.post("/ops/agents/{id}/close")
 @operator_page("close")
 async def close(request: web.Request) -> web.Response:
-    key = (await form(request)).get("key", "")[:32] or secrets.token_hex(12)
-    return await _act(request, "close", admin.close, {"key": key}, key=f"web-close:{key}")
+    data = await form(request)
+    key = data.get("key", "")[:32] or secrets.token_hex(12)
+
+    def words(a: dict[str, Any]) -> dict[str, str]:
+        return {"balance": money.format_yuan(a["balance_fen"])}
+    return await _confirm_then(request, {**data, "key": key}, "close", words, admin.close, {},
+                               key=f"web-close:{key}")

@@ -1,4 +1,6 @@
-"""Back office, operator accounts (supervisors only): list, create, role, deactivate, password."""
+"""Back office, operator accounts (supervisors only): list, create, role, deactivate, password.
+A role change and (de)activation are confirmed first (``confirm``); a new password is typed
+twice instead (a confirmation page would have to carry it)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from aiohttp import web
 
 from ledger.store.web_operators import StaffRow
 from smsmenu.core.errors import SmsmenuError
-from smsmenu.web import operators, sessions, staff, state
+from smsmenu.web import confirm, operators, sessions, staff, state
 from smsmenu.web.auth import operator, operator_page
 from smsmenu.web.errors import FormError, PageNotFound
 from smsmenu.web.forms import form, path_id, raw
@@ -102,10 +104,16 @@ async def _act(request: web.Request, action: str, run: Callable[..., Any],
 @routes.post("/ops/operators/{id}/role")
 @operator_page("operators")
 async def role(request: web.Request) -> web.Response:
-    wanted, t = (await form(request)).get("role", ""), translator(request[LANG])
+    data, t = await form(request), translator(request[LANG])
+    wanted = data.get("role", "")
     if wanted not in ROLES:
         return await _show(request, 400, error=t("form.missing", field=t("operators.role")))
-    was = (await _target(request)).role
+    target = await _target(request)
+    was = target.role
+    if not confirm.confirmed(request, data):
+        return confirm.ask(request, data, t("confirm_op.operator_role", name=target.name,
+                                            was=t(f"role.{was}"), role=t(f"role.{wanted}")),
+                           f"{HOME}/{target.id}")
     return await _act(request, "operator_role", staff.set_role, {"role": wanted, "was": was},
                       role=wanted, was=was)
 
@@ -113,7 +121,13 @@ async def role(request: web.Request) -> web.Response:
 @routes.post("/ops/operators/{id}/active")
 @operator_page("operators")
 async def active(request: web.Request) -> web.Response:
-    on = (await form(request)).get("active") == "1"
+    data, t = await form(request), translator(request[LANG])
+    on = data.get("active") == "1"
+    action = "operator_reactivate" if on else "operator_deactivate"
+    if not confirm.confirmed(request, data):
+        target = await _target(request)
+        return confirm.ask(request, data, t(f"confirm_op.{action}", name=target.name),
+                           f"{HOME}/{target.id}")
     return await _act(request, "operator_reactivate" if on else "operator_deactivate",
                       staff.set_active, {"active": on}, active=on)
 

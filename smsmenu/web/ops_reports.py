@@ -1,4 +1,5 @@
-"""Back office reports: the daily settlement by agent (page and CSV) and the audit log."""
+"""Back office reports: the daily settlement by agent (page and CSV); the audit log is
+``ops_audit``."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from aiohttp import web
 from ledger import reports
 from ledger.money import format_yuan
 from smsmenu.core.clock import iso
-from smsmenu.web import csvout, operators, state
+from smsmenu.web import csvout, state
 from smsmenu.web.auth import operator_page
-from smsmenu.web.forms import day, page_no
+from smsmenu.web.forms import day
 from smsmenu.web.i18n import translator
 from smsmenu.web.render import page
 from smsmenu.web.state import LANG
@@ -20,7 +21,6 @@ from smsmenu.web.state import LANG
 routes = web.RouteTableDef()
 MONEY = ("counter_fen", "online_fen", "invoice_quota_fen", "recharged_fen", "commission_fen",
          "reversed_fen", "reversed_commission_fen")
-AUDIT_PAGE = 50
 
 
 async def _settlement(request: web.Request) -> tuple[dt.date, list[dict[str, Any]],
@@ -55,13 +55,3 @@ async def report_csv(request: web.Request) -> web.Response:
     total = {"agent_id": t("report.total"), "msisdn": "", "name": "", **totals}
     return csvout.response(f"settlement-{date:%Y%m%d}.csv", header,
                            [*map(line, rows), line(total)])
-
-
-@routes.get("/ops/audit")
-@operator_page("audit")
-async def audit(request: web.Request) -> web.Response:
-    number = page_no(request)
-    rows = await operators.log_page(state.get(request).ledger, AUDIT_PAGE + 1,
-                                    (number - 1) * AUDIT_PAGE)
-    return page(request, "ops_audit.html", {"rows": rows[:AUDIT_PAGE], "page": number,
-                                            "more": len(rows) > AUDIT_PAGE})

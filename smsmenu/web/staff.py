@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ledger import Ledger
+from ledger import Ledger, audit
 from ledger.context import Env
 from ledger.store import Conn, web_operators
 from ledger.store.web_operators import Account, StaffRow
@@ -45,11 +45,16 @@ def _target(conn: Conn, who: Operator, operator_id: int) -> Account:
     return found
 
 
+def _name(conn: Conn, operator_id: int) -> str:
+    found = web_operators.account(conn, operator_id=operator_id)
+    return found.name if found else str(operator_id)
+
+
 def create(conn: Conn, env: Env, now: dt.datetime, *, by: Operator,
            **fields: Any) -> dict[str, Any]:
     """A new operator (fields from ``operators.prepare``)."""
     _actor(conn, by)
-    return operators.insert(conn, env, now, **fields)
+    return operators.insert(conn, env, now, actor=by.actor, **fields)
 
 
 def set_role(conn: Conn, env: Env, now: dt.datetime, *, by: Operator,
@@ -61,18 +66,22 @@ def set_role(conn: Conn, env: Env, now: dt.datetime, *, by: Operator,
     if current != was:
         raise StaleState(why=current)
     web_operators.set_role(conn, operator_id=operator_id, role=role)
+    audit.record(conn, now, by.actor, "operator_role", _name(conn, operator_id),
+                 detail={"role": role, "was": was})
     return {"role": role}
 
 
 def set_active(conn: Conn, env: Env, now: dt.datetime, *, by: Operator,
                operator_id: int, active: bool) -> dict[str, Any]:
     """Deactivate (every session of the operator ends now) or reactivate an operator."""
-    _target(conn, by, operator_id)
+    name = _target(conn, by, operator_id).name
     if operator_id == by.id and not active:
         raise OwnAccount()
     web_operators.set_active(conn, operator_id=operator_id, active=active)
     if not active:
         sessions.end_all(conn, "operator", operator_id)
+    audit.record(conn, now, by.actor, "operator_reactivate" if active else "operator_deactivate",
+                 name, detail={"active": active})
     return {"active": active}
 
 
@@ -85,4 +94,5 @@ def set_password(conn: Conn, env: Env, now: dt.datetime, *, by: Operator,
     web_operators.set_password(conn, operator_id=operator_id, salt=salt, pw_hash=pw_hash)
     sessions.end_all(conn, "operator", operator_id)
     limits.forget_login(conn, f"op:{name}")
+    audit.record(conn, now, by.actor, "operator_password", name)
     return sessions.start(conn, now, "operator", by.id, ttl) if operator_id == by.id else None

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
 from ledger import Ledger
 from ledger.store.web_sessions import Session
+from smsmenu.core.metrics import Metrics
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Clock
 from smsmenu.web.operators import Operator
@@ -51,6 +52,8 @@ class Web:
     this, else ``[web] public_url``, else the listener's; never a request's Host header."""
     agent_ttl: dt.timedelta = dt.timedelta(minutes=30)
     operator_ttl: dt.timedelta = dt.timedelta(hours=8)
+    metrics: Metrics = field(default_factory=Metrics)
+    """The server's metrics (the engine's), so web recharges, deposits and reversals count."""
 
     def __post_init__(self) -> None:
         configured = self.settings.web

@@ -15,7 +15,7 @@ from ledger.context import Env
 from ledger.store import Conn, web_topup
 from smsmenu.core.bank_wire import sign, verify
 from smsmenu.core.errors import SmsmenuError
-from smsmenu.web import state
+from smsmenu.web import state, tally
 from smsmenu.web.auth import agent_page, me
 from smsmenu.web.errors import BadForm, PageNotFound
 from smsmenu.web.forms import form, need, posted
@@ -27,24 +27,26 @@ log = structlog.get_logger("web.topup")
 MERCHANT = "smsmenu"
 
 
-def credit(conn: Conn, env: Env, now: dt.datetime, *, notice: dict[str, str]) -> str:
+def credit(conn: Conn, env: Env, now: dt.datetime, *,
+           notice: dict[str, str]) -> tuple[str, int, int]:
     """Apply a verified notice: the deposit and the order's status in ONE transaction; a repeat
-    (the order already paid) changes nothing. The deposit's key is the order id."""
+    (the order already paid) changes nothing. The deposit's key is the order id. The answer to
+    the bank, and the agent and fen deposited now (0, 0 when nothing was)."""
     order = web_topup.get(conn, order_id=notice["order"])
     if order is None:
-        return "unknown order"
+        return "unknown order", 0, 0
     if str(order.amount_fen) != notice["amount_fen"]:
-        return "amount mismatch"
+        return "amount mismatch", 0, 0
     if order.status == "paid":
-        return "success"
+        return "success", 0, 0
     if notice.get("status") != "paid":
         web_topup.mark_failed(conn, order_id=order.order_id)
-        return "success"
+        return "success", 0, 0
     agent = agents.by_id(conn, order.agent_id)
     admin.deposit(conn, env, now, key=f"topup:{order.order_id}", msisdn=agent.msisdn,
                   amount_fen=order.amount_fen, channel="online")
     web_topup.mark_paid(conn, order_id=order.order_id, bank_txn=notice.get("txn", ""), at=now)
-    return "success"
+    return "success", agent.id, order.amount_fen
 
 
 @routes.get("/topup")
@@ -101,9 +103,11 @@ async def notify(request: web.Request) -> web.Response:
         log.warning("topup.bad_signature", order=data.get("order", "")[:40])
         return web.Response(status=403, text="bad signature")
     try:
-        answer = await web_.ledger.transaction(partial(credit, notice=data))
+        answer, agent_id, deposited = await web_.ledger.transaction(partial(credit, notice=data))
     except SmsmenuError as exc:
         log.error("topup.not_credited", order=data["order"], code=exc.code)
         return web.Response(status=409, text=exc.code)
     log.info("topup.notice", order=data["order"], answer=answer)
+    if deposited:
+        tally.deposit(web_.metrics, "online", agent_id, deposited)
     return web.Response(status=200 if answer == "success" else 400, text=answer)

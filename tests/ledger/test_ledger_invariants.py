@@ -21,7 +21,8 @@ from smsmenu.states.notices import SmsNotices
 
 INVARIANTS = ["transfers sum to zero", "ledger sums to zero", "balances equal postings",
               "reservations equal pending debits", "no overdraft", "no stale reservation",
-              "recharges match their transfers", "reversals match their transfers"]
+              "recharges match their transfers", "reversals match their transfers",
+              "audit log chained"]
 
 
 @contextlib.contextmanager

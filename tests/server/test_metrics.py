@@ -43,7 +43,8 @@ async def test_metrics_count_messages_recharges_and_reservations(
         assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         text = await response.text()
     assert _value(text, 'smsmenu_messages_in_total{channel="http"}') == 6
-    assert _value(text, 'smsmenu_recharges_total{kind="mobile",outcome="succeeded"}') == 1
+    assert _value(text, 'smsmenu_recharges_total{channel="http",kind="mobile",'
+                        'outcome="succeeded"}') == 1
     assert _value(text, 'smsmenu_step_seconds_count{channel="http"}') == 6
     assert _value(text, "smsmenu_ledger_pending_reservations") == 0
     assert _value(text, 'smsmenu_gateway_up{gateway="mock",link=""}') == 1
@@ -64,7 +65,8 @@ async def test_oldest_pending_gauge_shows_an_unconfirmed_credit_by_age(
         text = await (await client.get("/metrics")).text()
     assert _value(text, "smsmenu_ledger_pending_reservations") == 1
     assert _value(text, "smsmenu_ledger_oldest_pending_seconds") == 42
-    assert _value(text, 'smsmenu_recharges_total{kind="mobile",outcome="pending"}') == 1
+    assert _value(text, 'smsmenu_recharges_total{channel="http",kind="mobile",'
+                        'outcome="pending"}') == 1
 
 
 def test_labelled_children_are_reused_and_counted_as_prometheus_counts() -> None:
@@ -77,12 +79,13 @@ def test_labelled_children_are_reused_and_counted_as_prometheus_counts() -> None
     sms.inc()
     metrics.messages_in.labels("sms").inc()
     metrics.step_seconds.labels("sms").observe(0.003)
-    metrics.recharges.labels("succeeded", TargetKind.MOBILE).inc()
-    metrics.recharges.labels(outcome="succeeded", kind="mobile").inc()
+    metrics.recharges.labels("succeeded", TargetKind.MOBILE, "sms").inc()
+    metrics.recharges.labels(outcome="succeeded", kind="mobile", channel="sms").inc()
     text = metrics.render().decode()
     assert _value(text, 'smsmenu_messages_in_total{channel="sms"}') == 2
     assert _value(text, 'smsmenu_step_seconds_count{channel="sms"}') == 1
-    assert _value(text, 'smsmenu_recharges_total{kind="mobile",outcome="succeeded"}') == 2
+    assert _value(text, 'smsmenu_recharges_total{channel="sms",kind="mobile",'
+                        'outcome="succeeded"}') == 2
     metrics.messages_in.remove("sms")
     assert metrics.messages_in.labels("sms") is not sms
     metrics.messages_in.clear()

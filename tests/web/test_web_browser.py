@@ -155,6 +155,9 @@ async def test_operator_journey(chromium: Chromium, server: TestServer,
     await tab.page.wait_for_url("**/web/ops/agents/1")
     await tab.page.fill("#deposit-form input[name=amount]", "1000")
     await tab.page.click("#deposit-form button")
+    assert "营业厅存款 1000.00 元" in await tab.text("#ops-confirm-what")
+    await tab.shot("13-ops-confirm-deposit")
+    await tab.page.click("#ops-confirm-form button")
     assert "定额发票 100.00 元" in await tab.text("#result")
     await tab.shot("13-ops-agent-deposit")
     billing.open_account("mobile", "18900005555", "postpaid")
@@ -168,6 +171,8 @@ async def test_operator_journey(chromium: Chromium, server: TestServer,
     assert await tab.page.locator("#checks tr.pass").count() == 9
     await tab.shot("14-ops-reversal-checks")
     await tab.page.click("#reversal-form button")
+    assert "扣回 100.00 元" in await tab.text("#ops-confirm-what")
+    await tab.page.click("#ops-confirm-form button")
     assert "返销成功" in await tab.text("#result")
     await tab.shot("15-ops-reversal-done")
     await tab.page.click("nav >> text=日结报表")

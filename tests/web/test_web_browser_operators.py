@@ -58,6 +58,8 @@ async def test_supervisor_manages_operators(chromium: Chromium, server: TestServ
     await page.click("nav >> text=操作员管理")
     await page.click("#operators >> text=clerk")
     await page.click("#active-form button")
+    assert "停用操作员 clerk" in await page.locator("#ops-confirm-what").inner_text()
+    await page.click("#ops-confirm-form button")
     assert await page.locator("#status").inner_text() == "已停用"
     await page.click("nav >> text=操作员管理")
     rows = await page.locator("#operators").inner_text()

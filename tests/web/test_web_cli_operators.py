@@ -28,7 +28,7 @@ async def _active(ledger: Ledger, name: str, on: bool) -> None:
 
 async def _audit(ledger: Ledger) -> list[tuple[str, str, str, dict[str, object], str]]:
     rows = await sql(ledger, "SELECT operator, action, target, detail, outcome FROM web_audit "
-                             "WHERE action != 'login' ORDER BY id")
+                             "WHERE action != 'login' AND role != 'system' ORDER BY id")
     return [(who, action, target, json.loads(detail), outcome)
             for who, action, target, detail, outcome in rows]
 

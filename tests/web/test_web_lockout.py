@@ -199,7 +199,7 @@ async def test_back_office_unlock_clears_both_locks(
     page = await browser.get("/web/ops/agents/1")
     assert 'id="money-lock"' in page.text and 'id="web-lock"' in page.text  # both shown
     assert "网站登录锁定至" in page.text
-    assert "已解除密码锁定" in (await browser.post("/web/ops/agents/1/unlock", {})).text
+    assert "已解除密码锁定" in (await browser.confirmed("/web/ops/agents/1/unlock", {})).text
     assert (await other.login_agent(AGENT, MGMT)).url == "/web/home"
     assert (await ledger.check_password(AGENT, "tx", TX)).msisdn == AGENT
     view = await ledger.agent(AGENT)

@@ -82,7 +82,8 @@ async def test_role_forbidden(browser: Browser, ledger: Ledger, agent: dict[str,
     page = await (browser.get(path) if method == "get" else browser.post(path, data))
     assert page.status == 403 and "无权" in page.text
     assert await sql(ledger, "SELECT balance, reserved FROM accounts ORDER BY id") == before
-    assert await sql(ledger, "SELECT COUNT(*) FROM web_audit WHERE action != 'login'") == [(0,)]
+    assert await sql(ledger, "SELECT COUNT(*) FROM web_audit WHERE action != 'login' "
+                               "AND role != 'system'") == [(0,)]
 
 
 async def test_open_agent(browser: Browser, ledger: Ledger, operators: dict[str, str]) -> None:
@@ -94,7 +95,7 @@ async def test_open_agent(browser: Browser, ledger: Ledger, operators: dict[str,
         "mgmt_password": MGMT, "mgmt_again": MGMT, "rate": "0.015"})
     assert page.url == "/web/ops/agents/1" and "A00000001" in page.text and "1.5%" in page.text
     (detail,) = await sql(ledger, "SELECT detail FROM web_audit WHERE action = 'open'")
-    assert json.loads(detail[0]) == {"msisdn": AGENT, "name": "小王", "rate": "0.015"}
+    assert json.loads(detail[0]) == {"msisdn": AGENT, "name": "小王", "rate_ppm": 15_000}
     again = await browser.post("/web/ops/agents/new", {
         "msisdn": AGENT, "name": "x", "tx_password": TX, "tx_again": TX,
         "mgmt_password": MGMT, "mgmt_again": MGMT})
@@ -109,26 +110,27 @@ async def _agent_page(browser: Browser, name: str = "clerk") -> str:
 async def test_counter_deposit_shows_invoice(browser: Browser, ledger: Ledger,
                                              agent: dict[str, object],
                                              operators: dict[str, str]) -> None:
-    """R-8 and R-12: at least 500 yuan x10; the page tells the invoice quota; pays once."""
+    """R-8 and R-12: at least 500 yuan x10; the page tells the invoice quota; pays once, and
+    the refresh (the same key again) writes no second audit row: one row per effect."""
     key = re.findall(r'name="key" value="(\w+)"', await _agent_page(browser))[0]
-    small = await browser.post("/web/ops/agents/1/deposit", {"amount": "400", "key": key})
+    small = await browser.confirmed("/web/ops/agents/1/deposit", {"amount": "400", "key": key})
     assert small.status == 400 and "R-8" in small.text
     for _ in range(2):
-        page = await browser.post("/web/ops/agents/1/deposit", {"amount": "800", "key": key})
+        page = await browser.confirmed("/web/ops/agents/1/deposit", {"amount": "800", "key": key})
         assert "定额发票 80.00 元" in page.text and "余额 1300.00 元" in page.text
     assert await sql(ledger, "SELECT COUNT(*) FROM deposits") == [(2,)]
     assert await sql(ledger, "SELECT outcome FROM web_audit WHERE action = 'deposit' "
-                             "ORDER BY id") == [("E_AMOUNT",), ("ok",), ("ok",)]
+                             "AND role = 'clerk' ORDER BY id") == [("E_AMOUNT",), ("ok",)]
 
 
 async def test_suspend_resume(browser: Browser, other: Browser, ledger: Ledger,
                               agent: dict[str, object], operators: dict[str, str]) -> None:
     """R-5: a suspended phone cannot recharge on the web either, until resumed."""
     await _agent_page(browser)
-    await browser.post("/web/ops/agents/1/suspend", {"suspended": "1"})
+    await browser.confirmed("/web/ops/agents/1/suspend", {"suspended": "1"})
     await other.login_agent(AGENT, MGMT)
     assert "R-5" in (await recharge(other)).text
-    await browser.post("/web/ops/agents/1/suspend", {"suspended": "0"})
+    await browser.confirmed("/web/ops/agents/1/suspend", {"suspended": "0"})
     assert (await recharge(other)).url == "/web/recharges/1"
 
 
@@ -139,7 +141,7 @@ async def test_unlock(browser: Browser, other: Browser, ledger: Ledger,
         await other.login_agent(AGENT, "000000")
     assert (await other.login_agent(AGENT, MGMT)).status == 401  # locked: reads as wrong
     await _agent_page(browser, "hotline")
-    page = await browser.post("/web/ops/agents/1/unlock", {})
+    page = await browser.confirmed("/web/ops/agents/1/unlock", {})
     assert "已解除密码锁定" in page.text
     assert (await other.login_agent(AGENT, MGMT)).url == "/web/home"
 
@@ -148,8 +150,8 @@ async def test_rate_change(browser: Browser, other: Browser, agent: dict[str, ob
                            operators: dict[str, str]) -> None:
     """R-16: a supervisor sets the agent's rate; the next confirmation uses it."""
     await _agent_page(browser, "supervisor")
-    assert (await browser.post("/web/ops/agents/1/rate", {"rate": "0.5"})).status == 400
-    await browser.post("/web/ops/agents/1/rate", {"rate": "0.05"})
+    assert (await browser.confirmed("/web/ops/agents/1/rate", {"rate": "0.5"})).status == 400
+    await browser.confirmed("/web/ops/agents/1/rate", {"rate": "0.05"})
     await other.login_agent(AGENT, MGMT)
     await other.get("/web/recharge")
     page = await other.post("/web/recharge/confirm", {
@@ -161,7 +163,7 @@ async def test_close_with_refund(browser: Browser, ledger: Ledger, agent: dict[s
                                  operators: dict[str, str]) -> None:
     """R-6: refused at 10 yuan or more; under 10 yuan closed with a cash refund."""
     await _agent_page(browser)
-    refused = await browser.post("/web/ops/agents/1/close", {"key": "c1"})
+    refused = await browser.confirmed("/web/ops/agents/1/close", {"key": "c1"})
     assert refused.status == 422 and "R-6" in refused.text
     for i in range(5):
         await ledger.recharge(RechargeRequest(
@@ -171,7 +173,7 @@ async def test_close_with_refund(browser: Browser, ledger: Ledger, agent: dict[s
             key="last", msisdn=AGENT, kind="mobile", target="18900001111", amount_fen=1_000,
             tx_password=TX))
     await browser.get("/web/ops/agents/1")
-    page = await browser.post("/web/ops/agents/1/close", {"key": "c2"})
+    page = await browser.confirmed("/web/ops/agents/1/close", {"key": "c2"})
     balance = 50_000 - 5 * 9_800 - 980
     assert f"退还现金 {balance // 100}.{balance % 100:02d} 元" in page.text
     assert "已销户" in page.text and 'id="close-form"' not in page.text
@@ -181,11 +183,11 @@ async def test_audit_log_page(browser: Browser, agent: dict[str, object],
                               operators: dict[str, str]) -> None:
     """Every action is listed with who and when; only supervisors see the log."""
     await _agent_page(browser)
-    await browser.post("/web/ops/agents/1/unlock", {})
+    await browser.confirmed("/web/ops/agents/1/unlock", {})
     await browser.login_operator("supervisor")
     page = await browser.get("/web/ops/audit")
     rows = page.text.split('id="audit"')[1]
-    assert "clerk (营业员)" in rows and "unlock" in rows and "A00000001" in rows
+    assert "clerk (营业员)" in rows and "解除密码锁定" in rows and "A00000001" in rows
     assert rows.count("<tr>") >= 4  # header, two logins, the unlock
 
 

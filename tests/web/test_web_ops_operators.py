@@ -23,9 +23,10 @@ OPERATORS = "SELECT id, name, role, active, salt, pw_hash FROM web_operators ORD
 
 
 async def _audit(ledger: Ledger) -> list[tuple[Any, ...]]:
-    """Every audit line but logins: (operator, action, target, detail as a dict, outcome)."""
+    """Every audit line but logins and the fixtures' (by ``system``): (operator, action,
+    target, detail as a dict, outcome)."""
     rows = await sql(ledger, "SELECT operator, action, target, detail, outcome FROM web_audit "
-                             "WHERE action != 'login' ORDER BY id")
+                             "WHERE action != 'login' AND role != 'system' ORDER BY id")
     return [(who, action, target, json.loads(detail), outcome)
             for who, action, target, detail, outcome in rows]
 
@@ -96,10 +97,10 @@ async def test_change_role(browser: Browser, other: Browser, ledger: Ledger,
     await other.login_operator("clerk")
     assert (await other.get("/web/ops/operators")).status == 403
     await _boss(browser, f"/web/ops/operators/{CLERK}")
-    page = await browser.post(f"/web/ops/operators/{CLERK}/role", {"role": "supervisor"})
+    page = await browser.confirmed(f"/web/ops/operators/{CLERK}/role", {"role": "supervisor"})
     assert page.status == 200 and "角色已修改" in page.text
     assert (await other.get("/web/ops/operators")).status == 200
-    assert (await browser.post(f"/web/ops/operators/{CLERK}/role", {"role": "x"})).status == 400
+    assert (await browser.confirmed(f"/web/ops/operators/{CLERK}/role", {"role": "x"})).status == 400
     assert await _audit(ledger) == [("supervisor", "operator_role", "clerk",
                                      {"role": "supervisor", "was": "clerk"}, "ok")]
 
@@ -110,13 +111,13 @@ async def test_deactivate_and_reactivate(browser: Browser, other: Browser, ledge
     it logs in again with its old password."""
     assert (await other.login_operator("clerk")).url == "/web/ops/"
     await _boss(browser, f"/web/ops/operators/{CLERK}")
-    page = await browser.post(f"/web/ops/operators/{CLERK}/active", {"active": "0"})
+    page = await browser.confirmed(f"/web/ops/operators/{CLERK}/active", {"active": "0"})
     assert "账号已停用" in page.text and "已停用" in page.text.split('id="status"')[1][:40]
     assert await sql(ledger, "SELECT COUNT(*) FROM web_sessions WHERE subject_id = ? AND "
                              "kind = 'operator'", CLERK) == [(0,)]
     assert (await other.get("/web/ops/")).url == "/web/ops/login"
     assert (await other.login_operator("clerk")).status == 401
-    page = await browser.post(f"/web/ops/operators/{CLERK}/active", {"active": "1"})
+    page = await browser.confirmed(f"/web/ops/operators/{CLERK}/active", {"active": "1"})
     assert "账号已重新启用" in page.text
     assert (await other.login_operator("clerk")).url == "/web/ops/"
     assert [line[1:] for line in await _audit(ledger)] == [
@@ -155,7 +156,7 @@ async def test_own_password_keeps_this_browser(browser: Browser, other: Browser,
                               {"password": NEW_PASSWORD, "again": NEW_PASSWORD})
     assert page.status == 200 and "密码已重置" in page.text
     assert (await other.get("/web/ops/")).url == "/web/ops/login"
-    again = await browser.post(f"/web/ops/operators/{CLERK}/role", {"role": "hotline"})
+    again = await browser.confirmed(f"/web/ops/operators/{CLERK}/role", {"role": "hotline"})
     assert again.status == 200 and "角色已修改" in again.text
 
 
@@ -171,7 +172,7 @@ async def test_last_supervisor_guard(browser: Browser, ledger: Ledger, operators
     page = await _boss(browser, f"/web/ops/operators/{SUPERVISOR}")
     assert 'id="role-form"' not in page and 'id="active-form"' not in page
     before = await sql(ledger, OPERATORS)
-    refused = await browser.post(f"/web/ops/operators/{SUPERVISOR}/{path}", data)
+    refused = await browser.confirmed(f"/web/ops/operators/{SUPERVISOR}/{path}", data)
     assert refused.status == 422 and "主管" in refused.text
     assert await sql(ledger, OPERATORS) == before
     assert [line[4] for line in await _audit(ledger)] == ["E_OWN_ACCOUNT"]
@@ -232,7 +233,7 @@ async def test_unknown_operator(browser: Browser, operators: dict[str, str]) -> 
     await _boss(browser)
     for path in ("/web/ops/operators/99", "/web/ops/operators/x"):
         assert (await browser.get(path)).status == 404
-    assert (await browser.post("/web/ops/operators/99/active", {"active": "0"})).status == 404
+    assert (await browser.confirmed("/web/ops/operators/99/active", {"active": "0"})).status == 404
 
 
 def test_an_older_database_gains_the_logins_table() -> None:

@@ -57,7 +57,7 @@ async def test_reversal_all_checks_pass(browser: Browser, ledger: Ledger,
     verdicts = _verdicts(page.text)
     assert len(verdicts) == 9 and set(verdicts.values()) == {"pass"}
     before = int((await ledger.agent(AGENT)).available_fen)
-    done = await browser.post("/web/ops/recharges/1/reversal", {
+    done = await browser.confirmed("/web/ops/recharges/1/reversal", {
         "key": re.findall(r'name="key" value="(\w+)"', page.text)[0]})
     assert 'id="result"' in done.text and "返销成功" in done.text and "已返销" in done.text
     assert int((await ledger.agent(AGENT)).available_fen) == before + 9_800
@@ -74,7 +74,7 @@ async def test_hotline_sees_checks_but_cannot_confirm(browser: Browser, ledger: 
     await browser.login_operator("hotline")
     page = await browser.get("/web/ops/recharges/1/reversal")
     assert 'id="need-supervisor"' in page.text and 'id="reversal-form"' not in page.text
-    assert (await browser.post("/web/ops/recharges/1/reversal", {"key": "k"})).status == 403
+    assert (await browser.confirmed("/web/ops/recharges/1/reversal", {"key": "k"})).status == 403
     assert await sql(ledger, "SELECT COUNT(*) FROM reversals") == [(0,)]
 
 
@@ -98,7 +98,7 @@ async def test_reversal_check_fails(browser: Browser, ledger: Ledger, clock: Man
         await browser.login_operator("supervisor")
     elif setup == "invoice":
         await browser.get(f"/web/ops/lookup?number={POSTPAID}")
-        await browser.post("/web/ops/recharges/1/invoice", {})
+        await browser.confirmed("/web/ops/recharges/1/invoice", {})
     elif setup == "month_end":
         clock.set("2026-11-30T10:00:00")
         billing.open_account("mobile", "18900007777", "postpaid")
@@ -122,7 +122,7 @@ async def test_reversal_check_fails(browser: Browser, ledger: Ledger, clock: Man
     assert [name for name, v in verdicts.items() if v != "pass"] == failing.split()
     assert {verdicts[name] for name in failing.split()} == {"fail"}
     assert 'id="reversal-form"' not in page.text and 'id="not-ready"' in page.text
-    refused = await browser.post(f"/web/ops/recharges/{recharge_id}/reversal", {"key": "k"})
+    refused = await browser.confirmed(f"/web/ops/recharges/{recharge_id}/reversal", {"key": "k"})
     assert refused.status == 422
     assert await sql(ledger, "SELECT COUNT(*) FROM reversals WHERE status = 'succeeded'") == [
         (1 if setup == "monthly" else 0,)]

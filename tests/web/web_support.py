@@ -21,6 +21,7 @@ SECOND = "18912340000"
 
 
 CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
+CONFIRM = re.compile(r'name="confirm" value="([0-9a-f]+)"')
 OPERATOR_PASSWORD = "counter-pass-1"
 
 
@@ -60,6 +61,15 @@ class Browser:
         form = {"csrf": self.csrf(), **data} if csrf else data
         async with self.client.post(path, data=form, **kw) as response:
             return await self._page(response)
+
+    async def confirmed(self, path: str, data: dict[str, str]) -> Page:
+        """POST a back-office action, then confirm it on the confirmation page it answers with
+        (the page's token sent with the same fields); an answer without one is returned."""
+        page = await self.post(path, data)
+        found = CONFIRM.search(page.text)
+        if found is None:
+            return page
+        return await self.post(path, {**data, "confirm": found.group(1)})
 
     async def login_agent(self, who: str, password: str) -> Page:
         await self.get("/web/login")
