@@ -73,7 +73,7 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> migrations.R
     return report
 
 
-AUDIT_CHAINED = 7
+AUDIT_CHAINED = 8
 """The version that chains the audit log; its older rows are chained on the first start after
 it (``web_audit.adopt``: SQL has no portable sha256), here, once."""
 
