@@ -98,12 +98,11 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, request: Recharg
     commission = money.commission(amount_fen, agent.rate(env))
     stamp = iso(now)
     transfer, reference = _reserve(conn, agent, str(kind), amount_fen, commission, stamp)
-    cur = conn.execute(
+    recharge_id = int(conn.execute(
         "INSERT INTO recharges (agent_id, kind, target, notice_to, amount, commission, status, "
         "reference, transfer_id, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, "
-        "?, ?)", (agent.id, str(kind), number, notice, amount_fen, commission, reference,
-                  transfer, channel, stamp))
-    recharge_id = int(cur.lastrowid or 0)
+        "?, ?) RETURNING id", (agent.id, str(kind), number, notice, amount_fen, commission,
+                                reference, transfer, channel, stamp)).fetchone()[0])
     idempotency.remember(conn, key, "recharge", fields, {"recharge_id": recharge_id}, stamp)
     return Held(Recharge(recharge_id, agent.id, str(kind), number, notice, amount_fen, commission,
                          "pending", 1, reference, "", transfer, None, None, 0, None, channel,

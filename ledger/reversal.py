@@ -66,11 +66,11 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, rec
     transfer = postings.reserve(conn, "reversal", legs, stamp)
     reference = f"RV{transfer:010d}"
     conn.execute("UPDATE transfers SET reference = ? WHERE id = ?", (reference, transfer))
-    cur = conn.execute(
+    reversal_id = int(conn.execute(
         "INSERT INTO reversals (recharge_id, agent_id, month, status, reference, transfer_id, "
-        "operator, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
-        (r.id, r.agent_id, env.local(now).strftime("%Y-%m"), reference, transfer, operator, stamp))
-    reversal_id = int(cur.lastrowid or 0)
+        "operator, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id",
+        (r.id, r.agent_id, env.local(now).strftime("%Y-%m"), reference, transfer, operator,
+         stamp)).fetchone()[0])
     idempotency.remember(conn, key, "reversal", fields, {"reversal_id": reversal_id}, stamp)
     return view(conn, reversal_id)
 

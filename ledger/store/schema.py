@@ -7,11 +7,14 @@ and nowhere else; ``create`` brings a database to the latest version when the wr
 from __future__ import annotations
 
 import sqlite3
+from typing import cast
 
 import structlog
 
 from ledger.store import migrations
+from ledger.store.migrations.postgres_runner import PostgresMigrator
 from ledger.store.migrations.sqlite_runner import ADD_COLUMN, SqliteMigrator, needed, statements
+from ledger.store.pg import PgConn
 
 log = structlog.get_logger("ledger.store.schema")
 
@@ -69,6 +72,16 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> migrations.R
     if report.to_version >= SESSIONS_MOVED:
         _catch_up(conn)
     return report
+
+
+def require(conn: sqlite3.Connection) -> None:
+    """The PostgreSQL writer's start-up check: the schema is exactly this code's version
+    (older: ``SchemaTooOld``, naming ``smsmenu db migrate``; newer: ``SchemaTooNew``)."""
+    migrator = PostgresMigrator(cast(PgConn, conn).raw)
+    state = migrator.state()
+    migrator.check(state)
+    if state.version < migrator.latest:
+        raise migrations.SchemaTooOld(state.version, migrator.latest)
 
 
 SESSIONS_MOVED = 3

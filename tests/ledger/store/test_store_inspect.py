@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from ledger_support import AGENT, CUSTOMER, recharge
 
 from ledger import Ledger
 from ledger.store.inspect import AgentMoney, open_agent_recharges, read_books
 from smsmenu.core.settings import Settings
 
+pytestmark = pytest.mark.both_engines
 
+
+@pytest.mark.sqlite_only
 async def test_read_books_sees_recharges_money_and_totals(agent: dict[str, object], ledger: Ledger,
                                                           settings: Settings) -> None:
     """A posted recharge appears with its commission; the agent's deposit and balance add up."""
