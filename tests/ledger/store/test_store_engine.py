@@ -171,3 +171,20 @@ async def test_one_step_of_an_agent_at_a_time_across_instances(pg_url: str) -> N
         await w.aclose()
     assert spans["a2"][0] >= spans["a1"][1]  # waited for the first step's commit
     assert spans["b"][0] < spans["a1"][1]  # another agent: no wait
+
+
+async def test_a_lost_connection_fails_the_batch_then_the_writer_reconnects(pg_url: str) -> None:
+    """The server drops the writer's connection (a restart, a failover): the next batch fails
+    as storage failing (readiness reports it), the one after reconnects and clears it."""
+    writer = PgWriter(pg_url)
+    writer.start()
+    try:
+        pid = await writer.run(lambda conn: conn.raw.info.backend_pid)  # type: ignore[attr-defined]
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert await writer.probe(5.0) is not None
+        assert writer.failure is not None
+        assert await writer.probe(5.0) is None
+        assert writer.failure is None
+    finally:
+        await writer.aclose()
