@@ -14,12 +14,12 @@ from smsmenu.core.settings import Settings
 pytestmark = pytest.mark.both_engines
 
 
-@pytest.mark.sqlite_only
 async def test_read_books_sees_recharges_money_and_totals(agent: dict[str, object], ledger: Ledger,
                                                           settings: Settings) -> None:
     """A posted recharge appears with its commission; the agent's deposit and balance add up."""
     await recharge(ledger, "inspect-1", 10_000)
-    books = read_books(Path(settings.ledger.db))
+    books = read_books(settings.ledger.db if "://" in settings.ledger.db
+                       else Path(settings.ledger.db))
     [row] = books.recharges
     assert (row.agent, row.target, row.status, row.amount_fen) == (AGENT, CUSTOMER, "succeeded",
                                                                    10_000)
