@@ -11,6 +11,10 @@ its own savepoint. What differs is that other processes write the same database:
   runs that operation once more: it now finds the other's row and answers as a repeat;
 * a lost connection fails the batch (``StorageError``, ``failure`` set) and the next batch
   reconnects.
+
+Durability is the server's: a COMMIT returns once PostgreSQL says it is durable, which takes
+``synchronous_commit = on`` (the default; ``remote_apply``/``remote_write`` with a synchronous
+replica). The writer reads the setting at start (``synchronous``) and warns when it is off.
 """
 
 from __future__ import annotations
@@ -67,7 +71,13 @@ class PgWriter(Writer):
         """Batches run again after a serialization failure or a deadlock."""
 
     def _open(self) -> Conn:
-        return cast(Conn, PgConn(connect(self.path)))
+        raw = connect(self.path)
+        row = raw.execute("SHOW synchronous_commit").fetchone()
+        self.synchronous = str(row[0]).upper() if row else "?"
+        if self.synchronous == "OFF":  # a commit acknowledged may still be lost in a crash
+            log.warning("ledger.commits_not_durable", synchronous_commit="off",
+                        hint="set synchronous_commit = on (or remote_apply) on the server")
+        return cast(Conn, PgConn(raw))
 
     def _commit(self, conn: Conn, batch: list[Job]) -> None:
         pg = cast(PgConn, conn)

@@ -188,3 +188,17 @@ async def test_a_lost_connection_fails_the_batch_then_the_writer_reconnects(pg_u
         assert writer.failure is None
     finally:
         await writer.aclose()
+
+
+async def test_the_writer_warns_when_the_server_does_not_make_commits_durable(
+        pg_url: str) -> None:
+    """The durability promise rests on synchronous_commit: the test cluster runs with it off
+    (speed), and the writer says so at start with the setting to fix."""
+    from structlog.testing import capture_logs
+    writer = PgWriter(pg_url)
+    with capture_logs() as logs:
+        writer.start()
+    await writer.aclose()
+    assert writer.synchronous == "OFF"
+    assert any(e["event"] == "ledger.commits_not_durable" and "synchronous_commit" in e["hint"]
+               for e in logs)
