@@ -18,6 +18,7 @@ from ledger.api import Recharge as Recharge
 from ledger.api import RechargeRequest, RechargeResult
 from ledger.context import Env
 from ledger.postings import Posting
+from ledger.store.engine import lock_row
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import (
     InvalidCommand,
@@ -147,6 +148,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
     ``reason`` is a code of ``[reason]`` in the texts (timeout, unavailable, declined, lost),
     optionally followed by ``": detail"``; by default it comes from billing's answer.
     """
+    lock_row(conn, "recharges", recharge_id)  # another instance may be finishing it too
     row = conn.execute(_SELECT_FOR_FINISH, (recharge_id,)).fetchone()
     if row is None:
         raise UnknownRecharge(recharge=recharge_id)

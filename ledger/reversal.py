@@ -11,6 +11,7 @@ from ledger import agents, boss_calls, events, idempotency, postings
 from ledger.api import ReversalResult
 from ledger.context import Env
 from ledger.recharge import Recharge, get
+from ledger.store.engine import lock_row
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.core.errors import AgentClosed, ReversalRefused, StaleState
 
@@ -78,6 +79,7 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, rec
 def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id: int,
            ok: bool, reason: str = "") -> ReversalResult:
     """Post the reversal when billing took the money back, else void it. Idempotent."""
+    lock_row(conn, "reversals", reversal_id)  # another instance may be finishing it too
     rv = view(conn, reversal_id)
     if rv.status != "pending":
         return rv

@@ -77,6 +77,14 @@ def lock_key(conn: Any, scope: str, name: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"{scope}:{name}",))
 
 
+def lock_row(conn: Any, table: str, row_id: int) -> None:
+    """Lock one row until the transaction ends before reading it to decide (PostgreSQL:
+    ``SELECT ... FOR UPDATE``): two instances finishing the same recharge take turns, and the
+    second reads what the first committed. SQLite's single writer needs none."""
+    if is_postgres(conn):
+        conn.execute(f"SELECT 1 FROM {table} WHERE id = ? FOR UPDATE", (row_id,))
+
+
 def skip_locked(conn: Any) -> str:
     """The clause that makes a claiming SELECT lock its rows and pass over rows others hold."""
     return " FOR UPDATE SKIP LOCKED" if is_postgres(conn) else ""

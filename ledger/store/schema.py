@@ -75,10 +75,17 @@ def migrate(conn: sqlite3.Connection, target: int | None = None) -> migrations.R
 
 
 def require(conn: sqlite3.Connection) -> None:
-    """The PostgreSQL writer's start-up check: the schema is exactly this code's version
-    (older: ``SchemaTooOld``, naming ``smsmenu db migrate``; newer: ``SchemaTooNew``)."""
+    """The PostgreSQL writer's start-up check: the schema is this code's version, or the next
+    one (a rolling upgrade: ``db migrate`` ran for the new code while instances of this one
+    still run or restart; the next version only expands, so this code works on it). Older:
+    ``SchemaTooOld``, naming ``smsmenu db migrate``; two or more versions newer:
+    ``SchemaTooNew``."""
     migrator = PostgresMigrator(cast(PgConn, conn).raw)
     state = migrator.state()
+    if state.version == migrator.latest + 1:
+        log.warning("ledger.schema_ahead", version=state.version, code=migrator.latest,
+                    hint="a rolling upgrade: start the new version's servers")
+        return
     migrator.check(state)
     if state.version < migrator.latest:
         raise migrations.SchemaTooOld(state.version, migrator.latest)

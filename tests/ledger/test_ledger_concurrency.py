@@ -74,3 +74,26 @@ async def test_200_recharges_over_two_instances_on_postgres_exactly_37_succeed(
         assert (view.balance_fen, view.reserved_fen) == (0, 0)
         assert sum(a.balance_fen for a in billing.books.accounts.values()) == 37 * 2_000
         assert clean(await two.verify())
+
+
+async def test_one_key_sent_to_two_instances_at_once_moves_money_once(
+        settings: Settings, billing: BillingSimulator, clock: ManualClock, engine: str) -> None:
+    """R-15 idempotency across instances: the same deposit and recharge keys reach two ledgers
+    on one PostgreSQL at once (a redelivery to another bind); one unique key wins, the other
+    instance reruns its operation and answers the same result; the money moved once."""
+    if engine != "postgres":
+        pytest.skip("several instances share a PostgreSQL database, not a SQLite file")
+    async with await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as one, \
+            await Ledger.open(settings, billing, clock, notifier=SmsNotices(), secret=b"k" * 32) as two:
+        await one.open_agent(msisdn=AGENT, name="小王", tx_password=TX, mgmt_password=MGMT,
+                             rate_ppm=0)
+        deposits = await asyncio.gather(*[
+            led.deposit(key=f"d{i // 2}", msisdn=AGENT, amount_fen=50_000, channel="counter")
+            for i, led in enumerate([one, two] * 10)])
+        assert len({d.transfer_id for d in deposits}) == 10
+        results = await asyncio.gather(*[recharge(led, f"same-{i // 2}", 2_000)
+                                         for i, led in enumerate([one, two] * 20)])
+        assert len({r.recharge_id for r in results}) == 20
+        view = await one.agent(AGENT)
+        assert view.balance_fen == 10 * 50_000 - 20 * 2_000
+        assert clean(await two.verify())

@@ -202,3 +202,24 @@ async def test_the_writer_warns_when_the_server_does_not_make_commits_durable(
     assert writer.synchronous == "OFF"
     assert any(e["event"] == "ledger.commits_not_durable" and "synchronous_commit" in e["hint"]
                for e in logs)
+
+
+def test_a_server_runs_on_the_next_schema_version_not_on_two_ahead(pg_url: str) -> None:
+    """Rolling upgrade on PostgreSQL: after `db migrate` for version N+1, servers of version N
+    still start (N+1 only expands); a schema two versions ahead is refused (exit 78)."""
+    from ledger.store.migrations import SchemaTooNew
+    latest = migrations.latest("postgres")
+    pgconn = PgConn(connect(pg_url))
+    try:
+        for ahead in (1, 2):
+            pgconn.execute("INSERT INTO schema_migrations (version, name, applied_at, how) "
+                           "VALUES (?, ?, '2026-11-25T00:00:00+00:00', 'applied')",
+                           (latest + ahead, f"{latest + ahead:04d}_future"))
+            if ahead == 1:
+                require(pgconn)  # type: ignore[arg-type]
+            else:
+                with pytest.raises(SchemaTooNew):
+                    require(pgconn)  # type: ignore[arg-type]
+    finally:
+        pgconn.execute("DELETE FROM schema_migrations WHERE version > ?", (latest,))
+        pgconn.close()
