@@ -2,8 +2,11 @@
 
 The server runs as a non-root system user (``postgres`` or ``nobody``: PostgreSQL refuses root)
 when the tests run as root, with ``fsync = off`` and ``synchronous_commit = off`` (test speed: a
-lost commit only matters if the machine crashes mid-test; production keeps both on). A template
-database holds the migrated schema; each test gets its own copy (``CREATE DATABASE ... TEMPLATE``).
+lost commit only matters if the machine crashes mid-test; production keeps both on; the
+benchmark's cluster has both on). A template database holds the migrated schema; each test gets
+a database of its own that equals it (``Pool``: a ``CREATE DATABASE ... TEMPLATE`` copy, reused
+after being emptied back to the template's rows). ``both_engines`` parametrizes the tests of
+modules marked so over SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
