@@ -23,6 +23,7 @@ import cpu_per_mo  # noqa: E402
 import engine_bench  # noqa: E402
 import instances_bench  # noqa: E402
 import ledger_bench  # noqa: E402
+import pg_bench  # noqa: E402
 import smgp_bench  # noqa: E402
 import smpp_bench  # noqa: E402
 
@@ -76,7 +77,9 @@ def plot(curve: dict[str, Any], path: Path) -> str:
 
 def table(results: dict[str, Any]) -> str:
     lines = ["== ledger (durable recharges/s vs bare sqlite3 ceiling)", ledger_bench.table(
-        results["ledger"]), "", "== engine (menu steps, no transport)",
+        results["ledger"]), "",
+        "== ledger on PostgreSQL (durable recharges/s vs bare psycopg, same statements, batching)",
+        pg_bench.table(results["ledger_postgres"]), "", "== engine (menu steps, no transport)",
         engine_bench.table(results["engine"]), "", "== SMPP (MO->reply round trips vs echo)",
         smpp_bench.table(results["smpp"]), "",
         "== CPU per MO answered: the server vs a minimal echo ESME, each saturated over SMPP",
@@ -102,6 +105,7 @@ def main() -> int:
     started = time.perf_counter()
     results: dict[str, Any] = {"machine": machine()}
     results["ledger"] = ledger_bench.run(args.seconds)
+    results["ledger_postgres"] = pg_bench.run(args.seconds)
     results["engine"] = engine_bench.run(args.seconds)
     results["smpp"] = smpp_bench.run(args.seconds)
     results["cpu_per_mo"] = cpu_per_mo.run(args.seconds)

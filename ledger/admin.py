@@ -68,18 +68,18 @@ def open_agent(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msisdn: 
     if existing is not None and existing.status != "closed":
         raise DuplicateAgent(msisdn=number)
     stamp = iso(now)
-    account = conn.execute(
-        "INSERT INTO accounts (code, kind, no_overdraft) VALUES (?, 'agent', 1)",
-        (f"agent:new:{uuid.uuid4().hex}",)).lastrowid
+    account = int(conn.execute(
+        "INSERT INTO accounts (code, kind, no_overdraft) VALUES (?, 'agent', 1) RETURNING id",
+        (f"agent:new:{uuid.uuid4().hex}",)).fetchone()[0])
     salt = passwords.new_salt()
-    cur = conn.execute(
+    agent_id = int(conn.execute(
         "INSERT INTO agents (msisdn, name, account_id, status, rate_ppm, lang, salt, tx_hash, "
-        "mgmt_hash, opened_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+        "mgmt_hash, opened_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?) RETURNING id",
         (number, name.strip(), account, rate_ppm, lang or env.lang, salt,
          passwords.digest(env.secret, salt, "tx", tx_password),
-         passwords.digest(env.secret, salt, "mgmt", mgmt_password), stamp))
-    conn.execute("UPDATE accounts SET code = ? WHERE id = ?", (f"agent:{cur.lastrowid}", account))
-    agent = agents.by_id(conn, int(cur.lastrowid or 0))
+         passwords.digest(env.secret, salt, "mgmt", mgmt_password), stamp)).fetchone()[0])
+    conn.execute("UPDATE accounts SET code = ? WHERE id = ?", (f"agent:{agent_id}", account))
+    agent = agents.by_id(conn, agent_id)
     notices = env.notify(conn, events.AccountOpened(number, agent.lang, agent.name,
                                                     agent.account_no), now)
     found = info(conn, env, agent)

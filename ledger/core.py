@@ -28,7 +28,9 @@ from ledger.context import Env, Rules
 from ledger.events import Notifier
 from ledger.numberplan import NumberPlan
 from ledger.passwords import load_secret
-from ledger.store import queries, schema
+from ledger.store import engine, queries, schema
+from ledger.store.pg import PgReader
+from ledger.store.pg_writer import PgWriter
 from ledger.store.writer import Writer
 from ledger.verify import invariants
 from smsmenu.core.clock import iso
@@ -42,7 +44,7 @@ log = structlog.get_logger("ledger")
 class LedgerCore:
     """The operations that need no billing, and the plumbing (writer, reader, clock)."""
 
-    def __init__(self, writer: Writer, reader: aiosqlite.Connection, env: Env, billing: Billing,
+    def __init__(self, writer: Writer, reader: queries.Reader, env: Env, billing: Billing,
                  clock: Clock) -> None:
         self.writer = writer
         self.reader = reader
@@ -65,17 +67,24 @@ class LedgerCore:
         their transactions; the ledger holds no words. ``secret``: the password key; without
         it, the secret file's (created if missing).
 
-        The writer first brings the schema to this code's version (``ledger.store.schema.create``:
-        the migrations; ``migrations.SchemaTooNew`` for a newer database). The migrations
-        define every table.
+        ``[ledger] db`` is a SQLite path or a PostgreSQL URL (``ledger.store.engine``). On
+        SQLite the writer first brings the schema to this code's version
+        (``ledger.store.schema.create``: the migrations); on PostgreSQL it refuses an older
+        schema (``migrations.SchemaTooOld``: ``smsmenu db migrate`` migrates, one migrator for
+        N servers). Either refuses a newer one (``migrations.SchemaTooNew``).
         """
-        path = settings.ledger.db
-        if path != ":memory:":
+        database = engine.parse(settings.ledger.db)
+        path = database.target
+        if not database.postgres and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         if secret is None:  # the caller resolves SMSMENU_SECRET; the ledger reads no environment
             secret = load_secret(settings.ledger.secret_file)
         env = Env(Rules.from_settings(settings), notifier, secret,
                   plan or NumberPlan.load_default(), settings.menu.lang)
+        if database.postgres:
+            writer: Writer = PgWriter(path, max_batch=settings.ledger.max_batch)
+            writer.start(init=schema.require)  # PostgreSQL: `smsmenu db migrate` migrates
+            return cls(writer, PgReader(path), env, billing, clock)
         writer = Writer(path, synchronous=settings.ledger.synchronous,
                         max_batch=settings.ledger.max_batch)
         writer.start(init=schema.create)

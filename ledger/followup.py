@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
+from contextlib import AbstractAsyncContextManager, nullcontext
 from functools import partial
 
 import structlog
@@ -21,6 +22,7 @@ from ledger.audit import Actor
 from ledger.context import Env
 from ledger.settle import Outcome, Settling
 from ledger.store import queries
+from ledger.store.pg import PgReader
 from ledger.store.queries import Unsettled
 from smsmenu.core.clock import from_iso
 from smsmenu.core.errors import BillingError, SmsmenuError, StorageError
@@ -39,6 +41,20 @@ class FollowUp(Settling):
         """Ask BOSS again about every pending reservation: those nobody asked about since they
         were made (a crash, a caller gone) once ``older_than`` old, those whose last answer
         was unknown once it is ``retry_after`` old. Counts of posted, voided and kept."""
+        async with self._claim() as mine:
+            if not mine:  # another instance is following up this round
+                return {"posted": 0, "voided": 0, "kept": 0}
+            return await self._recover(older_than, retry_after)
+
+    def _claim(self) -> AbstractAsyncContextManager[bool]:
+        """The recovery claim: on PostgreSQL one instance at a time (an advisory lock held by
+        the round); SQLite's one server per file always has it."""
+        if isinstance(self.reader, PgReader):
+            return self.reader.exclusive("recovery")
+        return nullcontext(True)
+
+    async def _recover(self, older_than: dt.timedelta, retry_after: dt.timedelta
+                       ) -> dict[str, int]:  # fmt: skip
         now = self.now()
         due = [u for u in await self.read(queries.unsettled())
                if u.reference not in self.inflight and (

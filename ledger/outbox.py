@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from ledger.store.engine import skip_locked
 from smsmenu.core.types import Reply
 
 Notice = Reply
@@ -13,11 +14,10 @@ ledger modules that still say ``outbox.Notice`` in their annotations."""
 
 def enqueue(conn: sqlite3.Connection, to: str, text: str, kind: str, now: str) -> Reply:
     """Queue one SMS in the caller's transaction; the row as a ``Reply`` with its id."""
-    cur = conn.execute(
-        "INSERT INTO outbox (to_msisdn, text, kind, created_at, next_at) VALUES (?, ?, ?, ?, ?)",
-        (to, text, kind, now, now),
-    )
-    return Reply(to, text, int(cur.lastrowid or 0), kind)
+    row = conn.execute(
+        "INSERT INTO outbox (to_msisdn, text, kind, created_at, next_at) VALUES (?, ?, ?, ?, ?) "
+        "RETURNING id", (to, text, kind, now, now)).fetchone()
+    return Reply(to, text, int(row[0]), kind)
 
 
 def due(conn: sqlite3.Connection, now: str, limit: int = 100) -> list[Reply]:
@@ -62,9 +62,13 @@ def claim(conn: sqlite3.Connection, now: str, lease_until: str, limit: int = 100
 
     A sender that dies mid-send leaves the lease: another instance sends the message once the
     lease ends, the same instance (``holder``) as soon as it starts again (``release``); at
-    least once, never lost.
+    least once, never lost. On PostgreSQL the rows are selected ``FOR UPDATE SKIP LOCKED``:
+    two instances claiming at once take disjoint rows, neither waits for the other.
     """
-    notices = due(conn, now, limit)
+    rows = conn.execute(
+        "SELECT id, to_msisdn, text, kind FROM outbox WHERE status = 'queued' AND next_at <= ? "
+        "ORDER BY id LIMIT ?" + skip_locked(conn), (now, limit)).fetchall()
+    notices = [Reply(r[1], r[2], int(r[0]), r[3]) for r in rows]
     conn.executemany("UPDATE outbox SET next_at = ?, claimed_by = ? WHERE id = ?",
                      [(lease_until, holder or None, n.outbox_id) for n in notices])
     return notices

@@ -28,12 +28,11 @@ def _new_transfer(conn: sqlite3.Connection, op: str, state: str, postings: Seque
     legs = [(acc, amount) for acc, amount in postings if amount != 0]
     if sum(amount for _, amount in legs) != 0 or len(legs) < 2:
         raise ValueError(f"unbalanced transfer {op}: {postings}")
-    cur = conn.execute(
+    transfer_id = int(conn.execute(
         "INSERT INTO transfers (op, state, reference, created_at, resolved_at) "
-        "VALUES (?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?) RETURNING id",
         (op, state, reference, now, now if state == "posted" else None),
-    )
-    transfer_id = int(cur.lastrowid or 0)
+    ).fetchone()[0])
     conn.executemany(
         "INSERT INTO postings (transfer_id, account_id, amount) VALUES (?, ?, ?)",
         [(transfer_id, acc, amount) for acc, amount in legs],

@@ -18,6 +18,7 @@ from ledger.api import Recharge as Recharge
 from ledger.api import RechargeRequest, RechargeResult
 from ledger.context import Env
 from ledger.postings import Posting
+from ledger.store.engine import lock_row
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import (
     InvalidCommand,
@@ -98,12 +99,11 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, request: Recharg
     commission = money.commission(amount_fen, agent.rate(env))
     stamp = iso(now)
     transfer, reference = _reserve(conn, agent, str(kind), amount_fen, commission, stamp)
-    cur = conn.execute(
+    recharge_id = int(conn.execute(
         "INSERT INTO recharges (agent_id, kind, target, notice_to, amount, commission, status, "
         "reference, transfer_id, channel, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, "
-        "?, ?)", (agent.id, str(kind), number, notice, amount_fen, commission, reference,
-                  transfer, channel, stamp))
-    recharge_id = int(cur.lastrowid or 0)
+        "?, ?) RETURNING id", (agent.id, str(kind), number, notice, amount_fen, commission,
+                                reference, transfer, channel, stamp)).fetchone()[0])
     idempotency.remember(conn, key, "recharge", fields, {"recharge_id": recharge_id}, stamp)
     return Held(Recharge(recharge_id, agent.id, str(kind), number, notice, amount_fen, commission,
                          "pending", 1, reference, "", transfer, None, None, 0, None, channel,
@@ -148,6 +148,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
     ``reason`` is a code of ``[reason]`` in the texts (timeout, unavailable, declined, lost),
     optionally followed by ``": detail"``; by default it comes from billing's answer.
     """
+    lock_row(conn, "recharges", recharge_id)  # another instance may be finishing it too
     row = conn.execute(_SELECT_FOR_FINISH, (recharge_id,)).fetchone()
     if row is None:
         raise UnknownRecharge(recharge=recharge_id)

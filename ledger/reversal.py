@@ -12,6 +12,7 @@ from ledger.api import ReversalResult
 from ledger.audit import SYSTEM, Actor
 from ledger.context import Env
 from ledger.recharge import Recharge, get
+from ledger.store.engine import lock_row
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.core.errors import AgentClosed, ReversalRefused, StaleState
 
@@ -67,11 +68,11 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, rec
     transfer = postings.reserve(conn, "reversal", legs, stamp)
     reference = f"RV{transfer:010d}"
     conn.execute("UPDATE transfers SET reference = ? WHERE id = ?", (reference, transfer))
-    cur = conn.execute(
+    reversal_id = int(conn.execute(
         "INSERT INTO reversals (recharge_id, agent_id, month, status, reference, transfer_id, "
-        "operator, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
-        (r.id, r.agent_id, env.local(now).strftime("%Y-%m"), reference, transfer, operator, stamp))
-    reversal_id = int(cur.lastrowid or 0)
+        "operator, created_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id",
+        (r.id, r.agent_id, env.local(now).strftime("%Y-%m"), reference, transfer, operator,
+         stamp)).fetchone()[0])
     audit.record(conn, now, actor, "reversal", agent.account_no, agent_id=agent.id,
                  amount_fen=r.amount, detail=_detail(r, reference))
     idempotency.remember(conn, key, "reversal", fields, {"reversal_id": reversal_id}, stamp)
@@ -81,6 +82,7 @@ def begin(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, key: str, rec
 def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id: int,
            ok: bool, reason: str = "", actor: Actor = SYSTEM) -> ReversalResult:
     """Post the reversal when billing took the money back, else void it. Idempotent."""
+    lock_row(conn, "reversals", reversal_id)  # another instance may be finishing it too
     rv = view(conn, reversal_id)
     if rv.status != "pending":
         return rv

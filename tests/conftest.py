@@ -1,4 +1,9 @@
-"""Shared fixtures: a manual clock, the billing simulator, settings on a temp dir, a ledger."""
+"""Shared fixtures: a manual clock, the billing simulator, settings on a temp dir, a ledger.
+
+The database engine: ``engine`` is ``sqlite`` unless a directory's ``pytest_generate_tests``
+parametrizes it (``both_engines``); on ``postgres`` the settings name a fresh database in the
+session's private cluster (``tests/pg.py``), copied from a template with the migrated schema.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import structlog
+from pg import TEMPLATE, Cluster, Pool, binaries, both_engines
 
 from ledger import Ledger
 from simulator.billing import BillingSimulator
@@ -43,12 +50,58 @@ def billing(clock: ManualClock) -> BillingSimulator:
     return BillingSimulator(clock=clock)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Modules marked ``both_engines`` run on SQLite and PostgreSQL (``tests/pg.py``)."""
+    both_engines(metafunc)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A private PostgreSQL cluster for the session, with the migrated template database."""
+    bindir = binaries()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (scripts/install-peers.sh installs it)")
+    from ledger.store.migrations.postgres_runner import PostgresMigrator
+    cluster = Cluster(bindir)
+    cluster.start()
+    try:
+        with psycopg.connect(cluster.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        with psycopg.connect(cluster.url(TEMPLATE), autocommit=True) as conn:
+            PostgresMigrator(conn).migrate()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_pool(pg_cluster: Cluster) -> Pool:
+    """The session's test databases (``tests/pg.py``: copies of the template, reused emptied)."""
+    return Pool(pg_cluster)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def pg_url(pg_cluster: Cluster, pg_pool: Pool) -> Iterator[str]:
+    """A database with the latest schema and nothing else, as the template; this test's alone."""
+    name = pg_pool.take()
+    yield pg_cluster.url(name)
+    pg_pool.give_back(name)
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine of this test: ``sqlite`` unless parametrized (``both_engines``)."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, engine: str, request: pytest.FixtureRequest) -> Settings:
     """Defaults with the database and secret under the test's temp dir (fsync off: speed), the
-    web portal's listener on a free port."""
+    web portal's listener on a free port. On PostgreSQL the database is a fresh copy of the
+    migrated template in the private cluster."""
     base = load_settings(env={})
-    return base.replace("ledger", db=str(tmp_path / "ledger.db"),
+    db = request.getfixturevalue("pg_url") if engine == "postgres" else str(tmp_path / "ledger.db")
+    return base.replace("ledger", db=db,
                         secret_file=str(tmp_path / "secret"), synchronous="OFF").replace(
                             "web", port=0)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+from ledger.store import engine, pg
 from ledger.store.queries import Query
 
 
@@ -57,22 +59,31 @@ def open_agent_recharges(msisdn: str) -> Query[list[RechargeRow]]:
                  lambda rows: [_recharge(tuple(r)) for r in rows])
 
 
-def read_books(db: Path) -> Books:
-    """The books of the SQLite file ``db``, opened read-only (the server may be running or dead)."""
+def read_books(db: Path | str) -> Books:
+    """The books of the database ``db`` (a SQLite file, opened read-only, or a PostgreSQL URL),
+    whether the servers are running or dead."""
+    database = engine.parse(str(db))
+    if database.postgres:
+        with pg.connect(database.target) as raw:
+            return _books(cast(sqlite3.Connection, pg.PgConn(raw)))
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
     try:
-        recharges = [_recharge(tuple(r)) for r in conn.execute(RECHARGES)]
-        agents = [AgentMoney(str(m), int(d), int(b)) for m, d, b in conn.execute(
-            "SELECT a.msisdn, COALESCE((SELECT SUM(amount) FROM deposits d "
-            "WHERE d.agent_id = a.id), 0), c.balance FROM agents a "
-            "JOIN accounts c ON c.id = a.account_id")]
-        pending = int(conn.execute(
-            "SELECT COUNT(*) FROM transfers WHERE state = 'pending'").fetchone()[0])
-        settlement = abs(int(conn.execute(
-            "SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE kind = 'settlement'"
-        ).fetchone()[0]))
-        queued = int(conn.execute(
-            "SELECT COUNT(*) FROM outbox WHERE status = 'queued'").fetchone()[0])
+        return _books(conn)
     finally:
         conn.close()
+
+
+def _books(conn: sqlite3.Connection) -> Books:
+    recharges = [_recharge(tuple(r)) for r in conn.execute(RECHARGES)]
+    agents = [AgentMoney(str(m), int(d), int(b)) for m, d, b in conn.execute(
+        "SELECT a.msisdn, COALESCE((SELECT SUM(amount) FROM deposits d "
+        "WHERE d.agent_id = a.id), 0), c.balance FROM agents a "
+        "JOIN accounts c ON c.id = a.account_id")]
+    pending = int(conn.execute(
+        "SELECT COUNT(*) FROM transfers WHERE state = 'pending'").fetchone()[0])
+    settlement = abs(int(conn.execute(
+        "SELECT COALESCE(SUM(balance), 0) FROM accounts WHERE kind = 'settlement'"
+    ).fetchone()[0]))
+    queued = int(conn.execute(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'queued'").fetchone()[0])
     return Books(recharges, agents, pending, settlement, queued)

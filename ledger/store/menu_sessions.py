@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.store.engine import lock_key
+
 _LOAD = ("SELECT state, data, dialog, updated_at FROM menu_sessions "
          "WHERE msisdn = ? AND channel = ?")
 _SAVE = ("INSERT INTO menu_sessions (msisdn, channel, state, data, dialog, updated_at) "
@@ -38,3 +40,11 @@ def save(conn: sqlite3.Connection, *, msisdn: str, channel: str, state: str,
     """Store the session (created or replaced)."""
     conn.execute(_SAVE, (msisdn, channel, state, json.dumps(data, ensure_ascii=False), dialog,
                          at))
+
+
+def lock(conn: sqlite3.Connection, msisdn: str) -> None:
+    """Take the agent's dialog lock until the step's transaction ends: two instances never run
+    two steps of one agent at once (PostgreSQL: an advisory transaction lock on the number; a
+    second step waits, then sees the first's session and inbox row). SQLite: its single writer
+    already runs one transaction at a time."""
+    lock_key(conn, "agent", msisdn)

@@ -1,18 +1,24 @@
-"""Read-only queries as data (SQL + shaping), run on the writer's connection or on aiosqlite."""
+"""Read-only queries as data (SQL + shaping), run on the writer's connection or the read path."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-import aiosqlite
+from typing import Any, Generic, Protocol, TypeVar
 
 from ledger.recharge import COLUMNS, Recharge
 
 T = TypeVar("T")
 Rows = list[tuple[Any, ...]]
+
+
+class Reader(Protocol):
+    """The read path's connection: aiosqlite's on SQLite, ``ledger.store.pg.PgReader``'s."""
+
+    async def execute_fetchall(self, sql: str, parameters: Iterable[Any]) -> Iterable[Any]: ...
+
+    async def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ class Query(Generic[T]):
     def run(self, conn: sqlite3.Connection) -> T:
         return self.shape(conn.execute(self.sql, self.params).fetchall())
 
-    async def fetch(self, db: aiosqlite.Connection) -> T:
+    async def fetch(self, db: Reader) -> T:
         rows = await db.execute_fetchall(self.sql, self.params)
         return self.shape([tuple(r) for r in rows])
 

@@ -7,11 +7,14 @@ and nowhere else; ``create`` brings a database to the latest version when the wr
 from __future__ import annotations
 
 import sqlite3
+from typing import cast
 
 import structlog
 
 from ledger.store import migrations
+from ledger.store.migrations.postgres_runner import PostgresMigrator
 from ledger.store.migrations.sqlite_runner import ADD_COLUMN, SqliteMigrator, needed, statements
+from ledger.store.pg import PgConn
 
 log = structlog.get_logger("ledger.store.schema")
 
@@ -92,6 +95,23 @@ def _adopt_audit(conn: sqlite3.Connection) -> None:
     conn.execute("COMMIT")
     if adopted:
         log.info("ledger.audit_adopted", rows=adopted)
+
+
+def require(conn: sqlite3.Connection) -> None:
+    """The PostgreSQL writer's start-up check: the schema is this code's version, or the next
+    one (a rolling upgrade: ``db migrate`` ran for the new code while instances of this one
+    still run or restart; the next version only expands, so this code works on it). Older:
+    ``SchemaTooOld``, naming ``smsmenu db migrate``; two or more versions newer:
+    ``SchemaTooNew``."""
+    migrator = PostgresMigrator(cast(PgConn, conn).raw)
+    state = migrator.state()
+    if state.version == migrator.latest + 1:
+        log.warning("ledger.schema_ahead", version=state.version, code=migrator.latest,
+                    hint="a rolling upgrade: start the new version's servers")
+        return
+    migrator.check(state)
+    if state.version < migrator.latest:
+        raise migrations.SchemaTooOld(state.version, migrator.latest)
 
 
 SESSIONS_MOVED = 3

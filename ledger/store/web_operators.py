@@ -61,9 +61,10 @@ def name_taken(conn: sqlite3.Connection, *, name: str) -> bool:
 def insert(conn: sqlite3.Connection, *, name: str, role: str, salt: bytes, pw_hash: bytes,
            created: dt.datetime) -> int:
     """A new active operator; its id."""
-    cur = conn.execute("INSERT INTO web_operators (name, role, salt, pw_hash, created_at) "
-                       "VALUES (?, ?, ?, ?, ?)", (name, role, salt, pw_hash, iso(created)))
-    return int(cur.lastrowid or 0)
+    row = conn.execute("INSERT INTO web_operators (name, role, salt, pw_hash, created_at) "
+                       "VALUES (?, ?, ?, ?, ?) RETURNING id", (name, role, salt, pw_hash,
+                                                               iso(created))).fetchone()
+    return int(row[0])
 
 
 def account(conn: sqlite3.Connection, *, operator_id: int) -> Account | None:

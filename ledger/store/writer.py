@@ -34,6 +34,7 @@ from smsmenu.core.errors import SmsmenuError, StorageError
 
 T = TypeVar("T")
 Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]
+Outcome = tuple[asyncio.Future[Any], Any, BaseException | None]
 log = structlog.get_logger("ledger.store.writer")
 BUSY_S = 10.0
 """How long a connection waits for another to release the database (busy_timeout, WAL switch)."""
@@ -137,7 +138,7 @@ class Writer:
     def start(self, init: Callable[[sqlite3.Connection], None] | None = None) -> None:
         """Open the connection (running ``init`` on it first) and start the thread."""
         self._loop = asyncio.get_running_loop()
-        conn = connect(self.path, self.synchronous)
+        conn = self._open()
         if init is not None:
             try:
                 init(conn)  # the schema migrations: a refusal leaves nothing open
@@ -147,6 +148,10 @@ class Writer:
         self._thread = threading.Thread(target=self._serve, args=(conn,), name="ledger-writer",
                                         daemon=True)
         self._thread.start()
+
+    def _open(self) -> sqlite3.Connection:
+        """The writer's connection (the PostgreSQL writer opens its own kind)."""
+        return connect(self.path, self.synchronous)
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` in the next batch and return its result once that batch committed."""
@@ -202,7 +207,7 @@ class Writer:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list[Job]) -> None:
-        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        outcomes: list[Outcome] = []
         broken: BaseException | None = None
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -229,6 +234,10 @@ class Writer:
             failure = StorageError()
             failure.__cause__ = broken
             outcomes = [(future, None, failure) for _, future in batch]
+        self._finish(batch, outcomes, broken)
+
+    def _finish(self, batch: list[Job], outcomes: list[Outcome], broken: BaseException | None) -> None:
+        """Count the batch, remember how it ended, hand each caller its outcome."""
         self._outcome(broken)
         self.batches += 1
         self.operations += len(outcomes)
@@ -237,7 +246,6 @@ class Writer:
             self._loop.call_soon_threadsafe(_settle, outcomes)
         except RuntimeError:  # the loop is gone (interpreter exit): the commit stands regardless
             log.warning("ledger.loop_closed", batch=len(batch))
-
 
     def _outcome(self, broken: BaseException | None) -> None:
         """Remember how this batch ended: failing (keeping the first failure's time) or fine."""
@@ -261,7 +269,7 @@ def _mapped(exc: Exception) -> BaseException:
     return exc
 
 
-def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+def _settle(outcomes: list[Outcome]) -> None:
     for future, result, error in outcomes:
         if future.done():
             continue

@@ -56,8 +56,10 @@ def common_options() -> argparse.ArgumentParser:
     """The parent parser that gives every command the global options."""
     parser = argparse.ArgumentParser(add_help=False)
     group = parser.add_argument_group("global options")
-    group.add_argument("--db", metavar="PATH",
-                       help="SQLite database (default: settings [ledger] db, or env SMSMENU_DB)")
+    group.add_argument("--db", metavar="PATH|URL",
+                       help="the database: a SQLite file (PATH or sqlite:///PATH) or PostgreSQL "
+                            "(postgresql://USER@HOST:PORT/DB; password from PGPASSWORD or "
+                            "~/.pgpass) (default: settings [ledger] db, or env SMSMENU_DB)")
     group.add_argument("--config", metavar="FILE", help="settings TOML overriding the defaults")
     group.add_argument("--json", action="store_true",
                        help="print one JSON object (amounts as integer fen in *_fen fields)")

@@ -7,10 +7,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from ledger.store import migrations, schema
+import psycopg
+
+from ledger.store import engine, migrations, pg, schema
 from ledger.store.backup import BackupError, Failure
 from ledger.store.backup import backup as make_backup
 from ledger.store.migrations import Migrator
+from ledger.store.migrations.postgres_runner import PostgresMigrator
 from ledger.store.migrations.sqlite_runner import SqliteMigrator
 from ledger.store.writer import connect
 from smsmenu.cli import output as cli_output
@@ -32,18 +35,27 @@ def _open(path: str, synchronous: str, *, readonly: bool = False) -> sqlite3.Con
         raise ConfigError(f"cannot open the ledger at {path}: {exc}") from None
 
 
+def _postgres(url: str) -> psycopg.Connection[Any]:
+    return pg.connect(url)  # psycopg.Error (server unreachable): E_STORAGE, exit 1
+
+
 def migrate(args: argparse.Namespace) -> int:
     """Apply every pending migration (or up to ``--to``); print from and to versions."""
     settings = load(args)
-    path = settings.ledger.db
+    database = engine.parse(settings.ledger.db)
+    path = database.target
     known = migrations.latest()
     if args.to is not None and not 1 <= args.to <= known:
         raise InvalidCommand(why=f"--to: this code knows schema versions 1..{known}")
-    conn = _open(path, settings.ledger.synchronous)
-    try:
-        report = schema.migrate(conn, args.to)
-    finally:
-        conn.close()
+    if database.postgres:  # each version under pg_advisory_xact_lock (one migrator at a time)
+        with _postgres(path) as pgconn:
+            report = PostgresMigrator(pgconn).migrate(args.to)
+    else:
+        conn = _open(path, settings.ledger.synchronous)
+        try:
+            report = schema.migrate(conn, args.to)
+        finally:
+            conn.close()
     lines = [_text(args, "migrated" if report.changed else "current", report.from_version,
                    report.to_version)]
     if report.adopted:
@@ -56,8 +68,12 @@ def migrate(args: argparse.Namespace) -> int:
 def version(args: argparse.Namespace) -> int:
     """The database's version, this code's, what is pending and what was applied when."""
     settings = load(args)
-    path = settings.ledger.db
+    database = engine.parse(settings.ledger.db)
+    path = database.target
     latest = migrations.load()
+    if database.postgres:
+        with _postgres(path) as pgconn:
+            return _report(args, path, PostgresMigrator(pgconn, migrations.load("postgres")))
     if path != ":memory:" and not Path(path).exists():
         data: dict[str, Any] = {"db": path, "exists": False, "version": 0,
                                 "latest": len(latest), "adopt": False,
@@ -67,12 +83,16 @@ def version(args: argparse.Namespace) -> int:
         return 0
     conn = _open(path, settings.ledger.synchronous, readonly=True)
     try:
-        migrator: Migrator = SqliteMigrator(conn, latest)
-        state = migrator.state()
-        migrator.check(state)
-        history = migrator.history()
+        return _report(args, path, SqliteMigrator(conn, latest))
     finally:
         conn.close()
+
+
+def _report(args: argparse.Namespace, path: str, migrator: Migrator) -> int:
+    latest = migrations.load()
+    state = migrator.state()
+    migrator.check(state)
+    history = migrator.history()
     pending = [m for m in latest if m.version > state.recorded]
     adopt = state.recorded == 0 and state.populated
     data = {"db": path, "exists": True, "version": state.version, "latest": migrator.latest,
@@ -98,8 +118,9 @@ FAILURES = {Failure.MISSING: ("E_NO_DATABASE", ConfigError.exit_code),
 def backup(args: argparse.Namespace) -> int:
     """Copy the live database to ``TARGET`` (SQLite online backup), checked; print its figures."""
     words = cli_output.words(args.lang, "backup")
-    path = load(args).ledger.db
-    if path.startswith(("postgres://", "postgresql://")):
+    database = engine.parse(load(args).ledger.db)
+    path = database.target
+    if database.postgres:
         raise ConfigError(words["postgres"])
     try:
         made = make_backup(path, args.target, force=args.force)
@@ -121,7 +142,9 @@ def register(subparsers: Subparsers) -> None:
         "db", help="the database: its schema version, migrations and backups",
         description="The schema is versioned: numbered migrations (ledger/store/migrations) applied in "
                     "order, each in one transaction, one migrator at a time (SQLite: BEGIN "
-                    "IMMEDIATE). The server and every command also migrate on open. A database "
+                    "IMMEDIATE; PostgreSQL: pg_advisory_xact_lock). On SQLite the server and every command "
+                    "also migrate on open; on PostgreSQL they refuse an older schema (exit 78): "
+                    "run `db migrate` once, before starting the new version. A database "
                     "made before versioning is adopted as version 1; one newer than this code "
                     "is refused (exit 78). `db backup` copies the live SQLite database "
                     "consistently while the server runs; PostgreSQL: pg_dump -Fc.")

@@ -11,6 +11,8 @@ import sqlite3
 import sys
 from typing import Any, NoReturn
 
+import psycopg
+
 from smsmenu.cli.common import ConfigError
 from smsmenu.core import logs
 from smsmenu.core.errors import SmsmenuError, StorageError
@@ -82,9 +84,9 @@ def run(args: argparse.Namespace) -> int:
         return int(result)
     except SmsmenuError as exc:
         return fail(args, exc.as_dict(lang), exc.message(lang), exc.exit_code)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, psycopg.Error) as exc:  # libpq's messages never hold a password
         error = StorageError()
-        detail = logs.SIX_DIGITS.sub(logs.MASK, str(exc))
+        detail = logs.SIX_DIGITS.sub(logs.MASK, str(exc).strip())
         return fail(args, {**error.as_dict(lang), "detail": detail},
                     f"{error.message(lang)}: {detail}", error.exit_code)
     except ConfigError as exc:

@@ -13,7 +13,7 @@ from transitions import Machine
 from ledger import events, inside, money
 from ledger.api import Held, Notice, Recharge, RechargeResult
 from ledger.inside import Env
-from ledger.store import menu_inbox
+from ledger.store import menu_inbox, menu_sessions
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.texts import Texts, packaged
@@ -125,6 +125,7 @@ def step(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, machine: Machi
     and ``hold`` mark a money step's session while billing is asked: another instance that gets
     the agent's next message meanwhile answers the processing screen (``_move``)."""
     texts = texts or packaged()
+    menu_sessions.lock(conn, msg.msisdn)  # one step of an agent at a time, across instances
     if msg.durable_key and (done := recall(conn, msg.key)) is not None:
         done.replies = card.replay(conn, msg, done.replies, now, direct)
         return done

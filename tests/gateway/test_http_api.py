@@ -14,6 +14,8 @@ from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 from smsmenu.server.main import Running, running
 
+pytestmark = pytest.mark.both_engines
+
 AGENT, CUSTOMER = "18912345678", "18012345678"
 DIALOG = ["1", "2", CUSTOMER, "50", "1", "123456"]
 TOKEN, OLD_TOKEN = "api-token-new-0123456789", "api-token-old-0123456789"

@@ -28,6 +28,8 @@ from smsmenu.gateway.base import FunctionHandler
 from smsmenu.gateway.kannel import KannelGateway, decode_text, mo_url, routes
 from smsmenu.server.main import running
 
+pytestmark = pytest.mark.both_engines
+
 AGENT, TX, CUSTOMER = "18912345678", "123456", "18900001111"
 KANNEL = "kannel", "kpass"
 TOKEN = "kannel-token-0123456789"

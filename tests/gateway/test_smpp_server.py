@@ -21,6 +21,8 @@ from smsmenu.gateway.smpp_config import SmppBind
 from smsmenu.server.main import running
 from smsmenu.server.smpp import apply_options
 
+pytestmark = pytest.mark.both_engines
+
 DEMO = "18900000001"
 TOKEN = "smsc-token-0123456789"
 ROOT = str(Path(__file__).resolve().parents[2])

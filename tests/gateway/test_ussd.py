@@ -19,6 +19,8 @@ from smsmenu.core.settings import Settings
 from smsmenu.gateway.ussd import MAX_SCREEN
 from smsmenu.server.main import Running, running
 
+pytestmark = pytest.mark.both_engines
+
 AGENT, CUSTOMER = "18912345678", "18012345678"
 INPUTS = ["1", "2", CUSTOMER, "50", "1", "123456"]
 TOKEN = "ussd-token-0123456789abc"

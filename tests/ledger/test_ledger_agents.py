@@ -27,6 +27,8 @@ from smsmenu.core.errors import (
 )
 from smsmenu.core.types import TargetKind
 
+pytestmark = pytest.mark.both_engines
+
 OTHER = "18987654321"
 
 

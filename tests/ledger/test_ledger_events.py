@@ -20,6 +20,8 @@ from smsmenu.core.settings import Settings
 from smsmenu.core.types import Reply, TargetKind
 from smsmenu.states.notices import SmsNotices
 
+pytestmark = pytest.mark.both_engines
+
 LOCAL = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 10, 10, 0, tzinfo=LOCAL)
 """The root ``clock`` fixture's time, as the events carry it (local)."""

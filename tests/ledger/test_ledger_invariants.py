@@ -5,19 +5,24 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, cast
 
+import psycopg
 import pytest
 from ledger_support import AGENT, LANDLINE, MGMT, TX, available, clean
 from ledger_support import recharge as do_recharge
 
 from ledger import Ledger, recharge
 from ledger.api import RechargeRequest
+from ledger.store import engine
+from ledger.store.pg import PgConn, connect
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
 from smsmenu.states.notices import SmsNotices
+
+pytestmark = pytest.mark.both_engines
 
 INVARIANTS = ["transfers sum to zero", "ledger sums to zero", "balances equal postings",
               "reservations equal pending debits", "no overdraft", "no stale reservation",
@@ -25,9 +30,20 @@ INVARIANTS = ["transfers sum to zero", "ledger sums to zero", "balances equal po
               "audit log chained"]
 
 
+INTEGRITY = (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
 @contextlib.contextmanager
 def raw(settings: Settings) -> Iterator[sqlite3.Connection]:
-    """A separate connection to the ledger's file, as a careless operator would open one."""
+    """A separate connection to the ledger's database, as a careless operator would open one
+    (autocommit; on PostgreSQL with the store's placeholders)."""
+    if engine.parse(settings.ledger.db).postgres:
+        pg = PgConn(connect(settings.ledger.db))
+        try:
+            yield cast(sqlite3.Connection, pg)
+        finally:
+            pg.close()
+        return
     conn = sqlite3.connect(settings.ledger.db, isolation_level=None)
     try:
         yield conn
@@ -142,9 +158,9 @@ async def test_the_database_itself_refuses_an_overdraft(settings: Settings,
                                                         clock: ManualClock) -> None:
     """R-15: even outside the ledger, an agent account cannot be made negative (CHECK)."""
     async with own_ledger(settings, billing, clock) as ledger:
-        with raw(settings) as conn, pytest.raises(sqlite3.IntegrityError):
+        with raw(settings) as conn, pytest.raises(INTEGRITY):
             conn.execute("UPDATE accounts SET balance = -1 WHERE code = 'agent:1'")
-        with raw(settings) as conn, pytest.raises(sqlite3.IntegrityError, match="immutable"):
+        with raw(settings) as conn, pytest.raises(INTEGRITY, match="immutable"):
             conn.execute("UPDATE postings SET amount = amount * 2")
         assert clean(await ledger.verify())
 

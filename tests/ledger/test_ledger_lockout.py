@@ -19,6 +19,8 @@ from smsmenu.core.errors import AgentLocked, WebLocked, WrongPassword
 from smsmenu.core.settings import Settings, load_settings
 from smsmenu.states.notices import SmsNotices
 
+pytestmark = pytest.mark.both_engines
+
 RIGHT = {"tx": TX, "mgmt": MGMT}
 LOCKED = {"tx": AgentLocked, "mgmt": WebLocked}
 UNTIL = {"tx": "locked_until", "mgmt": "web_locked_until"}

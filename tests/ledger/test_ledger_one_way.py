@@ -12,7 +12,7 @@ from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import InputError
 from smsmenu.core.types import TargetKind
 
-pytestmark = pytest.mark.usefixtures("agent")
+pytestmark = [pytest.mark.usefixtures("agent"), pytest.mark.both_engines]
 
 UNDO_WORDS = ("refund", "void", "undo", "withdraw", "chargeback")
 

@@ -25,6 +25,8 @@ from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
 from smsmenu.states.notices import SmsNotices
 
+pytestmark = pytest.mark.both_engines
+
 
 async def due(ledger: Ledger, now: dt.datetime | None = None) -> list[outbox.Notice]:
     when = iso(now or ledger.now())

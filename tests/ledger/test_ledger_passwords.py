@@ -21,6 +21,8 @@ from smsmenu.core.errors import AgentLocked, InvalidPassword, WrongPassword
 from smsmenu.core.settings import Settings
 from smsmenu.states.notices import SmsNotices
 
+pytestmark = pytest.mark.both_engines
+
 SECRET = b"k" * 32  # what tests/conftest.py gives the ledger
 
 
@@ -213,6 +215,7 @@ async def test_stored_hash_is_keyed_and_salted(ledger: Ledger, sql: Sql) -> None
     assert tx1 == passwords.digest(SECRET, salt1, "tx", "918273")
 
 
+@pytest.mark.sqlite_only
 async def test_database_file_holds_neither_secret_nor_password(ledger: Ledger,
                                                                settings: Settings) -> None:
     """R-2: the HMAC secret lives outside the database; no password is stored in clear."""

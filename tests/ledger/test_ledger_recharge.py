@@ -25,7 +25,7 @@ from smsmenu.core.errors import (
 )
 from smsmenu.core.types import TargetKind
 
-pytestmark = pytest.mark.usefixtures("agent")
+pytestmark = [pytest.mark.usefixtures("agent"), pytest.mark.both_engines]
 
 MOBILE, FIXED, PHS, ADSL = (TargetKind.MOBILE, TargetKind.LANDLINE, TargetKind.PHS,
                             TargetKind.BROADBAND)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import structlog
 from ledger_support import AGENT, CUSTOMER, TX
 
@@ -11,6 +12,8 @@ from ledger import Ledger, recharge
 from ledger.api import RechargeRequest
 from simulator.billing import BillingSimulator
 from smsmenu.core.types import TargetKind
+
+pytestmark = pytest.mark.both_engines
 
 
 def _done(logs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:

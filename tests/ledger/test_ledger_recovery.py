@@ -15,11 +15,14 @@ from ledger_support import recharge as do_recharge
 from ledger import Ledger, recharge, reversal
 from ledger.api import RechargeRequest
 from ledger.recharge import Recharge
+from ledger.store.pg import PgReader
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
 from smsmenu.states.notices import SmsNotices
+
+pytestmark = pytest.mark.both_engines
 
 SECRET = b"k" * 32
 
@@ -224,3 +227,21 @@ async def test_reservations_whose_caller_went_away_are_resolved_while_serving(
         task.cancel()
     assert (await ledger.get_recharge(held.id)).status == "succeeded"
     assert not any((await ledger.verify()).values())
+
+
+async def test_on_postgres_one_instance_at_a_time_recovers(
+        agent: dict[str, Any], ledger: Ledger, billing: BillingSimulator, settings: Settings,
+        clock: ManualClock, engine: str) -> None:
+    """Several instances on one PostgreSQL: while one holds the recovery claim, another's round
+    does nothing (no second BOSS query, no race to finish); once it is free, the other recovers."""
+    if engine != "postgres":
+        pytest.skip("the claim is PostgreSQL's: on SQLite one server owns the file")
+    r = await crash_after_begin(ledger)
+    await billing.credit(TargetKind.MOBILE, CUSTOMER, 10_000, r.reference)
+    assert isinstance(ledger.reader, PgReader)
+    async with opened(settings, billing, clock) as other:
+        async with ledger.reader.exclusive("recovery") as mine:
+            assert mine
+            assert await other.recover() == {"posted": 0, "voided": 0, "kept": 0}
+        assert await other.recover() == {"posted": 1, "voided": 0, "kept": 0}
+    assert (await ledger.get_recharge(r.id)).status == "succeeded"

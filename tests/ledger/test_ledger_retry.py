@@ -20,7 +20,7 @@ from smsmenu.core.errors import (
 )
 from smsmenu.core.types import CreditResult, TargetKind
 
-pytestmark = pytest.mark.usefixtures("agent")
+pytestmark = [pytest.mark.usefixtures("agent"), pytest.mark.both_engines]
 OTHER = "18987654321"
 
 

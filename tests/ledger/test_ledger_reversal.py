@@ -14,7 +14,7 @@ from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import BillingUnavailable, ReversalRefused
 from smsmenu.core.types import TargetKind
 
-pytestmark = pytest.mark.usefixtures("agent")
+pytestmark = [pytest.mark.usefixtures("agent"), pytest.mark.both_engines]
 
 CHECKS = ["not_done", "reversed", "prepaid", "monthly", "late", "invoice", "month_end",
           "other_month", "balance"]

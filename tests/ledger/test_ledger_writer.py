@@ -24,6 +24,8 @@ from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
 from smsmenu.states.notices import SmsNotices
 
+pytestmark = pytest.mark.both_engines
+
 
 @contextlib.asynccontextmanager
 async def held(writer: Writer) -> AsyncIterator[None]:
@@ -175,6 +177,7 @@ async def test_cancelled_recharges_never_leave_half_a_transfer(agent: dict[str, 
                  "VALUES (1, 'x', 'x', 'x', 'x', 'x')", id="duplicate-key"),
     pytest.param("SELECT * FROM no_such_table", id="syntax"),
 ])
+@pytest.mark.sqlite_only
 async def test_sqlite_errors_become_storage_errors(agent: dict[str, Any], ledger: Ledger,
                                                    statement: str) -> None:
     """R-15: a sqlite error inside an operation reaches the caller as StorageError, rolled back."""
@@ -190,6 +193,7 @@ async def test_sqlite_errors_become_storage_errors(agent: dict[str, Any], ledger
     assert (await recharge(ledger, "after")).status == "succeeded"
 
 
+@pytest.mark.sqlite_only
 async def test_a_locked_database_fails_the_whole_batch_as_storage_error(
         agent: dict[str, Any], ledger: Ledger, settings: Settings) -> None:
     """R-15: when the transaction cannot even begin, every queued operation gets StorageError."""
@@ -272,6 +276,7 @@ async def test_confirmed_operations_survive_a_restart(settings: Settings, billin
 
 
 # -- storage health -------------------------------------------------------------------------------
+@pytest.mark.sqlite_only
 async def test_a_failed_commit_marks_storage_failing_until_the_next_commit(
         agent: dict[str, Any], ledger: Ledger, settings: Settings) -> None:
     """A batch that cannot commit sets ``failure`` (since, error); the next clean commit clears it."""
@@ -317,6 +322,7 @@ def no_such_table(conn: sqlite3.Connection) -> None:
     pytest.param(duplicate_key, False, id="constraint"),
     pytest.param(no_such_table, False, id="programming-error"),
 ])
+@pytest.mark.sqlite_only
 async def test_an_operation_hit_by_a_storage_error_marks_storage_failing(
         ledger: Ledger, operation: Callable[[sqlite3.Connection], None], failing: bool) -> None:
     """Disk full inside an operation is a storage failure though its batch commits; a refused
@@ -349,6 +355,7 @@ async def test_a_closed_writer_fails_the_probe(tmp_path: Path) -> None:
     assert await writer.probe(1.0) == "E_STORAGE"
 
 
+@pytest.mark.sqlite_only
 async def test_a_full_disk_fails_its_whole_batch_and_commits_nothing(
         agent: dict[str, Any], ledger: Ledger) -> None:
     """R-15: SQLite rolls the batch back on a full disk: every operation in it fails, none sticks."""

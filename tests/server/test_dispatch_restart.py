@@ -19,6 +19,8 @@ from smsmenu.server.dispatch import LEASE_S, Dispatcher
 from smsmenu.server.main import instance_id, running
 from smsmenu.states.notices import SmsNotices
 
+pytestmark = pytest.mark.both_engines
+
 AGENT = "18912345678"
 
 

@@ -19,6 +19,8 @@ from smsmenu.core.types import Channel, Inbound
 from smsmenu.server.main import DEMO, Running, running
 from smsmenu.states import steps
 
+pytestmark = pytest.mark.both_engines
+
 AGENT, CUSTOMER = "18912345678", "18012345678"
 TOKEN = "test-api-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}

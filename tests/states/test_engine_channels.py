@@ -9,6 +9,8 @@ from states_support import AGENT, Rig
 
 from smsmenu.core.types import Channel
 
+pytestmark = pytest.mark.both_engines
+
 WALK = ["1", "2", "18012345678", "50", "1"]
 """充值 → C网手机 → 18012345678 → 50 yuan → confirm: the SMS dialog waits for the password."""
 
@@ -42,6 +44,7 @@ async def test_a_recharge_over_ussd_is_recorded_as_ussd(rig: Rig) -> None:
     assert [r.channel for r in await rig.ledger.records(AGENT)] == ["ussd"]
 
 
+@pytest.mark.sqlite_only
 async def test_a_session_from_before_channels_continues_as_the_sms_dialog(rig: Rig) -> None:
     """Upgrading keeps an agent's place: the one-per-agent session becomes its SMS session."""
     for text in WALK[:3]:

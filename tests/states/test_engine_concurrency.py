@@ -6,9 +6,12 @@ import asyncio
 import json
 import time
 
+import pytest
 from states_support import AGENT, Rig
 
 from ledger import money
+
+pytestmark = pytest.mark.both_engines
 
 DIALOG = ["1", "2", "18012345678", "50", "1", "123456"]
 

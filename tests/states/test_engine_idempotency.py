@@ -11,6 +11,8 @@ from states_support import AGENT, Rig
 from smsmenu.core.clock import ManualClock
 from smsmenu.states.steps import Outcome
 
+pytestmark = pytest.mark.both_engines
+
 WALK = ["1", "2", "18012345678", "50", "1"]
 """充值 → C网手机 → number → 50 yuan → confirm: the password screen comes next."""
 

@@ -8,6 +8,8 @@ from states_support import AGENT, Rig
 from ledger.store.queries import scalar
 from smsmenu.core.types import Channel, Inbound
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.mark.parametrize("durable", [pytest.param(True, id="carrier-key-kept"),
                                      pytest.param(False, id="made-up-key-not-kept")])

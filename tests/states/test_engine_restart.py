@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from states_support import AGENT, Rig
 
 from ledger.store.queries import Query
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.states import steps
+
+pytestmark = pytest.mark.both_engines
 
 
 async def test_the_dialog_survives_closing_the_ledger_and_a_new_engine(rig: Rig) -> None:

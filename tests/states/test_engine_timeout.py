@@ -10,6 +10,8 @@ from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.settings import Settings
 
+pytestmark = pytest.mark.both_engines
+
 EXPIRED = "会话已超时，请重新选择。\n空中充值\n1充值\n2异常处理\n3账户管理\n4业务管理"
 
 

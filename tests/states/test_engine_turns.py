@@ -9,6 +9,8 @@ import pytest
 from smsmenu.gateway.base import SenderBusy
 from smsmenu.states.engine import Turns
 
+pytestmark = pytest.mark.both_engines
+
 
 async def test_turns_are_taken_in_the_order_asked_and_other_keys_run_meanwhile() -> None:
     turns, order = Turns(), []

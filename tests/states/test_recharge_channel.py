@@ -8,6 +8,8 @@ from states_support import AGENT, Rig
 from ledger.store.queries import Query
 from smsmenu.core.types import Channel
 
+pytestmark = pytest.mark.both_engines
+
 WALK = ["1", "2", "18012345678", "50", "1", "123456"]
 """充值 → C网手机 → 18012345678 → 50 yuan → confirm → the transaction password."""
 

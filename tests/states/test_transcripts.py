@@ -7,6 +7,8 @@ from states_support import TRANSCRIPTS, MakeRig, transcript_files
 
 from simulator.transcript import play
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.mark.parametrize(("lang", "source"), [
     pytest.param(p.parent.name, p.read_text("utf-8"), id=f"{p.parent.name}/{p.name}")

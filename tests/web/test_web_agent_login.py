@@ -9,6 +9,8 @@ from ledger import Ledger
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import WebLocked
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.mark.parametrize("who", [
     pytest.param("A00000001", id="account-no"),

@@ -18,6 +18,8 @@ from smsmenu.core.types import TargetKind
 from smsmenu.web import agent_login
 from smsmenu.web.errors import AgentLoginFailed, RateLimited
 
+pytestmark = pytest.mark.both_engines
+
 ALERT = re.compile(r'<p class="alert error" role="alert">([^<]*)</p>')
 TTL = dt.timedelta(minutes=30)
 

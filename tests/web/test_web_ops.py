@@ -15,6 +15,8 @@ from smsmenu.core.errors import InvalidCommand
 from smsmenu.web import bootstrap, create_operator
 from smsmenu.web.errors import DuplicateOperator, WeakPassword
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.mark.parametrize(("name", "password", "role", "error"), [
     pytest.param("amy", "short", "clerk", WeakPassword, id="short-password"),

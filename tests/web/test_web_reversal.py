@@ -12,6 +12,8 @@ from ledger.api import RechargeRequest
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 
+pytestmark = pytest.mark.both_engines
+
 POSTPAID = "18900005555"
 
 

@@ -11,6 +11,8 @@ from ledger import Ledger
 from smsmenu.core.bank_wire import sign
 from smsmenu.web import bank_key
 
+pytestmark = pytest.mark.both_engines
+
 
 @pytest.fixture
 async def logged_in(browser: Browser, agent: dict[str, object]) -> Browser:

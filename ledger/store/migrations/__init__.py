@@ -1,6 +1,6 @@
 """Versioned schema migrations: numbered SQL files per engine, applied in order, one transaction each.
 
-Layout: ``ledger/store/migrations/<engine>/NNNN_name.sql`` (``sqlite/`` today). Version N is the file
+Layout: ``ledger/store/migrations/<engine>/NNNN_name.sql`` (``sqlite/``, ``postgres/``). Version N is the file
 numbered N; every engine has the same versions, each written in its own dialect. Every table of
 the database (ledger, menu engine, web portal) is defined here and nowhere else.
 
@@ -19,7 +19,8 @@ the state read, statement execution and the record in ``schema_migrations`` (ver
 applied_at, how). ``meta.schema_version`` follows the last version applied. A database made
 before versioning (``meta.schema_version = '1'`` or tables but no ``schema_migrations``) is
 *adopted*: version 1 is run over it (creating anything missing) and recorded as ``adopted``.
-A database newer than the code raises ``SchemaTooNew`` (exit 78).
+A database newer than the code raises ``SchemaTooNew`` (exit 78). On PostgreSQL a server does not
+migrate: a database older than the code raises ``SchemaTooOld`` (exit 78, naming ``db migrate``).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from importlib import resources
 from typing import Any, ClassVar, Literal, Protocol
 
 from smsmenu.core.errors import SmsmenuError
+from smsmenu.core.settings import ConfigError
 
-ENGINES = ("sqlite",)
+ENGINES = ("sqlite", "postgres")
 FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 How = Literal["applied", "adopted"]
 
@@ -45,6 +47,15 @@ class SchemaTooNew(SmsmenuError):
     code = "E_SCHEMA_NEWER"
     http_status = 503
     exit_code = 78
+
+
+class SchemaTooOld(ConfigError):
+    """A PostgreSQL database behind this code: ``smsmenu db migrate`` first (exit 78)."""
+
+    def __init__(self, found: int, known: int) -> None:
+        super().__init__(f"the database schema is at version {found}, this code needs {known}: "
+                         "run `smsmenu db migrate` first")
+        self.found, self.known = found, known
 
 
 @dataclass(frozen=True, slots=True)

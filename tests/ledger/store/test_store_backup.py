@@ -21,6 +21,8 @@ from smsmenu.core.settings import Settings
 from smsmenu.core.types import TargetKind
 from smsmenu.states.notices import SmsNotices
 
+pytestmark = pytest.mark.sqlite_only  # the SQLite online backup API (PostgreSQL: pg_dump)
+
 SECOND_AGENT = "18912340000"
 
 

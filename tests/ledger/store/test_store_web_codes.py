@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
+import pytest
+
 from ledger import Ledger
 from ledger.store import web_codes
 from ledger.store.web_codes import LiveCode
+
+pytestmark = pytest.mark.both_engines
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 TTL = dt.timedelta(minutes=5)

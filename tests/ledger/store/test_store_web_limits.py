@@ -5,8 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
+import pytest
+
 from ledger import Ledger
 from ledger.store import web_limits
+
+pytestmark = pytest.mark.both_engines
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
+import pytest
+
 from ledger import Ledger
 from ledger.store import web_audit, web_operators
 from ledger.store.web_operators import Account, Login
 from smsmenu.core.clock import iso
+
+pytestmark = pytest.mark.both_engines
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
+import pytest
+
 from ledger import Ledger
 from ledger.store import web_sessions
 from ledger.store.web_sessions import Session
 from smsmenu.core.clock import iso
+
+pytestmark = pytest.mark.both_engines
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 HOUR = dt.timedelta(hours=1)

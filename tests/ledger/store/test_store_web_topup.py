@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
+import pytest
+
 from ledger import Ledger
 from ledger.store import web_topup
 from ledger.store.web_topup import Order
 from smsmenu.core.clock import iso
+
+pytestmark = pytest.mark.both_engines
 
 NOW = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 

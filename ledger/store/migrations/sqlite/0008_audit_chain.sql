@@ -1,4 +1,4 @@
--- Version 7: the audit log an auditor trusts (ledger/audit.py, ledger/store/web_audit.py).
+-- Version 8: the audit log an auditor trusts (ledger/audit.py, ledger/store/web_audit.py).
 -- Each row names the agent and the amount it is about (NULL when none); audit_chain holds its
 -- link of a hash chain: hash = sha256(previous row's hash + this row's canonical content), the
 -- canonical form documented in ledger/store/web_audit.py. audit_head holds the last row's id and

@@ -1,0 +1,8 @@
+-- Version 6 on PostgreSQL (the SQLite 0006_two_locks.sql in this dialect).
+
+ALTER TABLE agents ADD COLUMN IF NOT EXISTS tx_lock_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN IF NOT EXISTS tx_failed_at TEXT;
+ALTER TABLE agents ADD COLUMN IF NOT EXISTS web_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN IF NOT EXISTS web_locked_until TEXT;
+ALTER TABLE agents ADD COLUMN IF NOT EXISTS web_lock_step INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN IF NOT EXISTS web_failed_at TEXT;
