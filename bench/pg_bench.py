@@ -40,7 +40,6 @@ HERE = Path(__file__).resolve().parent
 if __package__ in (None, ""):
     sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
 
 import psycopg  # noqa: E402
 from ledger_bench import (  # noqa: E402
@@ -55,12 +54,12 @@ from ledger_bench import (  # noqa: E402
     LedgerLevel,
     _quiet_logs,
 )
-from pg import TEMPLATE, Cluster, binaries  # noqa: E402
 
 from ledger import Ledger  # noqa: E402
 from ledger.store.migrations.postgres_runner import PostgresMigrator  # noqa: E402
 from ledger.store.pg import translate  # noqa: E402
 from simulator.billing import BillingSimulator  # noqa: E402
+from simulator.pg_cluster import TEMPLATE, Cluster, binaries  # noqa: E402
 from smsmenu.core.clock import SystemClock, iso  # noqa: E402
 from smsmenu.core.settings import Settings  # noqa: E402
 from smsmenu.states.notices import SmsNotices  # noqa: E402

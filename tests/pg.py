@@ -1,4 +1,4 @@
-"""A private PostgreSQL cluster for the tests: initdb in a temp dir, one free port, torn down after.
+"""PostgreSQL for the tests: the private cluster (simulator.pg_cluster), per-test databases, both engines.
 
 The server runs as a non-root system user (``postgres`` or ``nobody``: PostgreSQL refuses root)
 when the tests run as root, with ``fsync = off`` and ``synchronous_commit = off`` (test speed: a
@@ -11,19 +11,13 @@ modules marked so over SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
-
 import psycopg
 import pytest
 
-TEMPLATE = "smsmenu_template"
+from simulator.pg_cluster import TEMPLATE, Cluster, binaries
+
+__all__ = ["ENGINES", "TEMPLATE", "Cluster", "Pool", "binaries", "both_engines"]
+
 ENGINES = ["sqlite", pytest.param("postgres", id="pg")]
 
 
@@ -34,76 +28,6 @@ def both_engines(metafunc: pytest.Metafunc) -> None:
     mark = metafunc.definition.get_closest_marker
     if "engine" in metafunc.fixturenames and mark("both_engines") and not mark("sqlite_only"):
         metafunc.parametrize("engine", ENGINES, indirect=True)
-
-
-def binaries() -> Path | None:
-    """The newest installed PostgreSQL's bin directory (Debian's layout or PATH), or None."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                   key=lambda p: int(Path(p).parent.parent.name))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _user() -> str | None:
-    """The user the server runs as: None (ourselves) unless we are root."""
-    if os.geteuid() != 0:
-        return None
-    for name in ("postgres", "nobody"):
-        try:
-            pwd.getpwnam(name)
-            return name
-        except KeyError:
-            continue
-    raise RuntimeError("running as root and no postgres/nobody user to run PostgreSQL as")
-
-
-class Cluster:
-    """One running cluster; ``url(db)`` names a database in it (user ``postgres``, no password)."""
-
-    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
-        self.bindir = bindir
-        self.durable = durable
-        """``fsync`` and ``synchronous_commit`` on (benchmarks); off for the tests' speed."""
-        self.user = _user()
-        self.root = Path(tempfile.mkdtemp(prefix="smsmenu-pg-"))
-        self.data = self.root / "data"
-        self.port = _free_port()
-
-    def _run(self, *argv: str) -> None:
-        cmd = [str(self.bindir / argv[0]), *argv[1:]]
-        if self.user is not None:
-            cmd = ["runuser", "-u", self.user, "--", *cmd]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-
-    def start(self) -> None:
-        if self.user is not None:
-            shutil.chown(self.root, self.user)
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--no-locale", "--no-sync")
-        speed = ("-c fsync=on -c synchronous_commit=on" if self.durable else
-                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-                   f"-c unix_socket_directories={self.root} {speed} -c max_connections=300 "
-                   "-c shared_buffers=64MB")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o",
-                  options, "start")
-
-    def stop(self) -> None:
-        try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def url(self, db: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"
 
 
 class Pool:
