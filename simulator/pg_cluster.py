@@ -88,5 +88,12 @@ class Cluster:
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
+    def create(self, db: str) -> None:
+        """A new empty database ``db`` (the schema is ``smsmenu db migrate``'s)."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{db}"')
+
     def url(self, db: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"

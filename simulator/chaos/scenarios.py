@@ -31,6 +31,7 @@ from simulator.chaos.truth import (
     summarize_by,
     tally,
 )
+from simulator.pg_cluster import Cluster, binaries
 
 Chaos = Callable[[System, float, random.Random], Awaitable[dict[str, Any]]]
 SETTLE_S = 30.0
@@ -51,7 +52,9 @@ class Spec:
     number: int = 1
     retry_failed: bool = True
     storage: str = ""
-    """``tmpfs`` (the database on a small tmpfs) or ``immutable`` (chattr +i): needs root."""
+    """``tmpfs`` (the database on a small tmpfs) or ``immutable`` (chattr +i): needs root;
+    ``postgres``: the servers share a database in a private PostgreSQL cluster (fsync and
+    synchronous_commit on), started for the scenario and stopped after it."""
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -196,12 +199,12 @@ async def settle(system: System) -> dict[str, Any]:
     await system.lose_acks(0)
     await _until(lambda: _quiet(system), SETTLE_S)
     notes["unacked_mo_at_stop"] = (await system.smsc_stats())["unacked"]
-    notes["pending_at_stop"] = pending_now(system.db)
+    notes["pending_at_stop"] = pending_now(system.database)
     exits = await system.stop_servers()
     notes["server_exit"] = exits[0] if len(exits) == 1 else exits
     rounds = []
     for _ in range(RECOVER_ROUNDS):
-        if pending_now(system.db) == 0:
+        if pending_now(system.database) == 0:
             break
         code, out, err = await system.cli("ledger", "recover", "--json")
         rounds.append({"exit": code, "out": out.strip()[-300:], "err": err.strip()[-300:]})
@@ -210,10 +213,10 @@ async def settle(system: System) -> dict[str, Any]:
     await system.start_server()  # sends what recovery queued (the agents' result notices)
 
     async def drained() -> bool:
-        return queued_notices(system.db) == 0
+        return queued_notices(system.database) == 0
 
     await _until(drained, SETTLE_S / 2)
-    notes["notices_unsent"] = queued_notices(system.db)
+    notes["notices_unsent"] = queued_notices(system.database)
     await system.stop_server()
     code, out, err = await system.cli("ledger", "verify", "--json")
     notes["verify"] = "ok" if code == 0 else "BREACH"
@@ -223,7 +226,7 @@ async def settle(system: System) -> dict[str, Any]:
 
 
 async def _quiet(system: System) -> bool:
-    return (await system.smsc_stats())["unacked"] == 0 and pending_now(system.db) == 0
+    return (await system.smsc_stats())["unacked"] == 0 and pending_now(system.database) == 0
 
 
 async def _until(done: Callable[[], Awaitable[bool]], seconds: float) -> bool:
@@ -284,6 +287,15 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
         options = _replace(options, db_dir=db_dir)
     elif spec.storage == "immutable" and (why := storage.probe_immutable(work)):
         return {**row, "skipped": why}
+    cluster: Cluster | None = None
+    if spec.storage == "postgres":
+        if (bindir := binaries()) is None:
+            return {**row, "skipped": "PostgreSQL is not installed (make peers installs it)"}
+        cluster = Cluster(bindir, durable=True)
+        await asyncio.to_thread(cluster.start)
+        await asyncio.to_thread(cluster.create, "chaos")
+        options = _replace(options, postgres_url=cluster.url("chaos"))
+        row["database"] = "postgresql"
     system = System(work, options, scenario_no=spec.number)
     traffic_task: asyncio.Task[None] | None = None
     try:
@@ -305,7 +317,7 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
         if reconcile_details:
             row["reconcile_detail"] = reconcile_details
         row["pending_cli"] = await pending_cli(system)
-        ledger = read_ledger(system.db)
+        ledger = read_ledger(system.database)
         boss = await read_boss(system.http, system.billing_url, traffic.intents, days)
         row.update(tally(traffic.intents, late, ledger, boss))
         row["verify"] = row["settle"].pop("verify")
@@ -339,6 +351,8 @@ async def run_scenario(spec: Spec, root: Path, *, seed: int = 1,
             system.keep_logs(logs_to / spec.name)
         if mounted:
             storage.unmount(system.db_dir)
+        if cluster is not None:
+            await asyncio.to_thread(cluster.stop)
         row["wall_s"] = round(time.monotonic() - wall, 1)
         shutil.rmtree(work, ignore_errors=True)
     return row
@@ -366,8 +380,11 @@ def suite(scale: float = 1.0) -> list[Spec]:
              params={"tmpfs_mb": 96}),
         Spec("read-only", "the database files immutable for seconds at a time (chattr +i)",
              55 * s, storage_windows("immutable"), Options(), number=5, storage="immutable"),
-        Spec("instances", "3 servers on one database, kill -9 of one at a time, SMPP and HTTP",
+        Spec("instances", "3 servers on one SQLite file, kill -9 of one at a time, SMPP and HTTP",
              60 * s, instance_kills(), Options(instances=3, billing_latency=0.1), number=8),
+        Spec("instances-pg", "3 servers on one PostgreSQL database, kill -9 of one at a time",
+             60 * s, instance_kills(), Options(instances=3, billing_latency=0.1), number=9,
+             storage="postgres"),
     ]
 
 

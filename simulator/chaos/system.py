@@ -50,6 +50,8 @@ class Options:
     instances: int = 1
     """``smsmenu serve`` processes on the one database, each bound to the SMSC (which spreads
     MO over the binds) and each with its own HTTP port (HTTP clients spread over them)."""
+    postgres_url: str = ""
+    """A PostgreSQL database (empty, migrated by ``start``) instead of the SQLite file."""
 
 
 def billing_sim_available() -> bool:
@@ -77,6 +79,9 @@ class System:
         self.procs = Procs(root, self.env)
         self.db_dir = options.db_dir or root
         self.db = self.db_dir / "ledger.db"
+        """The SQLite file (where ``postgres_url`` is empty)."""
+        self.database = options.postgres_url or str(self.db)
+        """What the servers and the CLI are given: the SQLite file or the PostgreSQL URL."""
         n = max(1, options.instances)
         self.configs = [root / ("server.toml" if i == 0 else f"server-{i + 1}.toml")
                         for i in range(n)]
@@ -119,7 +124,7 @@ class System:
         if o.instances > 1:
             extra += ["[server]", f'instance = "chaos-{index + 1}"']
         return "\n".join([*extra,
-            "[ledger]", f"db = {json.dumps(str(self.db))}",
+            "[ledger]", f"db = {json.dumps(self.database)}",
             f"secret_file = {json.dumps(str(self.root / 'secret'))}",
             f'synchronous = "{o.synchronous}"',
             "[http]", 'host = "127.0.0.1"', f"port = {self.http_ports[index]}",
@@ -149,6 +154,10 @@ class System:
             for i, config in enumerate(self.configs)]
         await self.billing.start()
         await self.smsc.start()
+        if o.postgres_url:  # servers do not migrate PostgreSQL: `db migrate` does, once
+            code, out, err = await run_cli(["db", "migrate", "--db", o.postgres_url], self.env)
+            if code:
+                raise RuntimeError(f"smsmenu db migrate: exit {code}: {(err or out)[-500:]}")
         await self.seed()
         await self._need(self.billing, f"{self.billing_url}/balance/mobile/13300000000")
         await self._need(self.smsc, f"{self.control_url}/chaos/stats")

@@ -41,7 +41,7 @@ class LedgerFacts:
     settlement_fen: int = 0
 
 
-def read_ledger(db: Path) -> LedgerFacts:
+def read_ledger(db: Path | str) -> LedgerFacts:
     books = read_books(db)
     facts = LedgerFacts(pending_transfers=books.pending_transfers,
                         settlement_fen=books.settlement_fen)
@@ -58,13 +58,13 @@ def read_ledger(db: Path) -> LedgerFacts:
     return facts
 
 
-def pending_now(db: Path) -> int:
+def pending_now(db: Path | str) -> int:
     """Reservations still pending (recharges and transfers), read-only."""
     facts = read_ledger(db)
     return max(facts.pending_recharges, facts.pending_transfers)
 
 
-def queued_notices(db: Path) -> int:
+def queued_notices(db: Path | str) -> int:
     """Outbox rows not sent yet."""
     return read_books(db).queued_notices
 
