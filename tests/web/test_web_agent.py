@@ -97,13 +97,18 @@ async def test_double_submit_pays_once(logged_in: Browser, ledger: Ledger) -> No
 
 async def test_failed_then_retry(logged_in: Browser, ledger: Ledger,
                                  billing: BillingSimulator) -> None:
-    """R-18: a failed recharge is listed with a retry button that completes it."""
+    """R-18: a failed recharge is listed with a retry button that completes it; its reason is
+    in the agent's words (BOSS's own English detail stays in the row for the back office)."""
     billing.fail_next()
     page = await recharge(logged_in)
     assert "失败" in page.text and "/web/recharges/1/retry" in page.text
+    assert '<dd id="reason">计费系统拒绝</dd>' in page.text and "simulated" not in page.text
+    assert (await sql(ledger, "SELECT failure FROM recharges"))[0][0].startswith("declined: ")
     home = await logged_in.get("/web/home")
     assert 'id="failed"' in home.text and "/web/recharges/1/retry" in home.text
-    await logged_in.get("/web/recharges/1/retry")
+    assert "计费系统拒绝" in home.text and "declined" not in home.text
+    retry = await logged_in.get("/web/recharges/1/retry")
+    assert "计费系统拒绝" in retry.text and "declined" not in retry.text
     done = await logged_in.post("/web/recharges/1/retry", {
         "key": re.findall(r'name="key" value="(\w+)"', logged_in.last)[0], "tx_password": TX})
     assert done.url == "/web/recharges/1" and "成功" in done.text
