@@ -107,7 +107,7 @@ async def open_agent(request: web.Request) -> web.StreamResponse:
             if rate else None)
     except SmsmenuError as exc:
         return page(request, "ops_open.html", {"v": detail, "error": exc.message(
-            request[LANG])}, status=exc.http_status)
+            request[LANG], rule=True)}, status=exc.http_status)
     raise web.HTTPSeeOther(f"{PREFIX}/ops/agents/{done.agent_id}")
 
 
@@ -126,7 +126,7 @@ async def _act(request: web.Request, action: str, operation: Callable[..., Any],
                                        f"A{agent_id:08d}", detail, on_agent, agent_id=agent_id,
                                        operation=operation, **kw)
     except SmsmenuError as exc:
-        return await agent_view(request, error=exc.message(request[LANG]),
+        return await agent_view(request, error=exc.message(request[LANG], rule=True),
                                 status=exc.http_status)
     return await agent_view(request, result={"action": action, **as_dict(done)})
 
@@ -138,7 +138,7 @@ async def deposit(request: web.Request) -> web.Response:
     try:
         fen = money.parse_yuan(need(request, data, "amount"))
     except SmsmenuError as exc:
-        return await agent_view(request, error=exc.message(request[LANG]), status=400)
+        return await agent_view(request, error=exc.message(request[LANG], rule=True), status=400)
     key = data.get("key", "")[:32] or secrets.token_hex(12)
     return await _act(request, "deposit", admin.deposit, {"amount_fen": fen, "key": key},
                       key=f"web-deposit:{key}", amount_fen=fen, channel="counter")
@@ -166,7 +166,7 @@ async def rate(request: web.Request) -> web.Response:
         ppm = money.parse_rate(need(request, data, "rate"),
                                max_ppm=state.get(request).ledger.env.rules.max_rate_ppm)
     except SmsmenuError as exc:
-        return await agent_view(request, error=exc.message(request[LANG]), status=400)
+        return await agent_view(request, error=exc.message(request[LANG], rule=True), status=400)
     return await _act(request, "rate", admin.set_flag, {"rate_ppm": ppm}, rate_ppm=ppm)
 
 

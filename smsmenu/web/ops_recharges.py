@@ -90,7 +90,7 @@ async def reverse(request: web.Request) -> web.Response:
     except SmsmenuError as exc:
         await operators.note(web_.ledger, who, "reversal", f"recharge {r.id}", detail, exc.code)
         return await _reversal_page(request, r, exc.http_status,
-                                    error=exc.message(request[LANG]))
+                                    error=exc.message(request[LANG], rule=True))
     outcome = "ok" if done.status == "succeeded" else f"failed: {done.failure or ''}"
     await operators.note(web_.ledger, who, "reversal", f"recharge {r.id}", detail, outcome)
     return await _reversal_page(request, await _recharge(request), result=done)

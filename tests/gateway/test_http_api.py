@@ -146,7 +146,7 @@ async def test_a_country_code_is_the_same_agent(http: aiohttp.ClientSession, sen
 async def test_an_unknown_number_is_answered_not_refused(http: aiohttp.ClientSession) -> None:
     """R-1 is a menu answer (200), not a malformed request."""
     replies = await sms(http, "1", "x", sender="18900009999")
-    assert replies == [{"to": "18900009999", "text": "本号码未开通空中充值，请到营业厅办理(R-1)。"}]
+    assert replies == [{"to": "18900009999", "text": "本号码未开通空中充值，请到营业厅办理。"}]
 
 
 @pytest.mark.parametrize("body", [

@@ -86,7 +86,7 @@ def test_parse_yuan_refusals_carry_a_code(text: str, code: str, zh: str) -> None
     assert err.value.params == {"why": code}
     assert err.value.message("zh") == f"金额格式不正确：{zh}"
     ruled = AmountFormatError(rule="R-13", **err.value.params)
-    assert ruled.message("zh") == f"金额格式不正确：{zh} (R-13)"
+    assert ruled.message("zh", rule=True) == f"金额格式不正确：{zh} (R-13)"
 
 
 @pytest.mark.parametrize("fen, text", [
@@ -225,7 +225,8 @@ def test_amount_errors_name_rule_and_range(
     with pytest.raises(InvalidAmount) as err:
         check(1)
     assert err.value.rule == rule and err.value.params == params
-    assert err.value.message("en") == en and err.value.message("zh") == zh
+    assert err.value.message("en", rule=True) == en and err.value.message("zh", rule=True) == zh
+    assert err.value.message("zh") == zh.removesuffix(f" ({rule})")
 
 
 @pytest.mark.parametrize("deposit, quota", [
