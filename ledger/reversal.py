@@ -99,7 +99,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id:
     agent = agents.by_id(conn, r.agent_id)
     notices = env.notify(conn, events.ReversalDone(
         agent.msisdn, agent.lang, r.reference, r.amount, r.charge,
-        postings.available(conn, agent.account_id)), now)
+        postings.available(conn, agent.account_id), r.id), now)
     return dataclasses.replace(view(conn, reversal_id), notices=notices)
 
 

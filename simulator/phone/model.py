@@ -11,7 +11,7 @@ from simulator.transcript import record
 NUMBERS = re.compile(r"(?<![0-9])(?:1[3-9][0-9]{9}|0[1-9][0-9]{8,10})(?![0-9])")
 """Numbers a customer notice may go to (mobile, or PHS with its area code), found in MO texts."""
 VARIABLE = [(re.compile(r"(?<![0-9])[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}(?![0-9])"), "{}"),
-            (re.compile(r"(流水|reference |ref )[A-Z]*[0-9]+"), r"\1{}")]
+            (re.compile(r"(单号|流水|no\. |reference |ref )[A-Z]*[0-9]+"), r"\1{}")]
 """Parts of a reply that differ on every run; a recording writes them as ``{}`` patterns."""
 
 

@@ -2,7 +2,8 @@
 
     CZ*KIND*NUMBER*AMOUNT[*NOTICE]*PASSWORD   recharge (KIND 1-4 as in the menu, or its name)
     YE*PASSWORD                               balance (R-21)
-    CF*ID*PASSWORD                            retry failed recharge ID (R-18)
+    CF*REF*PASSWORD                           retry failed recharge REF (单号, R-18; the
+                                              plain id of old SMS still works this release)
 
 ``RC``, ``BAL`` and ``RETRY`` are English aliases; fields may be separated by ``*``, ``#`` or
 spaces. A money command is known by its fields less the password: the same fields sent again

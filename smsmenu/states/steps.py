@@ -14,6 +14,7 @@ from ledger import events, inside, money
 from ledger.api import Held, Notice, Recharge, RechargeResult
 from ledger.inside import Env
 from ledger.store import menu_inbox
+from smsmenu.core import refno
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.texts import Texts, packaged
@@ -165,7 +166,7 @@ def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
     lines = _apply(session, s, machine, msg, idle)
     help_ = session.t("menu.help")
     note = "menu.pending_note" if r.status == "pending" else "menu.settled_note"
-    return [session.t(note, id=r.id), *(line for line in lines if line != help_)]
+    return [session.t(note, id=refno.quote(r.id)), *(line for line in lines if line != help_)]
 
 
 def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
@@ -198,17 +199,18 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
     s = session.step
     key = line_key(s.conn, msg.msisdn, command, msg.received_at) if command.verb != "balance" \
         else ""
-    if command.verb == "retry" and _digits(command.args[0]):  # a failed retry may be retried
-        key += f":a{menu_inbox.recharge_attempts(s.conn, int(command.args[0]))}"
+    recharge_id = refno.read(command.args[0]) if command.verb == "retry" else None
+    if recharge_id is not None:  # a failed retry may be retried
+        key += f":a{menu_inbox.recharge_attempts(s.conn, recharge_id)}"
     s.text = command.args[-1]  # the password comes last
     if command.verb == "balance":
         session.showed_balance()
     elif command.verb == "retry":
-        if not _digits(command.args[0]):
+        if recharge_id is None:  # not a 单号 (a typo its check digits caught, or no number)
             raise InvalidCommand(why=commands.usage("retry", session.lang))
-        session.data = {"retry": {"id": int(command.args[0])}}
+        session.data = {"retry": {"id": recharge_id}}
         session._try(lambda: session._reserve(lambda: inside.begin_retry(
-            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, recharge_id=int(command.args[0]),
+            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, recharge_id=recharge_id,
             tx_password=s.text)))
     else:
         notice = command.args[3] if len(command.args) == 5 else None
@@ -218,11 +220,6 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
                 key, command.kind(session.lang), command.args[1],
                 money.parse_yuan(command.args[2]), notice))
         session._try(lambda: session._reserve(begin))
-
-
-def _digits(text: str) -> bool:
-    """ASCII digits only: ``int()`` refuses some of what ``str.isdigit`` accepts (e.g. 𐩀)."""
-    return text.isascii() and text.isdigit()
 
 
 def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
@@ -249,7 +246,7 @@ def summary(conn: sqlite3.Connection, texts: Texts, r: Recharge) -> str:
     elif r.status in ("succeeded", "reversed"):
         event = events.RechargeSucceeded(agent.msisdn, agent.lang, r.kind, r.target, r.amount,
                                          r.commission, r.charge, inside.available(conn, agent),
-                                         r.reference)
+                                         r.reference, r.id)
     else:
         code, _, detail = (r.failure or "lost").partition(": ")  # as ledger.recharge.finish
         event = events.RechargeFailed(agent.msisdn, agent.lang, r.id, r.kind, r.target,

@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from ledger.money import format_yuan
+from smsmenu.core import refno
 from smsmenu.core.clock import from_iso
 from smsmenu.web import state
 from smsmenu.web.i18n import translator
@@ -35,7 +36,8 @@ def setup_templates(app: web.Application, web_: Web) -> None:
         return f"failure.{(stored or 'unknown').partition(': ')[0]}"
 
     filters: dict[str, Callable[..., str]] = {"yuan": format_yuan, "when": when,
-                                              "percent": percent, "failure": failure}
+                                              "percent": percent, "failure": failure,
+                                              "refno": refno.quote}
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                          undefined=jinja2.StrictUndefined, default_helpers=False,
                          filters=filters)

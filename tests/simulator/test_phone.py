@@ -77,7 +77,7 @@ async def test_complete_recharge_on_the_keypad(rig: Rig, tmp_path: Path) -> None
         await until(pilot, lambda: "已开通" in "".join(m.text for m in
                                                       app.model.handsets[AGENT].inbox))
         await recharge(pilot, app, "充值成功")
-        assert "流水" in screen(app)
+        assert "单号" in screen(app)
         await until(pilot, lambda: app.model.handsets.get(CUSTOMER) is not None
                     and app.model.handsets[CUSTOMER].shown and bool(app.query(f"#hs-{CUSTOMER}")))
         assert app.model.handsets[CUSTOMER].unread == 1

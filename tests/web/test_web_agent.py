@@ -65,7 +65,8 @@ async def test_recharge_receipt_and_notices(logged_in: Browser, ledger: Ledger) 
     page = await recharge(logged_in, target="02787654321", kind="landline", amount="200",
                           notice="18900003333")
     assert page.url == "/web/recharges/1" and "成功" in page.text
-    assert "RC" in page.text and "¥196.00" in page.text
+    assert '<dd id="refno">0000000195</dd>' in page.text and "¥196.00" in page.text
+    assert "RC0" not in page.text  # BOSS's reference is not what the agent quotes
     sent = await outbox(ledger)
     assert [(to, kind) for to, _, kind in sent[-2:]] == [(AGENT, "receipt"),
                                                          ("18900003333", "customer")]
@@ -160,6 +161,7 @@ async def test_csv_and_sheet(logged_in: Browser) -> None:
     lines = body.strip().split("\r\n")
     assert lines[0].startswith("单号,时间,类型,号码,金额") and len(lines) == 3
     assert "18900002222,30.00,0.60,29.40,成功" in lines[1]
+    assert lines[1].startswith("0000000292,") and lines[2].startswith("0000000195,")  # 单号
     sheet = await logged_in.get("/web/history/sheet")
     assert "客户确认（签字）" in sheet.text and "合计 2 笔" in sheet.text and "130.00" in sheet.text
 
@@ -178,6 +180,7 @@ async def test_history_shows_charges_only_where_money_moved(logged_in: Browser, 
     assert "18900001111,100.00,2.00,98.00,成功" in ok
     page = await logged_in.get("/web/history")
     assert page.text.count("—</td>") == 1
+    assert '<td class="ref">0000000292</td>' in page.text
 
 
 async def test_other_agents_records_refused(logged_in: Browser, other: Browser,
