@@ -80,7 +80,8 @@ class PhoneModel:
         state = self.handsets[msisdn or self.current]
         if state.inbox:
             return state.inbox[-1].text
-        return "空中充值\n发送 1 开始" if state.role == "agent" else "(no messages yet)"
+        # 00 opens the main menu from anywhere (1 would already choose 充值)
+        return "空中充值\n发送 00 打开菜单" if state.role == "agent" else "(no messages yet)"
 
     def transcript(self) -> str:
         """The session so far as a transcript; times and references become ``{}`` patterns."""

@@ -174,7 +174,8 @@ def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
     if session.state != "main" and session.idle(s.now, idle):
         session.go("main")
         return [session.t("menu.expired"), session.screen()]
-    if s.text == "00" or (s.text == "0" and PARENTS.get(session.state)):
+    if s.text == "00" or (s.text == "0" and (session.state == "main"
+                                             or PARENTS.get(session.state))):
         session.go("main" if s.text == "00" else PARENTS[session.state] or "main")
         return [session.screen()]
     try:
@@ -186,8 +187,9 @@ def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
     except SmsmenuError as exc:
         return [exc.message(session.lang)]
     moved = machine.events["key"].trigger(session)
-    if s.result:  # a dialog's answer; where the agent stays in a menu, that menu again
-        return s.result if session.state == "main" else [*s.result, session.screen()]
+    if s.result:  # a dialog's answer, then what next: back at main, 0 shows the menu
+        return [*s.result, session.t("menu.next")] if session.state == "main" \
+            else [*s.result, session.screen()]
     if s.pending is not None:
         return []
     help_ = None if moved or s.error else session.t("menu.help")

@@ -125,3 +125,9 @@ async def test_a_wrong_token_is_named(rig: Rig, capsys: pytest.CaptureFixture[st
                       rig.http_url, "--token", "wrong-token-0123456789")
     assert await cli_phone.phone(args) == 2
     assert "answered 401: give the SMSC simulator's token with --token" in capsys.readouterr().out
+
+
+def test_idle_screen_names_the_key_that_opens_the_menu() -> None:
+    """Issue 13: the idle hint says 00 (the main menu from anywhere), not 1 (which is 充值)."""
+    idle = PhoneModel("18900000001").screen()
+    assert idle == "空中充值\n发送 00 打开菜单"
