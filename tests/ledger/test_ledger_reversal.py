@@ -12,6 +12,7 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import BillingUnavailable, ReversalRefused
+from smsmenu.core.refno import quote
 from smsmenu.core.types import TargetKind
 
 pytestmark = pytest.mark.usefixtures("agent")
@@ -78,7 +79,7 @@ async def test_reversal_posts_the_inverse_of_the_recharge(ledger: Ledger, billin
     assert account.bills["2026-11"].paid_fen == 0
     [notice] = rv.notices
     assert (notice.to, notice.kind) == (AGENT, "reversal")
-    assert done.reference in notice.text
+    assert quote(done.recharge_id) in notice.text and done.reference not in notice.text
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, id=k.value) for k in TargetKind])
