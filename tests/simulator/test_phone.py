@@ -127,3 +127,32 @@ async def test_handsets_switch_and_http_mode(rig: Rig) -> None:
         await pilot.click("#clear")
         assert app.query_one("#entry", Input).value == ""
         await dial(pilot, app, "YE*135790", "充值账户余额1000.00元")
+
+
+class _QuietLine:
+    """A line that connects nowhere: enough for what the phone does without a server."""
+
+    errors: list[str] = []
+
+    def watch(self, msisdn: str) -> None: ...
+
+    async def send(self, msisdn: str, text: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+async def test_screenshot_command_saves_an_svg(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the palette's "Screenshot" saves an SVG under var/screenshots/ (made if
+    missing) and says where, instead of failing on a missing ~/Downloads."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "no-such-home"))
+    app = PhoneApp(lambda deliver: _QuietLine(), AGENT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        command, = (c for c in app.get_system_commands(app.screen) if c.title == "Screenshot")
+        command.callback()  # as the palette runs it (after a 0.1 s timer)
+        await pilot.pause(0.4)
+        saved = list((tmp_path / "var" / "screenshots").glob("*.svg"))
+        assert len(saved) == 1 and "<svg" in saved[0].read_text("utf-8")
+        assert [(n.title, n.severity) for n in app._notifications] == [("Screenshot",
+                                                                           "information")]
