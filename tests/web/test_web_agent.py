@@ -180,7 +180,7 @@ async def test_history_shows_charges_only_where_money_moved(logged_in: Browser, 
     assert "18900001111,100.00,2.00,98.00,成功" in ok
     page = await logged_in.get("/web/history")
     assert page.text.count("—</td>") == 1
-    assert '<td class="ref">0000000292</td>' in page.text
+    assert 'data-label="单号">0000000292</td>' in page.text
 
 
 async def test_other_agents_records_refused(logged_in: Browser, other: Browser,
