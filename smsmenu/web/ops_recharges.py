@@ -14,6 +14,7 @@ from ledger import reversal
 from ledger.context import Env
 from ledger.recharge import Recharge
 from ledger.store import Conn, queries
+from smsmenu.core import refno
 from smsmenu.core.errors import ReversalRefused, SmsmenuError, UnknownRecharge
 from smsmenu.web import operators, state
 from smsmenu.web.auth import operator, operator_page
@@ -42,6 +43,11 @@ def _mark(conn: Conn, env: Env, now: dt.datetime, *,
 async def lookup(request: web.Request) -> web.Response:
     number = re.sub(r"[\s-]", "", request.query.get("number", ""))[:20]
     rows = await state.get(request).ledger.read(queries.by_target(number, 100)) if number else []
+    if not rows and refno.valid(number):  # the 单号 an agent quotes to the hotline
+        try:
+            rows = [await state.get(request).ledger.get_recharge(int(number[:-2]))]
+        except UnknownRecharge:
+            rows = []
     return page(request, "ops_lookup.html", {"number": number, "rows": rows})
 
 

@@ -11,6 +11,7 @@ from ledger import Ledger
 from ledger.api import RechargeRequest
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
+from smsmenu.core.refno import quote
 
 POSTPAID = "18900005555"
 
@@ -46,6 +47,20 @@ async def test_lookup_by_customer(browser: Browser, ledger: Ledger,
     assert "A00000001" in rows and "A00000002" in rows and POSTPAID not in rows
     assert "没有向 18900000000 的充值记录" in (
         await browser.get("/web/ops/lookup?number=18900000000")).text
+
+
+
+async def test_lookup_by_the_agents_reference(browser: Browser, ledger: Ledger,
+                                             recharged: dict[str, object],
+                                             operators: dict[str, str]) -> None:
+    """Issue 13: the hotline finds a recharge by the 单号 the agent quotes (check digits
+    checked); the row shows it beside BOSS's own reference."""
+    await browser.login_operator("hotline")
+    page = await browser.get(f"/web/ops/lookup?number={quote(1)}")
+    rows = page.text.split('id="lookup-rows"')[1]
+    assert f">{quote(1)}</td>" in rows and "RC" in rows and "A00000001" in rows
+    typo = quote(1)[:-1] + str((int(quote(1)[-1]) + 1) % 10)
+    assert 'id="lookup-rows"' not in (await browser.get(f"/web/ops/lookup?number={typo}")).text
 
 
 async def test_reversal_all_checks_pass(browser: Browser, ledger: Ledger,
