@@ -91,7 +91,7 @@ def recharge_ref(text: str) -> int:
     """``--recharge``: the recharge id, or the 单号 an agent quotes (its check digits checked)."""
     found = refno.read(text)
     if found is None:
-        raise argparse.ArgumentTypeError(f"not a recharge id or 单号: {text!r}")
+        raise argparse.ArgumentTypeError(f"not a recharge id or reference: {text!r}")
     return found
 
 

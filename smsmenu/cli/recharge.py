@@ -124,7 +124,7 @@ def register(subparsers: Subparsers) -> None:
                               description="Complete a failed recharge; never pays twice.")
     p.add_argument("--msisdn", required=True, metavar="M", help="the agent's number")
     p.add_argument("--recharge", required=True, type=recharge_ref, metavar="ID",
-                   help="recharge id, or the 单号 the agent quotes")
+                   help="recharge id, or the reference the agent quotes")
     p.add_argument("--tx-password", required=True, metavar="P",
                    help=f"the agent's transaction password, {PASSWORD_HELP}")
     p.add_argument("--key", metavar="K", help=KEY_HELP)

@@ -70,7 +70,7 @@ def register(subparsers: Subparsers) -> None:
         description="Reverse (返销) a recharge; every refusal names its rule. With --check, "
                     "list the checks without reversing (exit 5 when one refuses).")
     p.add_argument("--recharge", required=True, type=recharge_ref, metavar="ID",
-                   help="recharge id, or the 单号 the agent quotes")
+                   help="recharge id, or the reference the agent quotes")
     p.add_argument("--operator", metavar="NAME", help="who reverses (default: the OS user)")
     p.add_argument("--check", action="store_true", help="only print each check, pass or fail")
     p.add_argument("--key", metavar="K", help=KEY_HELP)
@@ -79,5 +79,5 @@ def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("invoice", parents=common, help="mark a recharge invoiced (R-25)",
                               description="Record that the customer took an invoice for it.")
     p.add_argument("--recharge", required=True, type=recharge_ref, metavar="ID",
-                   help="recharge id, or the 单号 the agent quotes")
+                   help="recharge id, or the reference the agent quotes")
     p.set_defaults(func=invoice)
