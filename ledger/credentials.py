@@ -9,7 +9,7 @@ from ledger import agents, events, passwords
 from ledger.api import MsisdnChange, PasswordChange
 from ledger.context import Env
 from smsmenu.core.clock import iso
-from smsmenu.core.errors import DuplicateAgent, InvalidPassword
+from smsmenu.core.errors import DuplicateAgent, SamePassword
 from smsmenu.core.types import TargetKind
 
 PURPOSES = ("tx", "mgmt")
@@ -24,7 +24,7 @@ def change_password(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, msi
     passwords.check_format(new)
     agents.check_password(conn, env, now, agent, purpose, old)
     if old == new:
-        raise InvalidPassword()
+        raise SamePassword()  # says why (it is an InvalidPassword, R-2)
     return replace_password(conn, env, now, agent=agent, purpose=purpose, new=new)
 
 

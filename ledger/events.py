@@ -108,6 +108,8 @@ class RechargeSucceeded:
     charge_fen: int
     balance_fen: int
     reference: str
+    recharge_id: int
+    """What the agent quotes (as ``smsmenu.core.refno.quote``); ``reference`` is BOSS's."""
 
     kind: ClassVar[str] = "receipt"
 
@@ -168,6 +170,8 @@ class ReversalDone:
     amount_fen: int
     charge_fen: int
     balance_fen: int
+    recharge_id: int
+    """The reversed recharge, as the agent quotes it (``reference`` is BOSS's)."""
 
     kind: ClassVar[str] = "reversal"
 

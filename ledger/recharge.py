@@ -180,7 +180,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, recharge_id:
         balance = available + sum(amount for acc, amount in legs if acc == account and amount > 0)
         sent = env.notify(conn, events.RechargeSucceeded(
             msisdn, lang, r.kind, r.target, r.amount, r.commission, r.charge, balance,
-            reference), now)
+            reference, r.id), now)
         customer = r.notice_to or (r.target if r.kind in ("mobile", "phs") else None)
         if customer:  # the customer's language is unknown: the platform's default
             sent += env.notify(conn, events.CustomerCredited(

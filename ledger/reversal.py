@@ -30,7 +30,7 @@ def checks(conn: sqlite3.Connection, env: Env, now: dt.datetime, r: Recharge,
         (r.agent_id, month)).fetchone()
     done_at = from_iso(r.completed_at) if r.completed_at else None
     last_day = calendar.monthrange(local.year, local.month)[1]
-    return [
+    found = [
         ("not_done", r.status in ("succeeded", "reversed")),
         ("reversed", r.status != "reversed"),
         ("prepaid", r.account_type == "postpaid"),
@@ -41,6 +41,8 @@ def checks(conn: sqlite3.Connection, env: Env, now: dt.datetime, r: Recharge,
         ("other_month", r.bill_month == month),
         ("balance", None if customer_balance is None else customer_balance >= r.amount),
     ]
+    # a prepaid top-up pays no bill: the bill's month does not apply (it is refused as prepaid)
+    return [c for c in found if c[0] != "other_month" or r.account_type == "postpaid"]
 
 
 def view(conn: sqlite3.Connection, reversal_id: int) -> ReversalResult:
@@ -110,7 +112,7 @@ def finish(conn: sqlite3.Connection, env: Env, now: dt.datetime, *, reversal_id:
                                               "charge_fen": r.charge})
     notices = env.notify(conn, events.ReversalDone(
         agent.msisdn, agent.lang, r.reference, r.amount, r.charge,
-        postings.available(conn, agent.account_id)), now)
+        postings.available(conn, agent.account_id), r.id), now)
     return dataclasses.replace(view(conn, reversal_id), notices=notices)
 
 

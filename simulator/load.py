@@ -17,6 +17,7 @@ from simulator.load_agents import MGMT, TX, Agent, Tally
 from simulator.load_report import figures, percentile, render
 from simulator.load_rig import Rig, remote_server
 from simulator.load_spawn import spawned_server
+from smsmenu.core import refno
 from smsmenu.core.health import WAIT_S
 from smsmenu.core.settings import Settings, load_settings
 
@@ -158,7 +159,7 @@ async def reconcile(rig: Rig, pairs: list[tuple[str, str]], tally: Tally) -> dic
         view = await rig.ledger.agent(msisdn)
         debited += DEPOSIT_FEN - view.balance_fen
         rows = await rig.ledger.read(open_agent_recharges(msisdn))
-        done = {r.reference: r.amount_fen - r.commission_fen for r in rows
+        done = {refno.quote(r.id): r.amount_fen - r.commission_fen for r in rows
                 if r.status == "succeeded"}
         pending += sum(1 for r in rows if r.status == "pending")
         receipts = tally.receipts.get(msisdn, set())

@@ -27,7 +27,7 @@ MGMT = "246800"
 AMOUNT_YUAN = 100
 MAIN = "空中充值\n1充值\n2异常处理"
 """The main menu's screen (zh), what ``00`` answers."""
-RECEIPT = re.compile(r"充值成功[^\n]*流水(\w+)")
+RECEIPT = re.compile(r"充值成功[^\n]*单号(\d+)")
 RESYNC_TRIES = 5
 TRANSPORT = (TimeoutError, aiohttp.ClientError, ConnectionError)
 

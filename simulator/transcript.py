@@ -7,7 +7,7 @@ Format, one instruction per line (trailing blanks are ignored)::
     # a comment            ignored, like blank lines
     > 1                    the agent sends "1"
     >18900009999 1         another handset sends "1" (``>`` alone sends an empty text)
-    < 充值成功 ... 流水{ref}  the next reply to the agent is this text
+    < 充值成功 ... 单号{ref}  the next reply to the agent is this text
     <@18012345678 ...      the next reply (a notice) to 18012345678 is this text
     ! clock +181s          a directive for the test rig, passed as written to the directive callback
 

@@ -21,6 +21,8 @@ class RechargeRow:
     amount_fen: int
     commission_fen: int
     reference: str
+    id: int = 0
+    """The recharge's id (its 单号 is ``smsmenu.core.refno.quote(id)``)."""
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,14 @@ class Books:
     queued_notices: int
 
 
-RECHARGES = ("SELECT a.msisdn, r.target, r.status, r.amount, r.commission, r.reference "
+RECHARGES = ("SELECT a.msisdn, r.target, r.status, r.amount, r.commission, r.reference, r.id "
              "FROM recharges r JOIN agents a ON a.id = r.agent_id")
 
 
 def _recharge(row: tuple[object, ...]) -> RechargeRow:
-    agent, target, status, amount, commission, reference = row
+    agent, target, status, amount, commission, reference, id_ = row
     return RechargeRow(str(agent), str(target), str(status), int(str(amount)),
-                       int(str(commission)), str(reference))
+                       int(str(commission)), str(reference), int(str(id_)))
 
 
 def open_agent_recharges(msisdn: str) -> Query[list[RechargeRow]]:

@@ -21,6 +21,9 @@ from simulator.phone.style import CSS, KEYS, key_id
 from simulator.phone.widgets import HexPane, Inbox, Rack
 from simulator.smsc_handset import Received
 
+SCREENSHOTS = Path("var/screenshots")
+"""Where the command palette's Screenshot saves (relative to where the phone runs)."""
+
 
 class Arrived(Message):
     """An MT text reached one of the phone's handsets."""
@@ -90,6 +93,22 @@ class PhoneApp(App[int]):
         self._show()
         self.query_one("#entry", Input).focus()
         self.set_interval(1.0, self._line_errors)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The command palette's Screenshot: an SVG under ``var/screenshots/`` (made if
+        missing), its path in a toast. Textual's own saves to ~/Downloads and fails ("Failed
+        to save screenshot") where that folder does not exist, as on servers and containers."""
+        folder = Path(path) if path else SCREENSHOTS
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(filename, str(folder), time_format)
+        except OSError as exc:
+            self.notify(f"screenshot not saved: {exc.strerror or exc}", title="Screenshot",
+                        severity="error")
+            return None
+        self.notify(f"saved {saved}", title="Screenshot")
+        return saved
 
     def _line_errors(self) -> None:
         new = self.line.errors[self._errors_seen:]

@@ -12,7 +12,7 @@ from simulator.transcript import record
 NUMBERS = re.compile(r"(?<![0-9])(?:1[3-9][0-9]{9}|0[1-9][0-9]{8,10})(?![0-9])")
 """Numbers a customer notice may go to (mobile, or PHS with its area code), found in MO texts."""
 VARIABLE = [(re.compile(r"(?<![0-9])[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}(?![0-9])"), "{}"),
-            (re.compile(r"(流水|reference |ref )[A-Z]*[0-9]+"), r"\1{}")]
+            (re.compile(r"(单号|流水|no\. |reference |ref )[A-Z]*[0-9]+"), r"\1{}")]
 """Parts of a reply that differ on every run; a recording writes them as ``{}`` patterns."""
 
 
@@ -93,7 +93,8 @@ class PhoneModel:
             return self.card_screen()
         if state.inbox:
             return state.inbox[-1].text
-        return "空中充值\n发送 1 开始" if state.role == "agent" else "(no messages yet)"
+        # 00 opens the main menu from anywhere (1 would already choose 充值)
+        return "空中充值\n发送 00 打开菜单" if state.role == "agent" else "(no messages yet)"
 
     def transcript(self) -> str:
         """The session so far as a transcript; times and references become ``{}`` patterns."""

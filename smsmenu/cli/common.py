@@ -30,6 +30,7 @@ from ledger.audit import Actor
 from ledger.money import AmountFormatError, parse_rate, parse_yuan
 from ledger.passwords import load_secret
 from smsmenu.cli import output as cli_output
+from smsmenu.core import refno
 from smsmenu.core.clock import SystemClock
 from smsmenu.core.errors import BillingUnavailable, InvalidCommand
 from smsmenu.core.settings import ConfigError as ConfigError
@@ -96,6 +97,14 @@ def yuan(text: str, rule: str) -> Fen:
         return parse_yuan(text)
     except AmountFormatError as exc:
         raise AmountFormatError(rule=rule, **exc.params) from None
+
+
+def recharge_ref(text: str) -> int:
+    """``--recharge``: the recharge id, or the 单号 an agent quotes (its check digits checked)."""
+    found = refno.read(text)
+    if found is None:
+        raise argparse.ArgumentTypeError(f"not a recharge id or reference: {text!r}")
+    return found
 
 
 def load(args: argparse.Namespace) -> Settings:

@@ -83,12 +83,12 @@ def run(args: argparse.Namespace) -> int:
             result = asyncio.run(result)
         return int(result)
     except SmsmenuError as exc:
-        return fail(args, exc.as_dict(lang), exc.message(lang), exc.exit_code)
+        return fail(args, exc.as_dict(lang), exc.message(lang, rule=True), exc.exit_code)
     except (sqlite3.Error, psycopg.Error) as exc:  # libpq's messages never hold a password
         error = StorageError()
         detail = logs.SIX_DIGITS.sub(logs.MASK, str(exc).strip())
         return fail(args, {**error.as_dict(lang), "detail": detail},
-                    f"{error.message(lang)}: {detail}", error.exit_code)
+                    f"{error.message(lang, rule=True)}: {detail}", error.exit_code)
     except ConfigError as exc:
         return fail(args, {"code": "E_CONFIG", "rule": "", "message": str(exc)}, str(exc),
                     ConfigError.exit_code)

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 
 from smsmenu.cli import output as cli_output
-from smsmenu.cli.common import Subparsers, common_options, session
+from smsmenu.cli.common import Subparsers, common_options, recharge_ref, session
 from smsmenu.core.clock import from_iso
 from smsmenu.core.errors import BillingError, InvalidCommand
 
@@ -113,7 +113,7 @@ def register(subparsers: Subparsers) -> None:
     p = sub.add_parser("cancel", parents=common, help="cancel a pending recharge at BOSS",
                        description="Ask BOSS to cancel the recharge's reference: posted if BOSS "
                                    "had applied it, voided once BOSS confirms the cancel.")
-    p.add_argument("--recharge", type=int, required=True, metavar="ID")
+    p.add_argument("--recharge", type=recharge_ref, required=True, metavar="ID")
     p.add_argument("--operator", required=True, metavar="NAME", help="who cancels (logged)")
     p.set_defaults(func=cancel)
     p = sub.add_parser("reconcile", parents=common, help="compare a day with BOSS (exit 1 on a "

@@ -15,6 +15,7 @@ from smsmenu.cli.common import (
     Subparsers,
     common_options,
     new_key,
+    recharge_ref,
     secret,
     session,
     yuan,
@@ -122,7 +123,8 @@ def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("retry", parents=common, help="retry a failed recharge (R-18)",
                               description="Complete a failed recharge; never pays twice.")
     p.add_argument("--msisdn", required=True, metavar="M", help="the agent's number")
-    p.add_argument("--recharge", required=True, type=int, metavar="ID", help="recharge id")
+    p.add_argument("--recharge", required=True, type=recharge_ref, metavar="ID",
+                   help="recharge id, or the reference the agent quotes")
     p.add_argument("--tx-password", required=True, metavar="P",
                    help=f"the agent's transaction password, {PASSWORD_HELP}")
     p.add_argument("--key", metavar="K", help=KEY_HELP)

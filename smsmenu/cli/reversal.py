@@ -13,6 +13,7 @@ from smsmenu.cli.common import (
     actor,
     common_options,
     new_key,
+    recharge_ref,
     session,
 )
 from smsmenu.core.errors import BillingError, Refused, ReversalRefused
@@ -69,7 +70,8 @@ def register(subparsers: Subparsers) -> None:
         "reversal", parents=common, help="reverse a recharge (R-23..R-25)",
         description="Reverse (返销) a recharge; every refusal names its rule. With --check, "
                     "list the checks without reversing (exit 5 when one refuses).")
-    p.add_argument("--recharge", required=True, type=int, metavar="ID", help="recharge id")
+    p.add_argument("--recharge", required=True, type=recharge_ref, metavar="ID",
+                   help="recharge id, or the reference the agent quotes")
     p.add_argument("--operator", metavar="NAME", help="who reverses (default: the OS user)")
     p.add_argument("--check", action="store_true", help="only print each check, pass or fail")
     p.add_argument("--key", metavar="K", help=KEY_HELP)
@@ -77,5 +79,6 @@ def register(subparsers: Subparsers) -> None:
 
     p = subparsers.add_parser("invoice", parents=common, help="mark a recharge invoiced (R-25)",
                               description="Record that the customer took an invoice for it.")
-    p.add_argument("--recharge", required=True, type=int, metavar="ID", help="recharge id")
+    p.add_argument("--recharge", required=True, type=recharge_ref, metavar="ID",
+                   help="recharge id, or the reference the agent quotes")
     p.set_defaults(func=invoice)

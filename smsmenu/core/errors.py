@@ -50,12 +50,12 @@ from typing import Any, ClassVar, NamedTuple
 from smsmenu.core.texts import Texts, packaged
 from smsmenu.core.types import Lang
 
-RULES_SHOWN = True
-"""Whether ``message`` appends the rule, "(R-13)", by default: the one switch for issue 13.
+RULES_SHOWN = False
+"""Whether ``message`` appends the rule, "(R-13)", by default: no (issue 13).
 
-A rule code means nothing to a shop owner; set False to leave it out of what agents read, and
-pass ``rule=True`` where operators read (the CLI, the back office). ``as_dict`` and logs keep
-``rule`` apart either way.
+A rule code means nothing to a shop owner: what agents read (SMS menus, portal pages) leaves it
+out; where operators read (the CLI, the back office) ``rule=True`` appends it; ``as_dict`` gives
+``rule`` apart and an error's ``str`` (what logs and tracebacks show) keeps it.
 """
 FALLBACK_LANG = "en"
 """The language an error speaks when asked for one the texts do not have."""
@@ -133,7 +133,7 @@ class SmsmenuError(Exception):
         self.params = params
         if rule is not None:
             self.rule = rule
-        super().__init__(self.message("en"))
+        super().__init__(self.message("en", rule=True))
 
     def key(self) -> str:
         """The ``[error]`` entry this error renders."""

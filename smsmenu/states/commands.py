@@ -2,7 +2,8 @@
 
     CZ*KIND*NUMBER*AMOUNT[*NOTICE]*PASSWORD   recharge (KIND 1-4 as in the menu, or its name)
     YE*PASSWORD                               balance (R-21)
-    CF*ID*PASSWORD                            retry failed recharge ID (R-18)
+    CF*REF*PASSWORD                           retry failed recharge REF (单号, R-18; the
+                                              plain id of old SMS still works this release)
     MM*1*OLD*NEW  /  MM*2*OLD*NEW             change the transaction / management password (R-21)
     ZJ*PASSWORD                               recent recharges (R-21)
 

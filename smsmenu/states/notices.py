@@ -21,6 +21,7 @@ from ledger.events import (
     ReversalDone,
 )
 from ledger.money import format_yuan as yuan
+from smsmenu.core import refno
 from smsmenu.core.clock import iso
 from smsmenu.core.texts import Texts, packaged
 from smsmenu.core.types import Reply
@@ -53,7 +54,7 @@ def render(texts: Texts, event: Event) -> str:
             return t(lang, "notice.recharge_ok", kind=t(lang, f"kind.{event.target_kind}"),
                      target=event.target, amount=yuan(event.amount_fen),
                      commission=yuan(event.commission_fen), charge=yuan(event.charge_fen),
-                     balance=yuan(event.balance_fen), reference=event.reference)
+                     balance=yuan(event.balance_fen), reference=refno.quote(event.recharge_id))
         case CustomerCredited():
             return t(lang, "notice.customer", kind=t(lang, f"kind.{event.target_kind}"),
                      target=event.target, amount=yuan(event.amount_fen),
@@ -63,13 +64,13 @@ def render(texts: Texts, event: Event) -> str:
             reason = t(lang, f"reason.{event.code}")
             return t(lang, "notice.recharge_failed", kind=t(lang, f"kind.{event.target_kind}"),
                      target=event.target, amount=yuan(event.amount_fen), reason=reason,
-                     id=event.recharge_id)
+                     id=refno.quote(event.recharge_id))
         case RechargePending():
             return t(lang, "notice.recharge_pending", kind=t(lang, f"kind.{event.target_kind}"),
                      target=event.target, amount=yuan(event.amount_fen),
-                     charge=yuan(event.charge_fen), id=event.recharge_id)
+                     charge=yuan(event.charge_fen), id=refno.quote(event.recharge_id))
         case ReversalDone():
-            return t(lang, "notice.reversal", reference=event.reference,
+            return t(lang, "notice.reversal", reference=refno.quote(event.recharge_id),
                      amount=yuan(event.amount_fen), charge=yuan(event.charge_fen),
                      balance=yuan(event.balance_fen))
 

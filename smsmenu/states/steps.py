@@ -14,6 +14,7 @@ from ledger import events, inside, money
 from ledger.api import Held, Notice, Recharge, RechargeResult
 from ledger.inside import Env
 from ledger.store import menu_inbox, menu_sessions
+from smsmenu.core import refno
 from smsmenu.core.clock import iso
 from smsmenu.core.errors import AgentClosed, InvalidCommand, SmsmenuError
 from smsmenu.core.texts import Texts, packaged
@@ -188,7 +189,7 @@ def _move(session: Session, s: Step, machine: Machine, msg: Inbound,
     lines = _apply(session, s, machine, msg, idle)
     help_ = session.t("menu.help")
     note = "menu.pending_note" if r.status == "pending" else "menu.settled_note"
-    return [session.t(note, id=r.id), *(line for line in lines if line != help_)]
+    return [session.t(note, id=refno.quote(r.id)), *(line for line in lines if line != help_)]
 
 
 def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
@@ -196,7 +197,8 @@ def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
     if session.state != "main" and session.idle(s.now, idle):
         session.go("main")
         return [session.t("menu.expired"), session.screen()]
-    if s.text == "00" or (s.text == "0" and PARENTS.get(session.state)):
+    if s.text == "00" or (s.text == "0" and (session.state == "main"
+                                             or PARENTS.get(session.state))):
         session.go("main" if s.text == "00" else PARENTS[session.state] or "main")
         return [session.screen()]
     try:
@@ -208,8 +210,9 @@ def _apply(session: Session, s: Step, machine: Machine, msg: Inbound,
     except SmsmenuError as exc:
         return [exc.message(session.lang)]
     moved = machine.events["key"].trigger(session)
-    if s.result:  # a dialog's answer; where the agent stays in a menu, that menu again
-        return s.result if session.state == "main" else [*s.result, session.screen()]
+    if s.result:  # a dialog's answer, then what next: back at main, 0 shows the menu
+        return [*s.result, session.t("menu.next")] if session.state == "main" \
+            else [*s.result, session.screen()]
     if s.pending is not None:
         return []
     help_ = None if moved or s.error else session.t("menu.help")
@@ -220,6 +223,7 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
     """Execute a one-line command through the same checks the menu uses."""
     s = session.step
     key = _money_key(s.conn, msg, command)
+    recharge_id = refno.read(command.args[0]) if command.verb == "retry" else None
     s.text = command.args[-1]  # the password comes last (the new one for MM)
     if command.verb == "balance":
         session.showed_balance()
@@ -228,11 +232,11 @@ def run_command(session: Session, command: commands.Command, msg: Inbound) -> No
     elif command.verb == "password":
         session.changed_by_command(command.args[0], command.args[1], command.args[2])
     elif command.verb == "retry":
-        if not _digits(command.args[0]):
+        if recharge_id is None:  # not a 单号 (a typo its check digits caught, or no number)
             raise InvalidCommand(why=commands.usage("retry", session.lang))
-        session.data = {"retry": {"id": int(command.args[0])}}
+        session.data = {"retry": {"id": recharge_id}}
         session._try(lambda: session._reserve(lambda: inside.begin_retry(
-            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, recharge_id=int(command.args[0]),
+            s.conn, s.env, s.now, key=key, msisdn=msg.msisdn, recharge_id=recharge_id,
             tx_password=s.text)))
     else:
         notice = command.args[3] if len(command.args) == 5 else None
@@ -253,14 +257,9 @@ def _money_key(conn: sqlite3.Connection, msg: Inbound, command: commands.Command
     if card.is_card(msg):
         return msg.key
     key = line_key(conn, msg.msisdn, command, msg.received_at)
-    if command.verb == "retry" and _digits(command.args[0]):
-        key += f":a{menu_inbox.recharge_attempts(conn, int(command.args[0]))}"
+    if command.verb == "retry" and (recharge_id := refno.read(command.args[0])) is not None:
+        key += f":a{menu_inbox.recharge_attempts(conn, recharge_id)}"
     return key
-
-
-def _digits(text: str) -> bool:
-    """ASCII digits only: ``int()`` refuses some of what ``str.isdigit`` accepts (e.g. 𐩀)."""
-    return text.isascii() and text.isdigit()
 
 
 def line_key(conn: sqlite3.Connection, msisdn: str, command: commands.Command,
@@ -287,7 +286,7 @@ def summary(conn: sqlite3.Connection, texts: Texts, r: Recharge) -> str:
     elif r.status in ("succeeded", "reversed"):
         event = events.RechargeSucceeded(agent.msisdn, agent.lang, r.kind, r.target, r.amount,
                                          r.commission, r.charge, inside.available(conn, agent),
-                                         r.reference)
+                                         r.reference, r.id)
     else:
         code, _, detail = (r.failure or "lost").partition(": ")  # as ledger.recharge.finish
         event = events.RechargeFailed(agent.msisdn, agent.lang, r.id, r.kind, r.target,

@@ -11,6 +11,7 @@ from ledger import reports
 from ledger.money import format_yuan
 from ledger.recharge import Recharge
 from ledger.store import queries
+from smsmenu.core import refno
 from smsmenu.core.clock import from_iso, iso
 from smsmenu.web import csvout, state
 from smsmenu.web.auth import agent_page, me
@@ -68,10 +69,11 @@ async def history_csv(request: web.Request) -> web.Response:
     start, end, _, _ = _range(request)
     t = translator(request[LANG])
     header = [t(f"csv.{name}") for name in ("id", "time", "kind", "target", "amount",
-                                            "commission", "charge", "status", "reference")]
-    # commission and charge only where money moved: a column's sum is what was charged
-    rows = [[r.id, _local(request, r.created_at), t(f"kind.{r.kind}"), r.target,
-             format_yuan(r.amount), *_charged(r), t(f"status.{r.status}"), r.reference]
+                                            "commission", "charge", "status")]
+    # commission and charge only where money moved: a column's sum is what was charged;
+    # the one reference agents quote (单号), not BOSS's
+    rows = [[refno.quote(r.id), _local(request, r.created_at), t(f"kind.{r.kind}"), r.target,
+             format_yuan(r.amount), *_charged(r), t(f"status.{r.status}")]
             for r in await _rows(request, EXPORT_LIMIT)]
     name = f"recharges-{me(request)['account_no']}-{start:%Y%m%d}-{end:%Y%m%d}.csv"
     return csvout.response(name, header, rows)

@@ -111,7 +111,7 @@ async def open_agent(request: web.Request) -> web.StreamResponse:
             if rate else None)
     except SmsmenuError as exc:
         return page(request, "ops_open.html", {"v": detail, "error": exc.message(
-            request[LANG])}, status=exc.http_status)
+            request[LANG], rule=True)}, status=exc.http_status)
     raise web.HTTPSeeOther(f"{PREFIX}/ops/agents/{done.agent_id}")
 
 
@@ -134,7 +134,7 @@ async def _act(request: web.Request, action: str, operation: Callable[..., Any],
     except SmsmenuError as exc:
         if tally_as is not None:
             tally_as(None, exc)
-        return await agent_view(request, error=exc.message(request[LANG]),
+        return await agent_view(request, error=exc.message(request[LANG], rule=True),
                                 status=exc.http_status)
     if tally_as is not None:
         tally_as(done, None)
@@ -183,7 +183,7 @@ async def deposit(request: web.Request) -> web.Response:
                                 exc, agent_id)
         tally.deposit(web_.metrics, "counter", agent_id, 0, operator=operator(request).name,
                       refused=exc)
-        return await agent_view(request, error=exc.message(request[LANG]), status=400)
+        return await agent_view(request, error=exc.message(request[LANG], rule=True), status=400)
     key = data.get("key", "")[:32] or secrets.token_hex(12)
 
     def words(a: dict[str, Any]) -> dict[str, str]:
@@ -222,7 +222,7 @@ async def rate(request: web.Request) -> web.Response:
         ppm = money.parse_rate(need(request, data, "rate"),
                                max_ppm=state.get(request).ledger.env.rules.max_rate_ppm)
     except SmsmenuError as exc:
-        return await agent_view(request, error=exc.message(request[LANG]), status=400)
+        return await agent_view(request, error=exc.message(request[LANG], rule=True), status=400)
 
     def words(a: dict[str, Any]) -> dict[str, str]:
         return {"was": f"{a['rate_ppm'] / 10_000:g}%", "rate": f"{ppm / 10_000:g}%"}

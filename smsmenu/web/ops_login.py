@@ -64,7 +64,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     except (LoginFailed, RateLimited) as exc:
         log.info("web.login_refused", kind="operator", code=exc.code)
         return page(request, "ops_login.html", {"name": name,
-                                                "error": exc.message(request[LANG])},
+                                                "error": exc.message(request[LANG], rule=True)},
                     status=exc.http_status)
     token = await web_.ledger.transaction(partial(_start, who=who, ttl=web_.operator_ttl))
     log.info("web.login", kind="operator", operator=who.name, role=who.role)

@@ -70,7 +70,7 @@ async def create(request: web.Request) -> web.StreamResponse:
                                        "operator_create", v["name"], v, staff.create,
                                        by=operator(request), **fields)
     except SmsmenuError as exc:
-        return await _list(request, exc.http_status, v=v, error=exc.message(request[LANG]))
+        return await _list(request, exc.http_status, v=v, error=exc.message(request[LANG], rule=True))
     raise web.HTTPSeeOther(f"{HOME}/{done['operator_id']}?done=create")
 
 
@@ -90,7 +90,7 @@ async def _act(request: web.Request, action: str, run: Callable[..., Any],
         done = await operators.audited(web_.ledger, who, action, target.name, detail, run,
                                        by=who, operator_id=target.id, **kw)
     except SmsmenuError as exc:
-        return await _show(request, exc.http_status, error=exc.message(request[LANG]))
+        return await _show(request, exc.http_status, error=exc.message(request[LANG], rule=True))
     renewed = done if isinstance(done, str) else None
     if renewed:  # its own password: this browser goes on in a new session, forms bound to it
         request[CSRF_BASIS] = renewed
@@ -139,6 +139,6 @@ async def password(request: web.Request) -> web.Response:
     try:
         fields = await operators.hashed(_new_password(request, await form(request)))
     except SmsmenuError as exc:
-        return await _show(request, exc.http_status, error=exc.message(request[LANG]))
+        return await _show(request, exc.http_status, error=exc.message(request[LANG], rule=True))
     return await _act(request, "operator_password", staff.set_password, {},
                       ttl=state.get(request).operator_ttl, **fields)

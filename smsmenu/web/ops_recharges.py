@@ -17,6 +17,7 @@ from ledger.context import Env
 from ledger.money import format_yuan
 from ledger.recharge import Recharge
 from ledger.store import Conn, queries
+from smsmenu.core import refno
 from smsmenu.core.errors import ReversalRefused, SmsmenuError, UnknownRecharge
 from smsmenu.web import confirm, operators, state, tally
 from smsmenu.web.auth import operator, operator_page
@@ -46,6 +47,11 @@ def _mark(conn: Conn, env: Env, now: dt.datetime, *, recharge_id: int,
 async def lookup(request: web.Request) -> web.Response:
     number = re.sub(r"[\s-]", "", request.query.get("number", ""))[:20]
     rows = await state.get(request).ledger.read(queries.by_target(number, 100)) if number else []
+    if not rows and refno.valid(number):  # the 单号 an agent quotes to the hotline
+        try:
+            rows = [await state.get(request).ledger.get_recharge(int(number[:-2]))]
+        except UnknownRecharge:
+            rows = []
     return page(request, "ops_lookup.html", {"number": number, "rows": rows})
 
 
@@ -113,6 +119,6 @@ async def reverse(request: web.Request) -> web.Response:
                                 detail, exc, r.agent_id)
         tally.reversal(web_.metrics, r.id, r.amount, who.name, refused=exc)
         return await _reversal_page(request, r, exc.http_status,
-                                    error=exc.message(request[LANG]))
+                                    error=exc.message(request[LANG], rule=True))
     tally.reversal(web_.metrics, r.id, r.amount, who.name, done=done)
     return await _reversal_page(request, await _recharge(request), result=done)

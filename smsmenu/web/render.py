@@ -14,6 +14,7 @@ import jinja2
 from aiohttp import web
 
 from ledger.money import format_yuan
+from smsmenu.core import refno
 from smsmenu.core.clock import from_iso
 from smsmenu.web import state
 from smsmenu.web.i18n import translator
@@ -29,8 +30,14 @@ def setup_templates(app: web.Application, web_: Web) -> None:
     def percent(ppm: int) -> str:
         return f"{ppm / 10_000:g}%"
 
+    def failure(stored: str | None) -> str:
+        """A failed recharge's stored failure, ``declined: <BOSS detail>``, as the key of its
+        words (``failure.declined``): BOSS's detail is for the back office, not for agents."""
+        return f"failure.{(stored or 'unknown').partition(': ')[0]}"
+
     filters: dict[str, Callable[..., str]] = {"yuan": format_yuan, "when": when,
-                                              "percent": percent}
+                                              "percent": percent, "failure": failure,
+                                              "refno": refno.quote}
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                          undefined=jinja2.StrictUndefined, default_helpers=False,
                          filters=filters)

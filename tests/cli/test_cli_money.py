@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sqlite3
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from ledger import Ledger, recharge
 from ledger.api import RechargeRequest
 from simulator.billing import BillingSimulator
 from smsmenu.cli import common as cli_common
+from smsmenu.core.refno import quote
 from smsmenu.core.settings import load_settings
 from smsmenu.core.types import TargetKind
 from smsmenu.states.notices import SmsNotices
@@ -69,12 +71,21 @@ def test_failed_recharge_listed_then_retried(run: Cli) -> None:
     listed = run.ok("failed", "--msisdn", AGENT, "--json").json
     assert [r["recharge_id"] for r in listed["recharges"]] == [1]
     assert run.ok("agent", "show", "--msisdn", AGENT, "--json").json["balance_fen"] == 100_000
-    retried = run.ok("retry", "--msisdn", AGENT, "--recharge", "1", "--tx-password", TX, "--json")
+    retried = run.ok("retry", "--msisdn", AGENT, "--recharge", quote(1), "--tx-password", TX,
+                     "--json")  # the 单号 the agent quotes (a plain id works too)
     assert retried.json["status"] == "succeeded" and retried.json["attempts"] == 2
     assert run.ok("failed", "--msisdn", AGENT, "--json").json["count"] == 0
     assert run.ok("agent", "show", "--msisdn", AGENT, "--json").json["balance_fen"] == 90_200
     human = run.ok("failed", "--msisdn", AGENT, "--lang", "en")
     assert "Failed recharges (count: 0)" in human.out
+
+
+def test_recharge_option_takes_an_id_or_a_reference() -> None:
+    """Issue 13: ``--recharge`` takes the plain id or the agent's 单号; a mistyped 单号 (its
+    check digits wrong) is an argument error, not another recharge."""
+    assert cli_common.recharge_ref("42") == cli_common.recharge_ref(quote(42)) == 42
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli_common.recharge_ref("0000004268")
 
 
 def test_retry_unknown_recharge(run: Cli) -> None:

@@ -44,7 +44,7 @@ def test_every_reversal_check_has_a_rule_and_a_condition() -> None:
         assert found.rule in {"R-23", "R-24", "R-25"} and found[0] == found.rule
         error = ReversalRefused(check)
         assert error.code == f"E_REVERSAL_{check.upper()}" and error.rule == found.rule
-        assert error.message("en").endswith(f"({found.rule})")
+        assert error.message("en", rule=True).endswith(f"({found.rule})")
 
 
 @pytest.mark.parametrize(("kind", "number", "zh"), [
@@ -58,15 +58,16 @@ def test_number_refusals_read_in_chinese(kind: TargetKind, number: str, zh: str)
     """R-14: a Chinese agent reads why a number is refused in Chinese, with the rule."""
     with pytest.raises(InvalidNumber) as caught:
         NumberPlan.load_default().validate(kind, number)
-    assert zh in caught.value.message("zh") and caught.value.message("zh").endswith("(R-14)")
-    assert "R-14" in caught.value.message("en")
+    assert zh in caught.value.message("zh") and "R-14" not in caught.value.message("zh")
+    assert caught.value.message("zh", rule=True).endswith("(R-14)")
+    assert "R-14" in caught.value.message("en", rule=True)
 
 
 def test_errors_render_for_each_edge() -> None:
     """An error gives an SMS text per language, an HTTP status and a CLI exit code."""
     error: SmsmenuError = ReversalRefused("invoice")
     assert error.as_dict("zh") == {"code": "E_REVERSAL_INVOICE", "rule": "R-25",
-                                   "message": "客户已开发票 (R-25)"}
+                                   "message": "客户已开发票"}
     assert error.http_status == 422 and error.exit_code == 5
 
 
@@ -104,13 +105,17 @@ def test_edges_map_classes_to_status_and_exit_code(cls: type[SmsmenuError], stat
                  "Not processed: storage unavailable; send it again later", id="no-rule"),
 ])
 def test_words_come_from_the_texts(error: SmsmenuError, zh: str, en: str) -> None:
-    """An error's words are its code's ``[error]`` entry, filled, with the rule appended."""
-    assert (error.message("zh"), error.message("en"), str(error)) == (zh, en, en)
+    """An error's words are its code's ``[error]`` entry, filled, with the rule appended for
+    operators (and in its ``str``, for logs); agents read them without it."""
+    assert (error.message("zh", rule=True), error.message("en", rule=True),
+            str(error)) == (zh, en, en)
+    assert (error.message("zh"), error.message("en")) == (
+        zh.removesuffix(f" ({error.rule})"), en.removesuffix(f" ({error.rule})"))
 
 
 def test_unknown_language_falls_back_to_english() -> None:
     """A language the texts do not have reads English, as before the words moved."""
-    assert errors.UnknownAgent(msisdn="189").message("fr") == "189 is not an agent (R-1)"
+    assert errors.UnknownAgent(msisdn="189").message("fr") == "189 is not an agent"
 
 
 def test_message_takes_other_texts() -> None:
@@ -118,18 +123,20 @@ def test_message_takes_other_texts() -> None:
     tables = {lang: {"error": {"E_NOT_AGENT": f"{lang}: no agent {{msisdn}}"}}
               for lang in ("zh", "en")}
     error = errors.UnknownAgent(msisdn="189")
-    assert error.message("zh", Texts(tables)) == "zh: no agent 189 (R-1)"
-    assert error.as_dict("en", Texts(tables))["message"] == "en: no agent 189 (R-1)"
+    assert error.message("zh", Texts(tables), rule=True) == "zh: no agent 189 (R-1)"
+    assert error.as_dict("en", Texts(tables))["message"] == "en: no agent 189"
 
 
 def test_rule_switch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 13: one switch leaves the rule out of the words; ``rule=True`` keeps it for operators."""
+    """Issue 13: the rule is left out of the words by default (agents); ``rule=True`` keeps it
+    for operators; the switch still brings it back everywhere."""
     error = errors.UnknownAgent(msisdn="189")
-    assert error.message("en", rule=False) == "189 is not an agent"
-    monkeypatch.setattr(errors, "RULES_SHOWN", False)
-    assert error.message("en") == "189 is not an agent"
+    assert error.message("en") == error.message("en", rule=False) == "189 is not an agent"
     assert error.message("en", rule=True) == "189 is not an agent (R-1)"
     assert error.as_dict("en")["rule"] == "R-1"
+    monkeypatch.setattr(errors, "RULES_SHOWN", True)
+    assert error.message("en") == "189 is not an agent (R-1)"
+    assert error.message("en", rule=False) == "189 is not an agent"
 
 
 @pytest.mark.parametrize(("why", "zh"), [
@@ -141,7 +148,7 @@ def test_rule_switch(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_coded_parameters_read_in_words(why: str, zh: str) -> None:
     """R-17: a ``why`` given as a code reads in words; a value that is no code shows as it is."""
     error = InvalidNumber(rule="R-17", number="189", kind="mobile", why=why)
-    assert error.message("zh") == f"号码189不符合C网手机号码规则：{zh} (R-17)"
+    assert error.message("zh", rule=True) == f"号码189不符合C网手机号码规则：{zh} (R-17)"
 
 
 class _Legacy(SmsmenuError):

@@ -67,7 +67,7 @@ async def test_a_recharge_dialog_over_http(http: aiohttp.ClientSession, server: 
         "充值", "请输入C网手机号码", "请输入金额(10-1000元,10的倍数)", "请核对", "请输入交易密码"]
     receipt, notice = screens[5]
     assert receipt["to"] == AGENT and receipt["text"].startswith(
-        "充值成功 手机18012345678 50.00元 佣金1.00元 余额451.00元 流水RC")
+        "充值成功 手机18012345678 50.00元 佣金1.00元 余额451.00元 单号0")
     assert notice == {"to": CUSTOMER, "text": "【中国电信】您的手机18012345678于11-10 10:00成功充值50.00元。"}
     assert (await server.ledger.agent(AGENT)).balance_fen == 45_100
 
@@ -148,7 +148,7 @@ async def test_a_country_code_is_the_same_agent(http: aiohttp.ClientSession, sen
 async def test_an_unknown_number_is_answered_not_refused(http: aiohttp.ClientSession) -> None:
     """R-1 is a menu answer (200), not a malformed request."""
     replies = await sms(http, "1", "x", sender="18900009999")
-    assert replies == [{"to": "18900009999", "text": "本号码未开通空中充值，请到营业厅办理(R-1)。"}]
+    assert replies == [{"to": "18900009999", "text": "本号码未开通空中充值，请到营业厅办理。"}]
 
 
 @pytest.mark.parametrize("body", [

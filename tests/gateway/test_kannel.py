@@ -385,6 +385,6 @@ async def dialog(smsc: SmscSimulator, ledger: Ledger) -> None:
                 break
         assert expected in got.text, (key, got.text)
     sent = await ledger.read(scalar("SELECT text FROM outbox WHERE text LIKE '充值成功%'"))
-    assert got.text == sent and "流水" in got.text
+    assert got.text == sent and "单号" in got.text
     notice = await smsc.handset(CUSTOMER).receive(timeout=10)
     assert notice.text.startswith("【中国电信】您的手机18900001111于") and "成功充值100.00元" in notice.text

@@ -90,7 +90,7 @@ async def test_a_full_recharge_dialog(server: tuple[Running, aiohttp.ClientSessi
         "CON 请输入交易密码"]
     assert screens[3] == "CON 请核对\nC网手机18012345678\n充值50.00元 扣款49.00元\n1确认 0返回"
     assert re.fullmatch(r"END 充值成功 手机18012345678 50\.00元 佣金1\.00元 "
-                        r"余额451\.00元 流水RC\d{10}", screens[5])
+                        r"余额451\.00元 单号\d{10}\n0主菜单", screens[5])
     assert (await run.ledger.agent(AGENT)).balance_fen == 45_100
 
 
@@ -130,7 +130,7 @@ async def test_a_wrong_password_continues_and_the_right_one_ends(
     await ussd.dial()
     for key in INPUTS[:-1]:
         await ussd.press(key)
-    assert await ussd.press("000000") == "CON 密码错误，还可尝试4次 (R-2)\n请输入交易密码\n0返回"
+    assert await ussd.press("000000") == "CON 密码错误，还可尝试4次\n请输入交易密码\n0返回"
     assert (await ussd.press("123456")).startswith("END 充值成功")
 
 
@@ -142,9 +142,9 @@ async def test_balance_and_unknown_number_end_the_session(
     await ussd.dial()
     await ussd.press("3")
     await ussd.press("1")
-    assert await ussd.press("123456") == "END 充值账户余额500.00元，可用500.00元。"
+    assert await ussd.press("123456") == "END 充值账户余额500.00元，可用500.00元。\n0主菜单"
     stranger = Ussd(http, "s-2", phone="18900009999")
-    assert await stranger.dial() == "END 本号码未开通空中充值，请到营业厅办理(R-1)。"
+    assert await stranger.dial() == "END 本号码未开通空中充值，请到营业厅办理。"
 
 
 async def test_a_restarted_server_continues_the_session_from_the_last_input(

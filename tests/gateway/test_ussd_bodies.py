@@ -76,7 +76,7 @@ async def test_a_recharge_dialog_as_form_or_json(
                for n in range(len(INPUTS))]
     assert screens[3] == "CON 请核对\nC网手机18012345678\n充值50.00元 扣款49.00元\n1确认 0返回"
     assert re.fullmatch(r"END 充值成功 手机18012345678 50\.00元 佣金1\.00元 "
-                        r"余额451\.00元 流水RC\d{10}", screens[5])
+                        r"余额451\.00元 单号\d{10}\n0主菜单", screens[5])
     assert (await run.ledger.agent(AGENT)).balance_fen == 45_100
 
 

@@ -100,7 +100,7 @@ async def test_a_recharge_tells_the_agent_and_the_customer(ledger: Ledger,
     done = await recharge(ledger, "r1")
     assert recording.events() == [
         e.RechargeSucceeded(AGENT, "zh", "mobile", CUSTOMER, 10_000, 200, 9_800, 40_200,
-                            done.reference),
+                            done.reference, done.recharge_id),
         e.CustomerCredited(CUSTOMER, "zh", "mobile", CUSTOMER, 10_000, NOW),
     ]
     assert recording.seen[0].balance_fen == 40_200  # posted before the agent is told
@@ -152,7 +152,7 @@ async def test_a_reversal_emits_its_event_with_the_money_back(
     recording.seen.clear()
     rv = await ledger.reverse(key="rv-1", recharge_id=done.recharge_id, operator="10000")
     assert recording.events() == [
-        e.ReversalDone(AGENT, "zh", done.reference, 10_000, 9_800, 50_000)]
+        e.ReversalDone(AGENT, "zh", done.reference, 10_000, 9_800, 50_000, done.recharge_id)]
     assert recording.seen[0].balance_fen == 50_000
     assert rv.notices == tuple(recording.queued[-1:])
 

@@ -23,6 +23,7 @@ from smsmenu.core.errors import (
     UnknownAgent,
     WrongPassword,
 )
+from smsmenu.core.refno import quote
 from smsmenu.core.types import TargetKind
 
 pytestmark = [pytest.mark.usefixtures("agent"), pytest.mark.both_engines]
@@ -223,7 +224,7 @@ async def test_success_notices_go_to_agent_and_customer(ledger: Ledger, sql: Sql
     assert await sql("SELECT to_msisdn, kind FROM outbox WHERE kind IN ('receipt', 'customer') "
                      "ORDER BY id") == expected
     receipt = done.notices[0].text
-    assert "50.00" in receipt and done.reference in receipt
+    assert "50.00" in receipt and quote(done.recharge_id) in receipt
 
 
 @pytest.mark.parametrize("kind, target", [

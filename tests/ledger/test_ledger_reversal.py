@@ -12,6 +12,7 @@ from ledger import Ledger
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
 from smsmenu.core.errors import BillingUnavailable, ReversalRefused
+from smsmenu.core.refno import quote
 from smsmenu.core.types import TargetKind
 
 pytestmark = [pytest.mark.usefixtures("agent"), pytest.mark.both_engines]
@@ -48,7 +49,8 @@ async def refused(ledger: Ledger, recharge_id: int, check: str, rule: str,
         await reverse(ledger, recharge_id, key)
     assert (refusal.value.check, refusal.value.rule) == (check, rule)
     assert refusal.value.code == f"E_REVERSAL_{check.upper()}"
-    assert rule in refusal.value.message("zh") and rule in refusal.value.message("en")
+    assert rule in refusal.value.message("zh", rule=True)
+    assert rule in refusal.value.message("en", rule=True)
     assert await available(ledger) == before
     assert (await ledger.get_recharge(recharge_id)).status == status
 
@@ -77,7 +79,7 @@ async def test_reversal_posts_the_inverse_of_the_recharge(ledger: Ledger, billin
     assert account.bills["2026-11"].paid_fen == 0
     [notice] = rv.notices
     assert (notice.to, notice.kind) == (AGENT, "reversal")
-    assert done.reference in notice.text
+    assert quote(done.recharge_id) in notice.text and done.reference not in notice.text
 
 
 @pytest.mark.parametrize("kind", [pytest.param(k, id=k.value) for k in TargetKind])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -22,6 +23,7 @@ from ledger.money import (
     parse_yuan,
 )
 from smsmenu.core.errors import InvalidAmount, InvalidRate
+from smsmenu.core.texts import packaged
 from smsmenu.core.types import Fen
 
 fens = st.integers(min_value=0, max_value=10**14 - 1)
@@ -52,14 +54,14 @@ def test_parse_yuan_accepts(text: str, fen: Fen) -> None:
     pytest.param("1.234", "at most 2 decimals (1 fen = 0.01 yuan)", id="three-decimals"),
     pytest.param("", "amount missing", id="empty"),
     pytest.param("  ", "amount missing", id="blank"),
-    pytest.param("abc", "digits expected, e.g. 100 or 100.50", id="garbage"),
-    pytest.param("1,000", "digits expected, e.g. 100 or 100.50", id="thousands-comma"),
-    pytest.param("1e3", "digits expected, e.g. 100 or 100.50", id="exponent"),
-    pytest.param("10.", "digits expected, e.g. 100 or 100.50", id="trailing-dot"),
-    pytest.param(".5", "digits expected, e.g. 100 or 100.50", id="leading-dot"),
-    pytest.param("+10", "digits expected, e.g. 100 or 100.50", id="plus"),
-    pytest.param("NaN", "digits expected, e.g. 100 or 100.50", id="nan"),
-    pytest.param("١٠٠", "digits expected, e.g. 100 or 100.50", id="arabic-indic"),
+    pytest.param("abc", "digits expected, e.g. 100", id="garbage"),
+    pytest.param("1,000", "digits expected, e.g. 100", id="thousands-comma"),
+    pytest.param("1e3", "digits expected, e.g. 100", id="exponent"),
+    pytest.param("10.", "digits expected, e.g. 100", id="trailing-dot"),
+    pytest.param(".5", "digits expected, e.g. 100", id="leading-dot"),
+    pytest.param("+10", "digits expected, e.g. 100", id="plus"),
+    pytest.param("NaN", "digits expected, e.g. 100", id="nan"),
+    pytest.param("١٠٠", "digits expected, e.g. 100", id="arabic-indic"),
     pytest.param("1" * 13, "amount too large", id="13-digits"),
     pytest.param("9" * 5000, "amount too large", id="beyond-int-str-limit"),
 ])
@@ -74,7 +76,7 @@ def test_parse_yuan_rejects(text: str, why: str) -> None:
 
 @pytest.mark.parametrize("text, code, zh", [
     pytest.param("", "missing", "未输入金额", id="missing"),
-    pytest.param("abc", "not_digits", "请输入数字，如100或100.50", id="not-digits"),
+    pytest.param("abc", "not_digits", "请输入数字，如100", id="not-digits"),
     pytest.param("-5", "negative", "金额不能为负", id="negative"),
     pytest.param("1.234", "decimals", "最多两位小数", id="decimals"),
     pytest.param("1" * 13, "too_large", "金额过大", id="too-large"),
@@ -86,7 +88,7 @@ def test_parse_yuan_refusals_carry_a_code(text: str, code: str, zh: str) -> None
     assert err.value.params == {"why": code}
     assert err.value.message("zh") == f"金额格式不正确：{zh}"
     ruled = AmountFormatError(rule="R-13", **err.value.params)
-    assert ruled.message("zh") == f"金额格式不正确：{zh} (R-13)"
+    assert ruled.message("zh", rule=True) == f"金额格式不正确：{zh} (R-13)"
 
 
 @pytest.mark.parametrize("fen, text", [
@@ -225,7 +227,8 @@ def test_amount_errors_name_rule_and_range(
     with pytest.raises(InvalidAmount) as err:
         check(1)
     assert err.value.rule == rule and err.value.params == params
-    assert err.value.message("en") == en and err.value.message("zh") == zh
+    assert err.value.message("en", rule=True) == en and err.value.message("zh", rule=True) == zh
+    assert err.value.message("zh") == zh.removesuffix(f" ({rule})")
 
 
 @pytest.mark.parametrize("deposit, quota", [
@@ -312,3 +315,15 @@ def test_invoice_quota_is_floor_of_tenth(deposit: Fen) -> None:
     """R-12: the quota is 10% of the deposit, at most one fen short of it."""
     quota = invoice_quota(deposit)
     assert quota * 10 <= deposit < (quota + 1) * 10
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_format_hint_suggests_an_amount_the_rules_accept(lang: str) -> None:
+    """Issue 13: the example in "请输入数字，如100" is one an agent may type: a recharge (R-13) and
+    an online top-up (R-9) take it (it once said 100.50, which both refuse)."""
+    hint = str(packaged().get(lang, "error_param.amount_why")["not_digits"])
+    examples = re.findall(r"\d+(?:\.\d+)?", hint)
+    assert examples
+    for example in examples:
+        fen = parse_yuan(example)
+        assert check_recharge_amount(fen) == check_online_deposit(fen) == fen

@@ -173,7 +173,7 @@ def test_invalid_number_error_carries_rule_and_input() -> None:
     with pytest.raises(InvalidNumber) as err:
         PLAN.validate(L, "８７６５ ４３２１")
     assert err.value.rule == "R-14" and err.value.params["number"] == "87654321"
-    assert err.value.message("en") == (
+    assert err.value.message("en", rule=True) == (
         "Number 87654321 is not a valid landline number: area code missing: enter 027 first (R-14)")
 
 

@@ -14,6 +14,7 @@ import pytest
 from ledger.store.queries import scalar
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
+from smsmenu.core.refno import quote
 from smsmenu.core.settings import Settings
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.server.main import DEMO, Running, running
@@ -95,7 +96,7 @@ async def test_a_recharge_pending_at_stop_is_resolved_at_the_next_start(
         assert (await run.ledger.agent(AGENT)).balance_fen == 45_100
         async with http.post("/api/sms", json={"from": AGENT, "text": "1", "id": "a"}) as resp:
             text = (await resp.json())["replies"][0]["text"]
-        assert text.startswith(f"单号{recharge_id}的充值已有结果，已短信通知。\n充值\n1固定电话")
+        assert text.startswith(f"单号{quote(recharge_id)}的充值已有结果，已短信通知。\n充值\n1固定电话")
         receipts = await run.ledger.read(scalar(
             "SELECT text FROM outbox WHERE kind = 'receipt' AND to_msisdn = ?", AGENT))
         assert receipts.startswith("充值成功 手机18012345678 50.00元 佣金1.00元 余额451.00元")
@@ -118,7 +119,7 @@ async def test_a_pending_recharge_waits_while_billing_is_down(
             assert resp.status == 200
         async with http.post("/api/sms", json={"from": AGENT, "text": "1", "id": "b"}) as resp:
             assert (await resp.json())["replies"] == [{"to": AGENT, "text": (
-                f"单号{recharge_id}的充值结果待确认，将以短信通知。\n充值\n1固定电话\n2C网手机\n"
+                f"单号{quote(recharge_id)}的充值结果待确认，将以短信通知。\n充值\n1固定电话\n2C网手机\n"
                 "3小灵通\n4宽带\n0返回")}]
     billing.down = False
     async with serve(settings, clock, billing) as (run, _):

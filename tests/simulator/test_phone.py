@@ -77,7 +77,7 @@ async def test_complete_recharge_on_the_keypad(rig: Rig, tmp_path: Path) -> None
         await until(pilot, lambda: "已开通" in "".join(m.text for m in
                                                       app.model.handsets[AGENT].inbox))
         await recharge(pilot, app, "充值成功")
-        assert "流水" in screen(app)
+        assert "单号" in screen(app)
         await until(pilot, lambda: app.model.handsets.get(CUSTOMER) is not None
                     and app.model.handsets[CUSTOMER].shown and bool(app.query(f"#hs-{CUSTOMER}")))
         assert app.model.handsets[CUSTOMER].unread == 1
@@ -127,3 +127,32 @@ async def test_handsets_switch_and_http_mode(rig: Rig) -> None:
         await pilot.click("#clear")
         assert app.query_one("#entry", Input).value == ""
         await dial(pilot, app, "YE*135790", "充值账户余额1000.00元")
+
+
+class _QuietLine:
+    """A line that connects nowhere: enough for what the phone does without a server."""
+
+    errors: list[str] = []
+
+    def watch(self, msisdn: str) -> None: ...
+
+    async def send(self, msisdn: str, text: str) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+async def test_screenshot_command_saves_an_svg(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13: the palette's "Screenshot" saves an SVG under var/screenshots/ (made if
+    missing) and says where, instead of failing on a missing ~/Downloads."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "no-such-home"))
+    app = PhoneApp(lambda deliver: _QuietLine(), AGENT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        command, = (c for c in app.get_system_commands(app.screen) if c.title == "Screenshot")
+        command.callback()  # as the palette runs it (after a 0.1 s timer)
+        await pilot.pause(0.4)
+        saved = list((tmp_path / "var" / "screenshots").glob("*.svg"))
+        assert len(saved) == 1 and "<svg" in saved[0].read_text("utf-8")
+        assert [(n.title, n.severity) for n in app._notifications] == [("Screenshot",
+                                                                           "information")]

@@ -94,12 +94,12 @@ def test_recording_generalises_times_and_references() -> None:
     at = dt.datetime(2026, 11, 10, 2, tzinfo=dt.UTC)
     assert model.sent("18900000001", "CZ*2*15300002222*100*135790") == ["15300002222"]
     assert not model.handsets["15300002222"].shown
-    model.arrived("18900000001", Received("10658", "充值成功 余额902.00元 流水RC0000000005", at))
+    model.arrived("18900000001", Received("10658", "充值成功 余额902.00元 单号0000000583", at))
     model.arrived("15300002222", Received("10658", "您的手机于11-10 10:00成功充值{x}", at))
     assert model.handsets["15300002222"].shown and model.handsets["15300002222"].unread == 1
     text = model.transcript()
     assert text == ("@agent 18900000001\n\n> CZ*2*15300002222*100*135790\n"
-                    "< 充值成功 余额902.00元 流水{}\n"
+                    "< 充值成功 余额902.00元 单号{}\n"
                     "<@15300002222 您的手机于{}成功充值{{x}}\n")
     assert [s.op for s in parse(text).steps] == ["send", "expect", "expect"]
 
@@ -125,3 +125,9 @@ async def test_a_wrong_token_is_named(rig: Rig, capsys: pytest.CaptureFixture[st
                       rig.http_url, "--token", "wrong-token-0123456789")
     assert await cli_phone.phone(args) == 2
     assert "answered 401: give the SMSC simulator's token with --token" in capsys.readouterr().out
+
+
+def test_idle_screen_names_the_key_that_opens_the_menu() -> None:
+    """Issue 13: the idle hint says 00 (the main menu from anywhere), not 1 (which is 充值)."""
+    idle = PhoneModel("18900000001").screen()
+    assert idle == "空中充值\n发送 00 打开菜单"

@@ -6,6 +6,7 @@ import pytest
 from states_support import AGENT, Rig
 
 from ledger.store.queries import Query
+from smsmenu.core.refno import quote
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.states import steps
 
@@ -55,7 +56,7 @@ async def test_after_a_crash_the_next_message_runs_while_billing_is_unknown(rig:
     assert (await rig.ledger.get_recharge(recharge_id)).status == "pending"
     assert await outbox(rig, "recharge_pending")  # told once that the result follows
     reply, = await rig.send(AGENT, "YE*123456")
-    assert reply == (AGENT, f"单号{recharge_id}的充值结果待确认，将以短信通知。\n"
+    assert reply == (AGENT, f"单号{quote(recharge_id)}的充值结果待确认，将以短信通知。\n"
                             "充值账户余额500.00元，可用451.00元。")
     rig.billing.down = False
     await rig.restart()
@@ -76,7 +77,7 @@ async def test_after_a_crash_the_next_key_press_runs_from_the_main_menu(rig: Rig
     failure, = await outbox(rig, "recharge_failed")
     assert failure.startswith("充值失败 手机18012345678 50.00元：计费系统拒绝")
     assert (await rig.send(AGENT, "1"))[0][1] == (
-        f"单号{recharge_id}的充值已有结果，已短信通知。\n充值\n1固定电话\n2C网手机\n3小灵通\n4宽带\n0返回")
+        f"单号{quote(recharge_id)}的充值已有结果，已短信通知。\n充值\n1固定电话\n2C网手机\n3小灵通\n4宽带\n0返回")
     assert (await rig.ledger.agent(AGENT)).balance_fen == 50_000
 
 
@@ -108,5 +109,5 @@ async def test_another_message_after_a_settled_crash_runs_with_a_short_note(rig:
     recharge_id = await crash_after_reserving(rig)
     await rig.restart()
     reply, = await rig.send(AGENT, "135790")
-    assert reply[1] == f"单号{recharge_id}的充值已有结果，已短信通知。\n" + (
+    assert reply[1] == f"单号{quote(recharge_id)}的充值已有结果，已短信通知。\n" + (
         "空中充值\n1充值\n2异常处理\n3账户管理\n4业务管理")

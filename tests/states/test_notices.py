@@ -42,23 +42,24 @@ WORDS = [
                  "【空中充值】网页登录连续失败5次，网页登录已锁定，须致电10000由客服解锁，"
                  "短信充值不受影响。如非本人操作请告知客服。", id="locked-web-until-unlocked"),
     pytest.param(e.RechargeSucceeded(AGENT, "zh", "mobile", "18900001111", 10_000, 200, 9_800,
-                                     40_200, "RC0000000003"),
-                 "充值成功 手机18900001111 100.00元 佣金2.00元 余额402.00元 流水RC0000000003",
+                                     40_200, "RC0000000003", 3),
+                 "充值成功 手机18900001111 100.00元 佣金2.00元 余额402.00元 单号0000000389\n0主菜单",
                  id="recharge-ok"),
     pytest.param(e.CustomerCredited("18900001111", "zh", "landline", "02787654321", 10_000, AT),
                  "【中国电信】您的固话02787654321于11-10 10:05成功充值100.00元。", id="customer"),
     pytest.param(e.RechargeFailed(AGENT, "zh", 7, "mobile", "18900001111", 10_000, "declined",
                                   "no such account"),
                  "充值失败 手机18900001111 100.00元：计费系统拒绝。"
-                 "未扣款，可重复充值(单号7)。", id="recharge-failed-billing-detail-not-shown"),
+                 "未扣款，可重复充值(单号0000000777)。\n0主菜单",
+                 id="recharge-failed-billing-detail-not-shown"),
     pytest.param(e.RechargeFailed(AGENT, "en", 7, "phs", "02761234567", 10_000, "unavailable"),
-                 "Recharge 7 of PHS 02761234567 100.00 yuan failed: billing unavailable. "
-                 "Nothing charged; you can retry it.", id="recharge-failed-en"),
+                 "Recharge 0000000777 of PHS 02761234567 100.00 yuan failed: billing unavailable. "
+                 "Nothing charged; you can retry it.\n0 main menu", id="recharge-failed-en"),
     pytest.param(e.RechargePending(AGENT, "zh", 7, "broadband", "02712345678", 10_000, 9_800),
                  "充值待确认 宽带02712345678 100.00元，已暂扣98.00元，结果将短信通知，"
-                 "勿重复充值(单号7)", id="recharge-pending"),
-    pytest.param(e.ReversalDone(AGENT, "zh", "RC0000000003", 10_000, 9_800, 50_000),
-                 "【空中充值】流水RC0000000003已返销，100.00元充值已撤销，退回98.00元，"
+                 "勿重复充值(单号0000000777)", id="recharge-pending"),
+    pytest.param(e.ReversalDone(AGENT, "zh", "RC0000000003", 10_000, 9_800, 50_000, 3),
+                 "【空中充值】单号0000000389的充值已返销，100.00元充值已撤销，退回98.00元，"
                  "余额500.00元。", id="reversal"),
 ]
 

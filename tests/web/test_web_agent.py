@@ -42,11 +42,11 @@ async def test_confirmation_shows_charge(logged_in: Browser) -> None:
 
 @pytest.mark.parametrize(("fields", "expected"), [
     pytest.param({"again": "18900002222"}, "两次输入的号码不一致", id="numbers-differ"),
-    pytest.param({"amount": "15"}, "R-13", id="amount-not-x10"),
-    pytest.param({"amount": "1010"}, "R-13", id="amount-too-high"),
+    pytest.param({"amount": "15"}, "金额须为10至1000元且为10元的整数倍", id="amount-not-x10"),
+    pytest.param({"amount": "1010"}, "金额须为10至1000元且为10元的整数倍", id="amount-too-high"),
     pytest.param({"amount": "ten"}, "金额格式不正确", id="amount-not-a-number"),
-    pytest.param({"target": "1890000", "again": "1890000"}, "R-14", id="short-number"),
-    pytest.param({"notice": "18900003333"}, "R-17", id="notice-for-mobile"),
+    pytest.param({"target": "1890000", "again": "1890000"}, "不符合C网手机号码规则", id="short-number"),
+    pytest.param({"notice": "18900003333"}, "只有固定电话和宽带可指定通知号码", id="notice-for-mobile"),
     pytest.param({"kind": "fax"}, "请选择充值类型", id="unknown-kind"),
 ])
 async def test_form_refusals(logged_in: Browser, ledger: Ledger, fields: dict[str, str],
@@ -55,7 +55,7 @@ async def test_form_refusals(logged_in: Browser, ledger: Ledger, fields: dict[st
     data = {"kind": "mobile", "target": CUSTOMER, "again": CUSTOMER, "amount": "100", **fields}
     await logged_in.get("/web/recharge")
     page = await logged_in.post("/web/recharge/confirm", data)
-    assert page.status == 400 and expected in page.text
+    assert page.status == 400 and expected in page.text and not re.search(r"R-\d", page.text)
     assert 'id="recharge-form"' in page.text
     assert await sql(ledger, "SELECT COUNT(*) FROM recharges") == [(0,)]
 
@@ -65,7 +65,8 @@ async def test_recharge_receipt_and_notices(logged_in: Browser, ledger: Ledger) 
     page = await recharge(logged_in, target="02787654321", kind="landline", amount="200",
                           notice="18900003333")
     assert page.url == "/web/recharges/1" and "成功" in page.text
-    assert "RC" in page.text and "¥196.00" in page.text
+    assert '<dd id="refno">0000000195</dd>' in page.text and "¥196.00" in page.text
+    assert "RC0" not in page.text  # BOSS's reference is not what the agent quotes
     sent = await outbox(ledger)
     assert [(to, kind) for to, _, kind in sent[-2:]] == [(AGENT, "receipt"),
                                                          ("18900003333", "customer")]
@@ -97,13 +98,18 @@ async def test_double_submit_pays_once(logged_in: Browser, ledger: Ledger) -> No
 
 async def test_failed_then_retry(logged_in: Browser, ledger: Ledger,
                                  billing: BillingSimulator) -> None:
-    """R-18: a failed recharge is listed with a retry button that completes it."""
+    """R-18: a failed recharge is listed with a retry button that completes it; its reason is
+    in the agent's words (BOSS's own English detail stays in the row for the back office)."""
     billing.fail_next()
     page = await recharge(logged_in)
     assert "失败" in page.text and "/web/recharges/1/retry" in page.text
+    assert '<dd id="reason">计费系统拒绝</dd>' in page.text and "simulated" not in page.text
+    assert (await sql(ledger, "SELECT failure FROM recharges"))[0][0].startswith("declined: ")
     home = await logged_in.get("/web/home")
     assert 'id="failed"' in home.text and "/web/recharges/1/retry" in home.text
-    await logged_in.get("/web/recharges/1/retry")
+    assert "计费系统拒绝" in home.text and "declined" not in home.text
+    retry = await logged_in.get("/web/recharges/1/retry")
+    assert "计费系统拒绝" in retry.text and "declined" not in retry.text
     done = await logged_in.post("/web/recharges/1/retry", {
         "key": re.findall(r'name="key" value="(\w+)"', logged_in.last)[0], "tx_password": TX})
     assert done.url == "/web/recharges/1" and "成功" in done.text
@@ -155,6 +161,7 @@ async def test_csv_and_sheet(logged_in: Browser) -> None:
     lines = body.strip().split("\r\n")
     assert lines[0].startswith("单号,时间,类型,号码,金额") and len(lines) == 3
     assert "18900002222,30.00,0.60,29.40,成功" in lines[1]
+    assert lines[1].startswith("0000000292,") and lines[2].startswith("0000000195,")  # 单号
     sheet = await logged_in.get("/web/history/sheet")
     assert "客户确认（签字）" in sheet.text and "合计 2 笔" in sheet.text and "130.00" in sheet.text
 
@@ -173,6 +180,7 @@ async def test_history_shows_charges_only_where_money_moved(logged_in: Browser, 
     assert "18900001111,100.00,2.00,98.00,成功" in ok
     page = await logged_in.get("/web/history")
     assert page.text.count("—</td>") == 1
+    assert 'data-label="单号">0000000292</td>' in page.text
 
 
 async def test_other_agents_records_refused(logged_in: Browser, other: Browser,

@@ -132,6 +132,40 @@ async def test_agent_on_a_phone(chromium: Chromium, server: TestServer,
         width = await tab.page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, path
         await tab.shot(name)
+    await tab.go("/web/home")  # issue 13: the chart fits its box; today's bar is in view
+    box, chart, today = [await tab.page.evaluate(
+        f"(() => {{ const r = document.querySelector({sel!r}).getBoundingClientRect();"
+        " return [r.left, r.right]; })()")
+        for sel in (".chart-box", "svg.chart", "svg.chart rect.bar:last-of-type")]
+    assert box[0] <= chart[0] and chart[1] <= box[1] + 0.5
+    assert box[0] <= today[0] < today[1] <= box[1] + 0.5
+    assert await tab.page.evaluate(
+        "document.querySelector('.chart-box').scrollWidth"
+        " <= document.querySelector('.chart-box').clientWidth")
+
+
+async def test_settlement_report_on_a_phone(chromium: Chromium, server: TestServer,
+                                            ledger: Ledger, agent: dict[str, object]) -> None:
+    """Issue 13: at 390 px the settlement report fits the width and every number keeps its
+    label (the column headings are hidden there)."""
+    await ledger.recharge(RechargeRequest(key="p1", msisdn=AGENT, kind="mobile",
+                                          target=CUSTOMER, amount_fen=10_000, tx_password=TX))
+    await create_operator(ledger, "wang", OPERATOR_PASSWORD, "supervisor")
+    tab = await _tab(chromium, server, viewport={"width": 390, "height": 844},
+                     device_scale_factor=2, is_mobile=True)
+    await tab.go("/web/ops/login")
+    await tab.page.fill("input[name=name]", "wang")
+    await tab.page.fill("input[name=password]", OPERATOR_PASSWORD)
+    await tab.page.click("#ops-login button")
+    await tab.page.wait_for_url("**/web/ops/")
+    await tab.go("/web/ops/report")
+    assert await tab.page.evaluate("document.documentElement.scrollWidth") <= 390
+    labels = await tab.page.evaluate(
+        "[...document.querySelectorAll('#report tbody td, #report tfoot td')].map(td =>"
+        " td.colSpan > 1 ? td.innerText : getComputedStyle(td, '::before').content)")
+    assert len(labels) == 10 + 9 and all(label not in ("none", "", '""') for label in labels)
+    assert '"充值金额 "' in labels and "合计" in labels
+    await tab.shot("17-ops-report-phone")
 
 
 async def test_operator_journey(chromium: Chromium, server: TestServer,

@@ -157,12 +157,13 @@ async def test_ops_unicode_digits(supervisor_in: Browser, method: str, path: str
     pytest.param("/web/history?from=2000-01-01&to=2000-01-01", 200, id="legit-first-day"),
 ])
 async def test_history_dates(agent_in: Browser, path: str, status: int) -> None:
-    """History dates are YYYY-MM-DD from 2000-01-01 to 2099-12-31; others a 400 saying so."""
+    """History dates are YYYY-MM-DD from 2000-01-01 to 2099-12-31; others a 400 saying so (in
+    words: 年-月-日)."""
     async with agent_in.client.get(path) as response:
         got, text = await answer(response)
     assert got == status
     if status == 400:
-        assert "YYYY-MM-DD" in text and "2000-01-01" in text and "2099-12-31" in text
+        assert "年-月-日" in text and "2000-01-01" in text and "2099-12-31" in text
 
 
 @pytest.mark.parametrize(("date", "status"), [

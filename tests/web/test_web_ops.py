@@ -131,7 +131,8 @@ async def test_suspend_resume(browser: Browser, other: Browser, ledger: Ledger,
     await _agent_page(browser)
     await browser.confirmed("/web/ops/agents/1/suspend", {"suspended": "1"})
     await other.login_agent(AGENT, MGMT)
-    assert "R-5" in (await recharge(other)).text
+    refused = (await recharge(other)).text
+    assert "您的手机已停机，不能充值" in refused and "R-5" not in refused
     await browser.confirmed("/web/ops/agents/1/suspend", {"suspended": "0"})
     assert (await recharge(other)).url == "/web/recharges/1"
 

@@ -11,6 +11,7 @@ from ledger import Ledger
 from ledger.api import RechargeRequest
 from simulator.billing import BillingSimulator
 from smsmenu.core.clock import ManualClock
+from smsmenu.core.refno import quote
 
 pytestmark = pytest.mark.both_engines
 
@@ -50,6 +51,20 @@ async def test_lookup_by_customer(browser: Browser, ledger: Ledger,
         await browser.get("/web/ops/lookup?number=18900000000")).text
 
 
+
+async def test_lookup_by_the_agents_reference(browser: Browser, ledger: Ledger,
+                                             recharged: dict[str, object],
+                                             operators: dict[str, str]) -> None:
+    """Issue 13: the hotline finds a recharge by the 单号 the agent quotes (check digits
+    checked); the row shows it beside BOSS's own reference."""
+    await browser.login_operator("hotline")
+    page = await browser.get(f"/web/ops/lookup?number={quote(1)}")
+    rows = page.text.split('id="lookup-rows"')[1]
+    assert f">{quote(1)}</td>" in rows and "RC" in rows and "A00000001" in rows
+    typo = quote(1)[:-1] + str((int(quote(1)[-1]) + 1) % 10)
+    assert 'id="lookup-rows"' not in (await browser.get(f"/web/ops/lookup?number={typo}")).text
+
+
 async def test_reversal_all_checks_pass(browser: Browser, ledger: Ledger,
                                         recharged: dict[str, object],
                                         operators: dict[str, str]) -> None:
@@ -62,6 +77,8 @@ async def test_reversal_all_checks_pass(browser: Browser, ledger: Ledger,
     done = await browser.confirmed("/web/ops/recharges/1/reversal", {
         "key": re.findall(r'name="key" value="(\w+)"', page.text)[0]})
     assert 'id="result"' in done.text and "返销成功" in done.text and "已返销" in done.text
+    assert 'id="not-ready"' not in done.text and "不能返销" not in done.text  # issue 13
+    assert '<dd id="account-type">后付费 缴2026-11账单</dd>' in page.text
     assert int((await ledger.agent(AGENT)).available_fen) == before + 9_800
     assert await sql(ledger, "SELECT operator, status FROM reversals") == [("supervisor",
                                                                            "succeeded")]
@@ -81,7 +98,7 @@ async def test_hotline_sees_checks_but_cannot_confirm(browser: Browser, ledger: 
 
 
 @pytest.mark.parametrize(("setup", "failing"), [
-    pytest.param("prepaid", "prepaid other_month", id="R-24-prepaid"),
+    pytest.param("prepaid", "prepaid", id="R-24-prepaid"),
     pytest.param("late", "late", id="R-25-over-30-minutes"),
     pytest.param("invoice", "invoice", id="R-25-invoice-taken"),
     pytest.param("month_end", "month_end", id="R-25-last-day"),
@@ -124,6 +141,9 @@ async def test_reversal_check_fails(browser: Browser, ledger: Ledger, clock: Man
     assert [name for name, v in verdicts.items() if v != "pass"] == failing.split()
     assert {verdicts[name] for name in failing.split()} == {"fail"}
     assert 'id="reversal-form"' not in page.text and 'id="not-ready"' in page.text
+    if setup == "prepaid":  # a top-up pays no bill: refused as prepaid, in words
+        assert '<dd id="account-type">预付费</dd>' in page.text
+        assert "其他月份" not in page.text and "只有后付费账户可以返销" in page.text
     refused = await browser.confirmed(f"/web/ops/recharges/{recharge_id}/reversal", {"key": "k"})
     assert refused.status == 422
     assert await sql(ledger, "SELECT COUNT(*) FROM reversals WHERE status = 'succeeded'") == [

@@ -89,7 +89,7 @@ async def test_amount_rule(logged_in: Browser, amount: str, ok: bool) -> None:
     page = await logged_in.post("/web/topup", {"amount": amount})
     assert (page.url == "/bank/pay") is ok
     if not ok:
-        assert page.status == 400 and "R-9" in page.text
+        assert page.status == 400 and "10元的整数倍" in page.text and "R-9" not in page.text
 
 
 async def test_cancel_and_ownership(logged_in: Browser, other: Browser, ledger: Ledger) -> None:
