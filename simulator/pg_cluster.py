@@ -89,11 +89,10 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def create(self, db: str) -> None:
-        """A new empty database ``db`` (the schema is ``smsmenu db migrate``'s)."""
-        import psycopg
-
-        with psycopg.connect(self.url(), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{db}"')
+        """A new empty database ``db`` (``createdb``; the schema is ``smsmenu db migrate``'s)."""
+        cmd = [str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+               "-U", "postgres", db]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=60)
 
     def url(self, db: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{db}"

@@ -14,12 +14,13 @@ from smsmenu.core.errors import InvalidAmount, render
 
 ROOT = Path(__file__).parents[2]
 OPERATOR_ONLY = {
-    "menus": ("cli.", "error.E_SCHEMA_NEWER", "error.E_BAD_FORM"),
-    "web": ("ops.", "report.", "audit.", "operators.", "role."),
+    "menus": ("cli.", "error.E_SCHEMA_NEWER", "error.E_BAD_FORM", "error.E_NO_CARD"),
+    "web": ("ops.", "report.", "audit.", "operators.", "role.", "confirm_op."),
 }
 """Texts agents do not read: the CLI's and the back office's (rule codes and tool names may
-stay), a newer database (the operator's), and an unreadable form (only a client that is no
-browser sends one: it says what to send)."""
+stay; the back office's confirmation pages name the rules an action checks), a newer database
+(the operator's), an unreadable form (only a client that is no browser sends one: it says what
+to send), and no card known on a number (`smsmenu card push-menu`'s, an operator's)."""
 DOMAIN = frozenset({
     "ADSL", "CDMA", "UTK", "PHS", "SMS",  # the trade's own words
     "C",  # C网: the CDMA network, as China Telecom names it

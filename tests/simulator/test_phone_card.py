@@ -103,6 +103,7 @@ EN_SCRIPT = f"""\
 < Sending…
 
 < Recharge {{id}} of mobile 15300003333 50.00 yuan failed: declined by billing. {{}}
+< 0 main menu
 
 > 2
 < Exceptions
@@ -121,7 +122,8 @@ EN_SCRIPT = f"""\
 > 135790
 < Sending…
 
-< Recharged mobile 15300003333 50.00 yuan, commission 1.00, charged 49.00, balance {{}}, ref {{}}
+< Recharged mobile 15300003333 50.00 yuan, commission 1.00, charged 49.00, balance {{}}, no. {{}}
+< 0 main menu
 <@15300003333 【中国电信】您的手机15300003333于{{}}成功充值50.00元。
 
 > 4

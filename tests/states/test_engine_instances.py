@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from states_support import AGENT, TX, Rig
 
+from smsmenu.core.refno import quote
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.gateway.base import SenderBusy
 from smsmenu.states import steps
@@ -67,7 +68,7 @@ async def test_the_message_being_billed_redelivered_elsewhere_is_not_answered(ri
 
 @pytest.mark.parametrize("later, first_line", [
     pytest.param(dt.timedelta(seconds=5), "充值处理中，请稍候。", id="within-the-hold"),
-    pytest.param(HOLD + dt.timedelta(seconds=1), "单号1的充值结果待确认，将以短信通知。",
+    pytest.param(HOLD + dt.timedelta(seconds=1), "单号{ref}的充值结果待确认，将以短信通知。",
                  id="after-the-hold"),
 ])
 async def test_an_instance_that_died_mid_billing_is_taken_over_after_its_hold(
@@ -83,4 +84,4 @@ async def test_an_instance_that_died_mid_billing_is_taken_over_after_its_hold(
     assert out.pending is not None and out.pending.status == "pending"
     rig.clock.advance(seconds=later.total_seconds())
     rig.billing.down = True
-    assert (await say(b, rig, "1", "after")).split("\n")[0] == first_line
+    assert (await say(b, rig, "1", "after")).split("\n")[0] == first_line.format(ref=quote(1))
