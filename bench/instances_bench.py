@@ -1,6 +1,7 @@
 """Benchmark: 1, 2, 3 `smsmenu serve` instances on one database, MO/s and server CPU per MO.
 
-    python bench/instances_bench.py [--instances 1,2,3] [--agents 60] [--seconds 8] [--json F]
+    python bench/instances_bench.py [--instances 1,2,3] [--agents 60] [--seconds 8]
+                                    [--postgres] [--json F]
 
 For each N the chaos harness's system starts (``simulator.chaos.system``: billing-sim, the SMSC
 simulator and N servers as processes, each server with its own SMPP bind to the SMSC, which
@@ -11,7 +12,9 @@ processes (utime + stime of every thread, ``/proc/PID/stat``) over the load, div
 answered. On this 2-core machine the load generator, the SMSC and BOSS share the cores with the
 servers, so the curve is CPU-bound: more instances add parallel interpreters (no shared GIL), not
 cores; the CPU per MO shows what each message costs across them. The load checks the money and
-``ledger verify`` itself (its exit status).
+``ledger verify`` itself (its exit status). ``--postgres``: the servers share a database in a
+private PostgreSQL cluster (``simulator.pg_cluster``, fsync and synchronous_commit on) instead of
+one SQLite file.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ sys.path.insert(0, str(HERE.parent))
 
 from simulator.chaos.procs import PY  # noqa: E402
 from simulator.chaos.system import Options, System  # noqa: E402
+from simulator.pg_cluster import Cluster, binaries  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -57,10 +61,13 @@ async def messages_in(system: System) -> list[int]:
     return counts
 
 
-async def level(instances: int, agents: int, seconds: float, root: Path) -> dict[str, Any]:
-    """One system of ``instances`` servers under the load; its row."""
+async def level(instances: int, agents: int, seconds: float, root: Path,
+                postgres_url: str = "") -> dict[str, Any]:
+    """One system of ``instances`` servers under the load (on ``postgres_url``, an empty
+    database, else a SQLite file); its row."""
     system = System(root / f"n{instances}", Options(agents_http=0, agents_smpp=0,
-                                                    billing_latency=0.0, instances=instances))
+                                                    billing_latency=0.0, instances=instances,
+                                                    postgres_url=postgres_url))
     try:
         await system.start()
         pids = server_pids(system)
@@ -70,7 +77,7 @@ async def level(instances: int, agents: int, seconds: float, root: Path) -> dict
         proc = await asyncio.create_subprocess_exec(
             PY, "-m", "smsmenu", "load", "--server", system.http_url, "--via", "smpp",
             "--smsc-control", f"{system.control_url}/smsc", "--agents", str(agents),
-            "--duration", str(seconds), "--db", str(system.db), "--config", str(system.config),
+            "--duration", str(seconds), "--db", system.database, "--config", str(system.config),
             "--json", str(out), "--quiet", env=system.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         stdout, stderr = await proc.communicate()
@@ -92,15 +99,33 @@ async def level(instances: int, agents: int, seconds: float, root: Path) -> dict
         await system.aclose()
 
 
-def run(levels: list[int], agents: int, seconds: float) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="instances-bench-") as tmp:
-        rows = [asyncio.run(level(n, agents, seconds, Path(tmp))) for n in levels]
-    return {"benchmark": "instances", "database": "sqlite", "cpus": os.cpu_count(),
-            "levels": rows}
+def run(levels: list[int], agents: int, seconds: float, postgres: bool = False) -> dict[str, Any]:
+    cluster: Cluster | None = None
+    if postgres:
+        bindir = binaries()
+        if bindir is None:
+            raise SystemExit("PostgreSQL is not installed (make peers installs it)")
+        cluster = Cluster(bindir, durable=True)
+        cluster.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="instances-bench-") as tmp:
+            rows = []
+            for n in levels:
+                url = ""
+                if cluster is not None:
+                    cluster.create(f"bench{n}")
+                    url = cluster.url(f"bench{n}")
+                rows.append(asyncio.run(level(n, agents, seconds, Path(tmp), url)))
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    return {"benchmark": "instances", "database": "postgresql" if postgres else "sqlite",
+            "cpus": os.cpu_count(), "levels": rows}
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = ["instances  agents     MO/s  p99 ms  server CPU µs/MO  servers busy  money  load"]
+    lines = [f"database: {result.get('database', 'sqlite')}",
+             "instances  agents     MO/s  p99 ms  server CPU µs/MO  servers busy  money  load"]
     for r in result["levels"]:
         lines.append(f"{r['instances']:>9}  {r['agents']:>6}  {r['mo_per_s']:>7}  "
                      f"{r['p99_ms'] or '-':>6}  {r['cpu_us_per_mo']:>16}  {r['servers_busy']:>12}"
@@ -114,9 +139,12 @@ def main() -> None:
     parser.add_argument("--instances", default="1,2,3", help="comma-separated counts")
     parser.add_argument("--agents", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--postgres", action="store_true",
+                        help="one PostgreSQL database (a private cluster) instead of SQLite")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = run([int(n) for n in args.instances.split(",")], args.agents, args.seconds)
+    result = run([int(n) for n in args.instances.split(",")], args.agents, args.seconds,
+                 args.postgres)
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

@@ -87,7 +87,8 @@ def table(results: dict[str, Any]) -> str:
         "== SMGP beside SMPP (round trips vs the SMGP echo; server CPU per MO vs the echo ESME)",
         smgp_bench.table(results["smgp"], results["smpp"]), "",
         "== several servers on one database (MO/s, CPU of all servers per MO)",
-        instances_bench.table(results["instances"]), "", "== load over SMPP (N agents)",
+        instances_bench.table(results["instances"]),
+        instances_bench.table(results["instances_postgres"]), "", "== load over SMPP (N agents)",
         "agents   MO/s  dialogs/s  p50 ms  p95 ms  p99 ms  verify"]
     for r in results["load"]["levels"]:
         lines.append(f"{r['agents']:>6} {r['mo_per_s']:>6} {r['dialogs_per_s']:>10} "
@@ -112,6 +113,8 @@ def main() -> int:
     results["smgp"] = smgp_bench.run(args.seconds,
                                       echo_cpu_us=results["cpu_per_mo"]["echo"]["cpu_us_per_mo"])
     results["instances"] = instances_bench.run([1, 2, 3], 60, args.seconds)
+    results["instances_postgres"] = instances_bench.run([1, 2, 3], 60, args.seconds,
+                                                        postgres=True)
     results["load"] = load_curve(args.seconds)
     results["plot"] = plot(results["load"], args.out.with_name("load.png"))
     results["machine"]["load_after"] = os.getloadavg()
