@@ -44,12 +44,15 @@ class PhoneApp(App[int]):
                 Binding("escape", "card_key('back')", "card: back"),
                 Binding("f4", "card_key('exit')", "card: exit"),
                 Binding("f5", "toggle_hex", "card: hex"),
+                Binding("f6", "fail_next", "billing: fail next"),
                 Binding("ctrl+q", "quit", "quit", priority=True)]
 
     def __init__(self, make_line: Callable[[Deliver], Line], agent: str, *,
                  record: Path | None = None, via: str = "smsc", card: CardHandset | None = None,
-                 show_hex: bool = False) -> None:
+                 show_hex: bool = False, billing_url: str | None = None) -> None:
         super().__init__()
+        self.billing_url = billing_url
+        """The billing simulator (``POST /faults``) that F6 asks to refuse the next credit."""
         self.card = card
         """Card mode: the agent's handset runs the 空中充值 card (keys go to the card)."""
         self.model = PhoneModel(agent, (lambda: card.screen) if card else None)
@@ -145,6 +148,26 @@ class PhoneApp(App[int]):
         if number:
             self.select(number)
         self.query_one("#entry", Input).focus()
+
+    async def action_fail_next(self) -> None:
+        """F6: the billing simulator refuses the next credit for good (``fail_next``), so the
+        tester sees a failure notice and can retry it (as ``! billing fail 1`` in a script)."""
+        if not self.billing_url:
+            self.notify("no billing simulator known: start the phone with --billing-url URL",
+                        title="Billing", severity="error")
+            return
+        try:
+            async with aiohttp.ClientSession() as http, http.post(
+                    f"{self.billing_url.rstrip('/')}/faults", json={"fail_next": 1},
+                    timeout=aiohttp.ClientTimeout(total=5)) as resp:
+                ok = resp.status == 200
+                why = "" if ok else f"HTTP {resp.status}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            ok, why = False, failure(exc)
+        if ok:
+            self.notify("the next recharge will be refused by billing", title="Billing")
+        else:
+            self.notify(f"billing did not take it: {why}", title="Billing", severity="error")
 
     def action_add_handset(self) -> None:
         self.query_one("#add", Input).focus()

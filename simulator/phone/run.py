@@ -37,7 +37,8 @@ async def run_phone(*, via: str, server: str, control: str | None, token: str, m
 
     make = functools.partial(make_line, via, server=server, control=control, token=token)
     handset = CardHandset(msisdn, card) if card is not None else None
-    app = PhoneApp(make, msisdn, record=record, via=via, card=handset, show_hex=show_hex)
+    app = PhoneApp(make, msisdn, record=record, via=via, card=handset, show_hex=show_hex,
+                   billing_url=billing_url)
     await app.run_async()
     if record is not None:
         print(f"transcript written to {record}")

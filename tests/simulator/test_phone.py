@@ -156,3 +156,23 @@ async def test_screenshot_command_saves_an_svg(tmp_path: Path,
         assert len(saved) == 1 and "<svg" in saved[0].read_text("utf-8")
         assert [(n.title, n.severity) for n in app._notifications] == [("Screenshot",
                                                                            "information")]
+
+
+async def test_f6_makes_the_next_recharge_fail(rig: Rig) -> None:
+    """F6 asks the billing simulator to refuse the next credit: the next recharge fails (its
+    failure notice on screen, the refusal used up); without a billing URL F6 says what to pass."""
+    assert rig.billing is not None and rig.billing_url
+    token = rig.control_token
+    make = functools.partial(make_line, "smsc", server=rig.http_url, control=rig.control_url,
+                             token=token)
+    app = PhoneApp(make, AGENT, billing_url=rig.billing_url)
+    async with app.run_test(size=(124, 34)) as pilot:
+        await pilot.press("f6")
+        await until(pilot, lambda: rig.billing is not None and rig.billing._fail_next == 1)
+        await recharge(pilot, app, "充值失败")
+        assert rig.billing._fail_next == 0
+    lone = PhoneApp(make, AGENT)
+    async with lone.run_test(size=(124, 34)) as pilot:
+        await pilot.press("f6")
+        await pilot.pause()
+        assert any("--billing-url" in str(n.message) for n in lone._notifications)
