@@ -23,6 +23,8 @@ from smsmenu.server import smgp
 from smsmenu.server.modes import apply_demo, demo_banner, production_problems
 from smsmenu.server.simulators import own_server
 
+pytestmark = pytest.mark.both_engines
+
 ROOT = str(Path(__file__).resolve().parents[2])
 EXAMPLES = Path(ROOT) / "simulator" / "phone" / "examples"
 

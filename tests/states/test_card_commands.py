@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from states_support import AGENT, MGMT, TX, MakeRig, Rig
 
 from smsmenu.core.types import Channel, Inbound
 from smsmenu.states import commands
+
+pytestmark = pytest.mark.both_engines
 
 CARD = "#UTK8986A1B2-"
 
