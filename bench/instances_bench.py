@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
@@ -33,7 +34,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from simulator.chaos.procs import PY  # noqa: E402
+from simulator.chaos.scenarios import reconcile, settle  # noqa: E402
 from simulator.chaos.system import Options, System  # noqa: E402
+from simulator.chaos.truth import business_days, pending_now  # noqa: E402
 from simulator.pg_cluster import Cluster, binaries  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -43,6 +46,13 @@ def cpu_seconds(pid: int) -> float:
     """utime + stime of ``pid`` (all its threads), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def cpu_since(before: dict[int, float]) -> float:
+    """CPU seconds the processes of ``before`` spent since (one killed meanwhile: what the
+    living ones spent; a kill's row is then not a CPU figure)."""
+    return sum(cpu_seconds(pid) - was for pid, was in before.items()
+               if Path(f"/proc/{pid}/stat").exists())
 
 
 def server_pids(system: System) -> list[int]:
@@ -62,9 +72,11 @@ async def messages_in(system: System) -> list[int]:
 
 
 async def level(instances: int, agents: int, seconds: float, root: Path,
-                postgres_url: str = "") -> dict[str, Any]:
+                postgres_url: str = "", kill: bool = False) -> dict[str, Any]:
     """One system of ``instances`` servers under the load (on ``postgres_url``, an empty
-    database, else a SQLite file); its row."""
+    database, else a SQLite file); its row. ``kill``: the last server is ``kill -9``ed at 40 %
+    of the load and restarted; after the load the system settles (``ledger recover`` until
+    nothing is pending, the notices sent) and the row adds pending, verify and reconcile."""
     system = System(root / f"n{instances}", Options(agents_http=0, agents_smpp=0,
                                                     billing_latency=0.0, instances=instances,
                                                     postgres_url=postgres_url))
@@ -80,18 +92,25 @@ async def level(instances: int, agents: int, seconds: float, root: Path,
             "--duration", str(seconds), "--db", system.database, "--config", str(system.config),
             "--json", str(out), "--quiet", env=system.env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        if kill:
+            await asyncio.sleep(seconds * 0.4)
+            await system.kill9(instances - 1)
+            await asyncio.sleep(0.5)
+            await system.start_server(instances - 1)
         stdout, stderr = await proc.communicate()
         wall = time.monotonic() - began
-        cpu = sum(cpu_seconds(pid) - before[pid] for pid in pids)
+        cpu = cpu_since(before)
         if not out.exists():
             raise RuntimeError(f"smsmenu load wrote no result (exit {proc.returncode}): "
                                f"{(stderr or stdout).decode()[-800:]}")
         load = json.loads(out.read_text())
         mo = int(load["mo"])
         per_instance = await messages_in(system)
-        return {"instances": instances, "agents": agents, "mo": mo,
+        after = await _settled(system) if kill else {}
+        return {**after, "instances": instances, "agents": agents, "mo": mo,
                 "mo_per_s": load["mo_per_s"], "p99_ms": load["latency_ms"]["p99"],
-                "server_cpu_s": round(cpu, 2), "cpu_us_per_mo": round(cpu / max(mo, 1) * 1e6, 1),
+                "server_cpu_s": round(cpu, 2),
+                "cpu_us_per_mo": None if kill else round(cpu / max(mo, 1) * 1e6, 1),
                 "servers_busy": round(cpu / wall, 2), "load_exit": proc.returncode,
                 "money_ok": bool(load["ok"]),
                 "errors": load.get("errors", {}), "messages_per_instance": per_instance}
@@ -99,7 +118,19 @@ async def level(instances: int, agents: int, seconds: float, root: Path,
         await system.aclose()
 
 
-def run(levels: list[int], agents: int, seconds: float, postgres: bool = False) -> dict[str, Any]:
+async def _settled(system: System) -> dict[str, Any]:
+    """After a kill: settle as the chaos suite does; what is pending, verify and reconcile."""
+    days = business_days(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5),
+                         dt.datetime.now(dt.UTC))
+    notes = await settle(system)
+    verdict, details = await reconcile(system, days)
+    return {"kills": 1, "pending_after_recovery": pending_now(system.database),
+            "verify": notes["verify"], "reconcile": verdict,
+            **({"reconcile_detail": details} if details else {})}
+
+
+def run(levels: list[int], agents: int, seconds: float, postgres: bool = False,
+        kill: bool = False) -> dict[str, Any]:
     cluster: Cluster | None = None
     if postgres:
         bindir = binaries()
@@ -115,7 +146,7 @@ def run(levels: list[int], agents: int, seconds: float, postgres: bool = False) 
                 if cluster is not None:
                     cluster.create(f"bench{n}")
                     url = cluster.url(f"bench{n}")
-                rows.append(asyncio.run(level(n, agents, seconds, Path(tmp), url)))
+                rows.append(asyncio.run(level(n, agents, seconds, Path(tmp), url, kill)))
     finally:
         if cluster is not None:
             cluster.stop()
@@ -127,9 +158,14 @@ def table(result: dict[str, Any]) -> str:
     lines = [f"database: {result.get('database', 'sqlite')}",
              "instances  agents     MO/s  p99 ms  server CPU µs/MO  servers busy  money  load"]
     for r in result["levels"]:
+        cpu = r["cpu_us_per_mo"] if r["cpu_us_per_mo"] is not None else "-"
         lines.append(f"{r['instances']:>9}  {r['agents']:>6}  {r['mo_per_s']:>7}  "
-                     f"{r['p99_ms'] or '-':>6}  {r['cpu_us_per_mo']:>16}  {r['servers_busy']:>12}"
+                     f"{r['p99_ms'] or '-':>6}  {cpu:>16}  {r['servers_busy']:>12}"
                      f"  {'ok' if r['money_ok'] else 'WRONG':>5}  exit {r['load_exit']}")
+        if "kills" in r:
+            lines.append(f"{'':>9}  kill -9 of one server: pending after recovery "
+                         f"{r['pending_after_recovery']}, verify {r['verify']}, "
+                         f"reconcile {r['reconcile']}, load errors {r['errors'] or 'none'}")
     return "\n".join(lines)
 
 
@@ -141,14 +177,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--postgres", action="store_true",
                         help="one PostgreSQL database (a private cluster) instead of SQLite")
+    parser.add_argument("--kill", action="store_true",
+                        help="kill -9 the last server at 40%% of each load, restart it, settle, "
+                             "and report pending, verify and reconcile")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     result = run([int(n) for n in args.instances.split(",")], args.agents, args.seconds,
-                 args.postgres)
+                 args.postgres, args.kill)
     print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
-    sys.exit(0 if all(r["money_ok"] and r["load_exit"] == 0 for r in result["levels"]) else 1)
+    sys.exit(0 if all(r["money_ok"] and r["load_exit"] == 0 and r.get("verify", "ok") == "ok"
+                      and r.get("reconcile", "ok") == "ok" and not r.get("pending_after_recovery")
+                      for r in result["levels"]) else 1)
 
 
 if __name__ == "__main__":
