@@ -7,10 +7,10 @@ import random
 
 import structlog
 
-from smsmenu.gateway.base import LinkHealth
+from smsmenu.gateway.link import Link
 from smsmenu.gateway.smpp_codec import ROK, Pdu, status_text
 from smsmenu.gateway.smpp_config import SmppBind
-from smsmenu.gateway.smpp_session import InlineHandler, RequestHandler, SmppSession, finish
+from smsmenu.gateway.smpp_session import InlineHandler, RequestHandler, SmppSession
 
 log = structlog.get_logger(__name__)
 
@@ -23,92 +23,27 @@ class BindRefused(ConnectionError):
         self.status = status
 
 
-class SmppLink:
+class SmppLink(Link[SmppBind, SmppSession]):
     """``start()`` connects in the background; ``session`` is set while bound."""
+
+    protocol = "smpp"
 
     def __init__(
         self, bind: SmppBind, on_request: RequestHandler, rng: random.Random | None = None, *,
         inline: InlineHandler | None = None,
     ) -> None:
-        self.bind = bind
-        self.session: SmppSession | None = None
-        self.binds = 0
-        self.failures = 0
-        self.last_error = ""
+        super().__init__(bind, rng)
         self._on_request = on_request
         self._inline = inline
-        self._rng = rng or random.Random()
-        self._bound = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._paused_until = 0.0
-        self.tasks: set[asyncio.Task[None]] = set()
-        """Request handlers still running, across reconnects (drained by ``aclose``)."""
 
     @property
-    def bound(self) -> bool:
-        return self.session is not None and not self.session.closed
+    def bind(self) -> SmppBind:
+        return self.config
 
     @property
-    def in_flight(self) -> int:
-        return self.session.in_flight if self.session else 0
-
-    def health(self) -> LinkHealth:
-        return LinkHealth(self.bind.label, self.bound, self.in_flight, self.bind.window,
-                          self.binds, self.failures, self.last_error)
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"smpp-link {self.bind.label}")
-
-    async def wait_bound(self) -> SmppSession:
-        """The bound session, once there is one (wrap in ``asyncio.wait_for`` for a limit)."""
-        while True:
-            await self._bound.wait()
-            if self.session is not None and not self.session.closed:
-                return self.session
-            self._bound.clear()
-
-    def slow_down(self, attempt: int) -> float:
-        """After a throttling answer: hold every submit on this link for a growing pause."""
-        pause = min(self.bind.throttle_delay * 2.0**attempt, self.bind.backoff_max)
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + pause)  # (never 0.0)
-        return pause
-
-    @property
-    def paused(self) -> bool:
-        """Submits on this link are held (``slow_down``): ``pace`` before sending."""
-        until = self._paused_until
-        if not until:
-            return False
-        if until > asyncio.get_running_loop().time():
-            return True
-        self._paused_until = 0.0  # the pause is over: no clock reading until the next one
-        return False
-
-    async def pace(self) -> None:
-        delay = self._paused_until - asyncio.get_running_loop().time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-    async def _run(self) -> None:
-        delay = self.bind.backoff_initial
-        while not self._closing:
-            before = self.binds
-            try:
-                await self._connect_and_serve()
-            except Exception as exc:  # any loss, refusal or surprise: back off and reconnect
-                self.failures += 1
-                self.last_error = str(exc) or repr(exc)
-                log.warning("smpp.link_down", bind=self.bind.label, why=self.last_error)
-            if self._closing:
-                break
-            if self.binds > before:
-                delay = self.bind.backoff_initial
-            pause = delay * self._rng.uniform(0.5, 1.5)
-            delay = min(delay * 2, self.bind.backoff_max)
-            await asyncio.sleep(pause)
+    def binds(self) -> int:
+        """Binds that succeeded."""
+        return self.ups
 
     async def _connect_and_serve(self) -> None:
         b = self.bind
@@ -129,15 +64,12 @@ class SmppLink:
             ))  # fmt: skip
             if resp.status != ROK:
                 raise BindRefused(resp.status)
-            self.binds += 1
-            self.session = session
-            self._bound.set()
+            self._went_up(session)
             log.info("smpp.bound", bind=b.label)
             keepalive = asyncio.create_task(self._keepalive(session))
             await runner
         finally:
-            self.session = None
-            self._bound.clear()
+            self._went_down()
             if keepalive is not None:
                 keepalive.cancel()
             runner.cancel()
@@ -155,15 +87,5 @@ class SmppLink:
                 log.warning("smpp.enquire_link_unanswered", bind=self.bind.label)
                 session.close()
 
-    async def aclose(self, grace: float = 2.0) -> None:
-        """Let handlers answer (``grace`` seconds), unbind politely and stop reconnecting."""
-        self._closing = True
-        await finish(self.tasks, grace)
-        session = self.session
-        if session is not None and not session.closed:
-            await session.unbind(grace)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        await finish(self.tasks, grace)  # handlers that started while we said goodbye
+    async def _goodbye(self, session: SmppSession, grace: float) -> None:
+        await session.unbind(grace)
