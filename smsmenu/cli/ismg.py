@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 
-from aiohttp import web
-
-from smsmenu.cli.common import ConfigError, Subparsers, common_options, load
+from smsmenu.cli.common import Subparsers, common_options, load
+from smsmenu.cli.gateway_sim import Standalone, accounts_or_new, run_standalone
 from smsmenu.core import logs
-from smsmenu.core.tokens import new_smpp_password, new_token
 from smsmenu.server import simulators
 from smsmenu.server.smgp import links
 
@@ -54,43 +50,16 @@ async def _ismg_command(args: argparse.Namespace) -> int:
     conf = load(args).smgp
     host = args.host or conf.simulator_host
     port = conf.simulator_port if args.port is None else args.port
-    accounts = dict(args.account or []) or {
-        c.client_id: c.secret for c in links(conf) if c.port == conf.simulator_port}
-    generated = not accounts
-    if generated:  # never a well-known secret: anyone could log in and take the agents' MO
-        accounts = {"smsmenu": new_smpp_password()}
+    accounts, generated = accounts_or_new(dict(args.account or []) or {
+        c.client_id: c.secret for c in links(conf) if c.port == conf.simulator_port})
     redeliver = conf.simulator_redeliver_s if args.redeliver_after is None else args.redeliver_after
     ismg = simulators.ismg_simulator(accounts, host=host, port=port, service=args.service,
                                      redeliver_after=redeliver)
     ismg.active_test_interval = args.active_test
-    try:
-        await ismg.start()
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    runner = None
-    try:
-        shown = ", ".join(f"{i}:{pw}" if generated else i for i, pw in sorted(accounts.items()))
-        print(f"ISMG simulator listening on {host}:{ismg.port} (accounts: {shown}; SP number "
-              f"{args.service}; redelivery after {redeliver:g} s)", flush=True)
-        if args.control_port is not None:
-            tokens = conf.simulator_token or (new_token(),)
-            runner = web.AppRunner(simulators.ismg_control_app(ismg, tokens=tokens),
-                                   access_log=None)  # fmt: skip
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", args.control_port).start()
-            print(f"handsets' API on http://127.0.0.1:{runner.addresses[0][1]} (Bearer "
-                  f"{tokens[0]})", flush=True)
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        if runner is not None:
-            await runner.cleanup()
-        await ismg.aclose()
-        print(f"ISMG simulator stopped ({ismg.stats.logins} logins, {ismg.stats.submits} "
-              f"submits, {ismg.stats.mo_attempts} deliveries)", flush=True)  # fmt: skip
-    return 0
+    how = Standalone("ISMG simulator", host, port, f"SP number {args.service}; redelivery "
+                     f"after {redeliver:g} s", args.control_port, conf.simulator_token)
+    return await run_standalone(
+        ismg, how, accounts, generated,
+        lambda tokens: simulators.ismg_control_app(ismg, tokens=tokens),
+        lambda: f"{ismg.stats.logins} logins, {ismg.stats.submits} submits, "
+                f"{ismg.stats.mo_attempts} deliveries")

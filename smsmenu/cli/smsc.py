@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 
-from aiohttp import web
-
-from smsmenu.cli.common import ConfigError, Subparsers, common_options, load
+from smsmenu.cli.common import Subparsers, common_options, load
+from smsmenu.cli.gateway_sim import Standalone, accounts_or_new, run_standalone
 from smsmenu.core import logs
-from smsmenu.core.tokens import new_smpp_password, new_token
 from smsmenu.server import simulators
 from smsmenu.server.smpp import binds
 
@@ -51,41 +47,15 @@ async def _smsc_command(args: argparse.Namespace) -> int:
     conf = load(args).smpp
     host = args.host or conf.simulator_host
     port = conf.simulator_port if args.port is None else args.port
-    accounts = dict(args.account or []) or {
-        b.system_id: b.password for b in binds(conf) if b.port == conf.simulator_port}
-    generated = not accounts
-    if generated:  # never a well-known password: anyone could bind and take the agents' MO
-        accounts = {"smsmenu": new_smpp_password()}
+    accounts, generated = accounts_or_new(dict(args.account or []) or {
+        b.system_id: b.password for b in binds(conf) if b.port == conf.simulator_port})
     redeliver = conf.simulator_redeliver_s if args.redeliver_after is None else args.redeliver_after
     smsc = simulators.smsc_simulator(accounts, host=host, port=port, service=args.service,
                                      redeliver_after=redeliver)
-    try:
-        await smsc.start()
-    except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    runner = None
-    try:
-        shown = ", ".join(f"{i}:{pw}" if generated else i for i, pw in sorted(accounts.items()))
-        print(f"SMSC simulator listening on {host}:{smsc.port} (accounts: {shown}; service "
-              f"number {args.service}; redelivery after {redeliver:g} s)", flush=True)
-        if args.control_port is not None:
-            tokens = conf.simulator_token or (new_token(),)
-            runner = web.AppRunner(simulators.smsc_control_app(smsc, tokens=tokens), access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", args.control_port).start()
-            print(f"handsets' API on http://127.0.0.1:{runner.addresses[0][1]} (Bearer "
-                  f"{tokens[0]})", flush=True)
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
-        if runner is not None:
-            await runner.cleanup()
-        await smsc.aclose()
-        print(f"SMSC simulator stopped ({smsc.stats.binds} binds, {smsc.stats.submits} submits, "
-              f"{smsc.stats.mo_attempts} deliveries)", flush=True)  # fmt: skip
-    return 0
+    how = Standalone("SMSC simulator", host, port, f"service number {args.service}; "
+                     f"redelivery after {redeliver:g} s", args.control_port, conf.simulator_token)
+    return await run_standalone(
+        smsc, how, accounts, generated,
+        lambda tokens: simulators.smsc_control_app(smsc, tokens=tokens),
+        lambda: f"{smsc.stats.binds} binds, {smsc.stats.submits} submits, "
+                f"{smsc.stats.mo_attempts} deliveries")
