@@ -124,7 +124,8 @@ async def _settled(system: System) -> dict[str, Any]:
                          dt.datetime.now(dt.UTC))
     notes = await settle(system)
     verdict, details = await reconcile(system, days)
-    return {"kills": 1, "pending_after_recovery": pending_now(system.database),
+    return {"kills": 1, "unacked_mo": notes["unacked_mo_at_stop"],
+            "pending_after_recovery": pending_now(system.database),
             "verify": notes["verify"], "reconcile": verdict,
             **({"reconcile_detail": details} if details else {})}
 
@@ -163,7 +164,8 @@ def table(result: dict[str, Any]) -> str:
                      f"{r['p99_ms'] or '-':>6}  {cpu:>16}  {r['servers_busy']:>12}"
                      f"  {'ok' if r['money_ok'] else 'WRONG':>5}  exit {r['load_exit']}")
         if "kills" in r:
-            lines.append(f"{'':>9}  kill -9 of one server: pending after recovery "
+            lines.append(f"{'':>9}  kill -9 of one server: MO never acknowledged "
+                         f"{r['unacked_mo']}, pending after recovery "
                          f"{r['pending_after_recovery']}, verify {r['verify']}, "
                          f"reconcile {r['reconcile']}, load errors {r['errors'] or 'none'}")
     return "\n".join(lines)

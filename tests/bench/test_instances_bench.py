@@ -39,9 +39,11 @@ async def test_two_instances_share_the_load(tmp_path: Path) -> None:
 @pytest.mark.timeout(180)
 async def test_three_instances_on_postgresql_one_killed_mid_load(tmp_path: Path) -> None:
     """Three servers on one PostgreSQL database under `smsmenu load` over SMPP, one kill -9ed
-    at 40 % of the load and restarted (issue 12): the load's money check passes (nothing
-    charged twice, every receipt a recharge), no load errors, nothing pending after recovery,
-    ledger verify and reconcile clean."""
+    at 40 % of the load and restarted (issue 12): no step lost (every MO acknowledged in the
+    end), the load's money check passes (nothing charged twice, every receipt a recharge),
+    nothing pending after recovery, ledger verify and reconcile clean. The load's only errors
+    may be its own timing (a reply later than its wait, a resync that saw late replies: the
+    MO on the killed bind waits for the SMSC's redelivery), never a transport or money one."""
     from simulator.pg_cluster import Cluster, binaries
 
     bindir = binaries()
@@ -56,5 +58,6 @@ async def test_three_instances_on_postgresql_one_killed_mid_load(tmp_path: Path)
     finally:
         cluster.stop()
     assert row["kills"] == 1 and row["mo"] > 0, row
-    assert row["money_ok"] and row["load_exit"] == 0 and not row["errors"], row
+    assert row["money_ok"] and row["load_exit"] == 0 and row["unacked_mo"] == 0, row
+    assert set(row["errors"]) <= {"timeout", "resync failed"}, row
     assert (row["pending_after_recovery"], row["verify"], row["reconcile"]) == (0, "ok", "ok"), row
