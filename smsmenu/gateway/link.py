@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from abc import ABC, abstractmethod
 from typing import Generic, Protocol, TypeVar
 
 import structlog
@@ -40,7 +41,7 @@ C = TypeVar("C", bound=LinkConfig)
 S = TypeVar("S", bound=LinkSession)
 
 
-class Link(Generic[C, S]):
+class Link(ABC, Generic[C, S]):
     """``start()`` connects in the background; ``session`` is set while the link is up.
 
     A protocol gives ``_connect_and_serve`` (connect, log in, ``_went_up(session)``, serve until
@@ -127,11 +128,13 @@ class Link(Generic[C, S]):
         self.session = None
         self._up.clear()
 
+    @abstractmethod
     async def _connect_and_serve(self) -> None:
-        raise NotImplementedError
+        """Connect, log in, ``_went_up(session)``, serve until the link ends, ``_went_down()``."""
 
+    @abstractmethod
     async def _goodbye(self, session: S, grace: float) -> None:
-        raise NotImplementedError
+        """End the session politely (SMPP unbind, SMGP Exit) within ``grace`` seconds."""
 
     async def _run(self) -> None:
         delay = self.config.backoff_initial

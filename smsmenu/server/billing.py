@@ -45,6 +45,7 @@ from smsmenu.core.billing_wire import (
     result_to_json,
 )
 from smsmenu.core.errors import BillingTimeout, BillingUnavailable
+from smsmenu.core.settings import ConfigError
 from smsmenu.core.types import BossCredit, CreditResult, Fen, Msisdn, TargetKind
 from smsmenu.server.http1 import Broken, ConnectFailed, Origin
 
@@ -60,7 +61,10 @@ class HttpBilling:
     def __init__(self, base_url: str, *, timeout: float = 5.0, ca_file: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._origin = Origin(self.base_url, ca_file=ca_file)
+        try:
+            self._origin = Origin(self.base_url, ca_file=ca_file)
+        except ValueError as exc:  # a URL that is no http(s) one, an unreadable CA file
+            raise ConfigError(f"[billing]: {exc}") from None
 
     async def credit(
         self, kind: TargetKind, number: Msisdn, amount_fen: Fen, reference: str

@@ -58,8 +58,12 @@ class Origin:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self.host = url.hostname
         self.port = url.port or (443 if url.scheme == "https" else 80)
-        self.tls = (ssl.create_default_context(cafile=ca_file or None)
-                    if url.scheme == "https" else None)
+        try:
+            self.tls = (ssl.create_default_context(cafile=ca_file or None)
+                        if url.scheme == "https" else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(f"cannot read the CA file {ca_file}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
         self.prefix = url.path.rstrip("/")
         default = (url.scheme == "https" and self.port == 443) or self.port == 80
         host = f"[{self.host}]" if ":" in self.host else self.host

@@ -212,3 +212,21 @@ async def test_https_checks_the_certificate(certificate: tuple[str, str]) -> Non
         listener.close()
         for w in server.writers:
             w.close()
+
+
+@pytest.mark.parametrize("url, ca_file, says", [
+    pytest.param("https://boss.example", "/nonexistent/ca.pem", "cannot read the CA file",
+                 id="ca-file-missing"),
+    pytest.param("boss.example:8090", "", "not an http", id="no-scheme"),
+])
+def test_a_bad_billing_address_is_a_configuration_error(url: str, ca_file: str,
+                                                        says: str) -> None:
+    """A BOSS URL that is no http(s) one or an unreadable CA file stops the start with a
+    configuration error naming it (exit 78), not a traceback at the first recharge."""
+    from smsmenu.core.settings import ConfigError
+    from smsmenu.server.billing import HttpBilling
+
+    with pytest.raises(ConfigError, match=says) as refused:
+        HttpBilling(url, ca_file=ca_file)
+    assert refused.value.exit_code == 78
+
